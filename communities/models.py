@@ -1,0 +1,120 @@
+"""Communities we serve, their hubs, and how many people use them."""
+
+from django.db import models
+from django.db.models import F, Q
+
+from opsite.countries import COUNTRY_CHOICES
+from opsite.models import TimeStampedModel
+
+from .choices import CommunityKind, HubKind, Provider, Region, UsagePeriod
+
+
+class Network(TimeStampedModel):
+    """A program several communities belong to, e.g. a regional capacity-building project."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Community(TimeStampedModel):
+    """A research or education community served by one or more hubs."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=30, choices=CommunityKind.choices)
+    country = models.CharField(max_length=2, choices=COUNTRY_CHOICES)
+    region = models.CharField(
+        max_length=20, choices=Region.choices, blank=True, help_text="Derived from the country when blank."
+    )
+    networks = models.ManyToManyField(Network, blank=True, related_name="communities")
+    joined_on = models.DateField()
+    left_on = models.DateField(null=True, blank=True)
+    website = models.URLField(blank=True)
+    marginalized_override = models.BooleanField(
+        null=True, blank=True, help_text="When set, wins over the derived historically-marginalized flag."
+    )
+    historically_marginalized = models.BooleanField(default=False, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "communities"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(left_on__isnull=True) | Q(left_on__gte=F("joined_on")),
+                name="communities_community_left_after_joined",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        from .services import community_validate
+
+        community_validate(self)
+
+    def save(self, *args, **kwargs):
+        # Derived columns are kept true on every write path (admin, import, API, bulk loaders
+        # that call save), so readers can filter on them in SQL.
+        from .services import community_derive
+
+        community_derive(self)
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "region", "historically_marginalized"}
+        super().save(*args, **kwargs)
+
+
+class Hub(TimeStampedModel):
+    """A JupyterHub (or BinderHub) we run for a community, live from ``launched_on``."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="hubs")
+    name = models.CharField(max_length=200)
+    url = models.URLField(blank=True)
+    cluster = models.CharField(max_length=80, blank=True)
+    provider = models.CharField(max_length=10, choices=Provider.choices)
+    kind = models.CharField(max_length=20, choices=HubKind.choices, default=HubKind.BASEHUB)
+    launched_on = models.DateField()
+    retired_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(retired_on__isnull=True) | Q(retired_on__gte=F("launched_on")),
+                name="communities_hub_retired_after_launched",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ActiveUserCount(TimeStampedModel):
+    """A hub's ``jupyterhub_active_users`` for one period label, sampled on ``date``."""
+
+    hub = models.ForeignKey(Hub, on_delete=models.CASCADE, related_name="active_user_counts")
+    date = models.DateField()
+    period = models.CharField(max_length=3, choices=UsagePeriod.choices)
+    active_users = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["hub__slug", "-date", "period"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hub", "date", "period"], name="communities_activeusercount_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(active_users__gte=0), name="communities_activeusercount_gte_0"
+            ),
+        ]
+        indexes = [models.Index(fields=["period", "date"], name="communities_auc_period_date")]
+
+    def __str__(self) -> str:
+        return f"{self.hub.slug} {self.date:%Y-%m-%d} {self.period}: {self.active_users}"

@@ -1,0 +1,92 @@
+"""Project-wide fixtures: one persona per role (see DESIGN.md "Roles")."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from django.contrib.auth.models import Group
+
+from opsite.roles import FINANCE, LEADERSHIP, OPERATIONS
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip with ``reason`` on a workstation that lacks a service; fail in CI, which must run all."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"CI must run this test, but: {reason}")
+    pytest.skip(reason)
+
+
+def require_executable(name: str) -> str:
+    path = shutil.which(name) or (f"/usr/bin/{name}" if os.path.exists(f"/usr/bin/{name}") else None)
+    require(path is not None, f"{name} is not installed")
+    return path
+
+
+def _make_user(django_user_model, username: str, group: str | None = None, **extra):
+    user = django_user_model.objects.create_user(
+        username=username, password="pw-" + username, email=f"{username}@example.org", is_staff=True, **extra
+    )
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def operations_user(db, django_user_model):
+    return _make_user(django_user_model, "ops", OPERATIONS)
+
+
+@pytest.fixture
+def finance_user(db, django_user_model):
+    return _make_user(django_user_model, "fin", FINANCE)
+
+
+@pytest.fixture
+def leadership_user(db, django_user_model):
+    return _make_user(django_user_model, "lead", LEADERSHIP)
+
+
+@pytest.fixture
+def superuser(db, django_user_model):
+    return django_user_model.objects.create_superuser(
+        username="root", password="pw-root", email="root@example.org"
+    )
+
+
+@pytest.fixture
+def inactive_user(db, django_user_model):
+    return _make_user(django_user_model, "gone", FINANCE, is_active=False)
+
+
+def _client_for(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def operations_client(operations_user):
+    return _client_for(operations_user)
+
+
+@pytest.fixture
+def finance_client(finance_user):
+    return _client_for(finance_user)
+
+
+@pytest.fixture
+def leadership_client(leadership_user):
+    return _client_for(leadership_user)
+
+
+@pytest.fixture
+def super_client(superuser):
+    return _client_for(superuser)

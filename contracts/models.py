@@ -1,0 +1,76 @@
+"""Service contracts with communities and their payment schedules."""
+
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+from opsite.models import TimeStampedModel
+from opsite.money import CurrencyField, MoneyField
+
+from .choices import ContractCategory, ContractStatus
+
+
+class ServiceContract(TimeStampedModel):
+    """A contract to serve a community; pipeline while ``proposed`` (weighted by ``probability``)."""
+
+    reference = models.SlugField(max_length=80, unique=True)
+    community = models.ForeignKey("communities.Community", on_delete=models.PROTECT, related_name="contracts")
+    category = models.CharField(max_length=20, choices=ContractCategory.choices)
+    status = models.CharField(max_length=20, choices=ContractStatus.choices, default=ContractStatus.PROPOSED)
+    probability = models.PositiveSmallIntegerField(
+        default=100, help_text="0 to 100; meaningful while proposed."
+    )
+    signed_on = models.DateField(null=True, blank=True)
+    start_on = models.DateField()
+    end_on = models.DateField()
+    total_value = MoneyField()
+    currency = CurrencyField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-start_on", "reference"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(probability__lte=100), name="contracts_contract_probability_0_100"
+            ),
+            models.CheckConstraint(
+                condition=Q(end_on__gte=F("start_on")), name="contracts_contract_end_after_start"
+            ),
+            models.CheckConstraint(condition=Q(total_value__gte=0), name="contracts_contract_value_gte_0"),
+            models.CheckConstraint(
+                condition=~Q(status="signed") | Q(signed_on__isnull=False),
+                name="contracts_contract_signed_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    def clean(self):
+        from .services import contract_validate
+
+        contract_validate(self)
+
+
+class ContractPayment(TimeStampedModel):
+    """One payment due under a contract; paid when ``paid_on`` is set."""
+
+    contract = models.ForeignKey(ServiceContract, on_delete=models.CASCADE, related_name="payments")
+    due_on = models.DateField()
+    amount = MoneyField()
+    paid_on = models.DateField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["contract__reference", "due_on", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="contracts_payment_amount_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract.reference} due {self.due_on:%Y-%m-%d}"
+
+    def clean(self):
+        from .services import contract_payment_validate
+
+        contract_payment_validate(self)

@@ -1,0 +1,314 @@
+"""Funders, grants and subawards, cash and expenses, and the runway's scenarios and snapshots."""
+
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+from opsite.models import TimeStampedModel
+from opsite.money import CurrencyField, MoneyField
+
+from .choices import (
+    AdjustmentKind,
+    AdjustmentRecurrence,
+    ExpenseCategory,
+    FunderKind,
+    GrantCategory,
+    GrantRole,
+    GrantStatus,
+    Pipeline,
+    Recurrence,
+)
+
+
+class Funder(TimeStampedModel):
+    """Who gives us money: a foundation, an agency, a company, a person."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=FunderKind.choices)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Grant(TimeStampedModel):
+    """A grant, from prospect to closed; as ``prime`` we pass subawards on to partners."""
+
+    reference = models.SlugField(max_length=80, unique=True)
+    funder = models.ForeignKey(Funder, on_delete=models.PROTECT, related_name="grants")
+    title = models.CharField(max_length=300)
+    category = models.CharField(max_length=20, choices=GrantCategory.choices)
+    role = models.CharField(max_length=20, choices=GrantRole.choices, default=GrantRole.SOLE)
+    status = models.CharField(max_length=20, choices=GrantStatus.choices, default=GrantStatus.PROSPECT)
+    probability = models.PositiveSmallIntegerField(
+        default=100, help_text="0 to 100; meaningful in the pipeline."
+    )
+    amount = MoneyField()
+    currency = CurrencyField()
+    awarded_on = models.DateField(null=True, blank=True)
+    start_on = models.DateField()
+    end_on = models.DateField()
+    restricted = models.BooleanField(default=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-start_on", "reference"]
+        constraints = [
+            models.CheckConstraint(condition=Q(probability__lte=100), name="funding_grant_probability_0_100"),
+            models.CheckConstraint(
+                condition=Q(end_on__gte=F("start_on")), name="funding_grant_end_after_start"
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="funding_grant_amount_gte_0"),
+            models.CheckConstraint(
+                condition=~Q(status__in=["awarded", "closed"]) | Q(awarded_on__isnull=False),
+                name="funding_grant_awarded_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    def clean(self):
+        from .services import grant_validate
+
+        grant_validate(self)
+
+
+class Subaward(TimeStampedModel):
+    """Part of a ``prime`` grant passed on to a partner organization."""
+
+    reference = models.SlugField(max_length=80, unique=True)
+    grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="subawards")
+    recipient = models.CharField(max_length=200)
+    amount = MoneyField()
+    start_on = models.DateField()
+    end_on = models.DateField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["grant__reference", "reference"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_on__gte=F("start_on")), name="funding_subaward_end_after_start"
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="funding_subaward_amount_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    def clean(self):
+        from .services import subaward_validate
+
+        subaward_validate(self)
+
+
+class Disbursement(TimeStampedModel):
+    """Money in from a grant: expected on a date, received when ``received_on`` is set."""
+
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="disbursements")
+    expected_on = models.DateField()
+    amount = MoneyField()
+    received_on = models.DateField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["grant__reference", "expected_on", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="funding_disbursement_amount_gt_0")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grant.reference} expected {self.expected_on:%Y-%m-%d}"
+
+    def clean(self):
+        from .services import disbursement_validate
+
+        disbursement_validate(self)
+
+
+class SubawardPayment(TimeStampedModel):
+    """Money out to a subrecipient: due on a date, paid when ``paid_on`` is set."""
+
+    subaward = models.ForeignKey(Subaward, on_delete=models.CASCADE, related_name="payments")
+    due_on = models.DateField()
+    amount = MoneyField()
+    paid_on = models.DateField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["subaward__reference", "due_on", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="funding_subawardpayment_amount_gt_0")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subaward.reference} due {self.due_on:%Y-%m-%d}"
+
+    def clean(self):
+        from .services import subaward_payment_validate
+
+        subaward_payment_validate(self)
+
+
+class CashPosition(TimeStampedModel):
+    """The bank balance from the books on a date: where every runway starts. **Sensitive.**"""
+
+    as_of = models.DateField(unique=True)
+    balance = MoneyField(non_negative=False)
+    currency = CurrencyField()
+    note = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-as_of"]
+
+    def __str__(self) -> str:
+        return f"Cash as of {self.as_of:%Y-%m-%d}"
+
+    def clean(self):
+        from .services import cash_position_validate
+
+        cash_position_validate(self)
+
+
+class Expense(TimeStampedModel):
+    """A non-payroll cost: once on ``start_on``, or monthly while active."""
+
+    name = models.CharField(max_length=200)
+    category = models.CharField(max_length=20, choices=ExpenseCategory.choices)
+    amount = MoneyField()
+    currency = CurrencyField()
+    recurrence = models.CharField(max_length=10, choices=Recurrence.choices, default=Recurrence.MONTHLY)
+    start_on = models.DateField()
+    end_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["category", "name", "start_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_on__isnull=True) | Q(end_on__gte=F("start_on")),
+                name="funding_expense_end_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ExchangeRate(TimeStampedModel):
+    """Units of the reporting currency per unit of ``currency``, from ``effective_on``."""
+
+    currency = CurrencyField(default=None)
+    effective_on = models.DateField()
+    rate = models.DecimalField(max_digits=18, decimal_places=8, validators=[MinValueValidator(Decimal("0"))])
+
+    class Meta:
+        ordering = ["currency", "-effective_on"]
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "effective_on"], name="funding_exchangerate_unique"),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="funding_exchangerate_rate_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.rate} from {self.effective_on:%Y-%m-%d}"
+
+
+class Scenario(TimeStampedModel):
+    """A way of reading the future: which pipeline counts, the reserve, the horizon, what-ifs."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=200)
+    pipeline = models.CharField(max_length=10, choices=Pipeline.choices, default=Pipeline.WEIGHTED)
+    reserve = MoneyField(default=Decimal("0"))
+    horizon_months = models.PositiveSmallIntegerField(
+        default=60, validators=[MinValueValidator(1), MaxValueValidator(120)]
+    )
+    is_default = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-is_default", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="funding_scenario_one_default"
+            ),
+            models.CheckConstraint(
+                condition=Q(horizon_months__gte=1) & Q(horizon_months__lte=120),
+                name="funding_scenario_horizon_1_120",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScenarioAdjustment(TimeStampedModel):
+    """A what-if on top of the records: a hire, an inflow, an outflow, a grant's delay."""
+
+    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="adjustments")
+    kind = models.CharField(max_length=10, choices=AdjustmentKind.choices)
+    label = models.CharField(max_length=200)
+    amount = MoneyField(default=Decimal("0"))
+    benefits_rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+    )
+    recurrence = models.CharField(
+        max_length=15, choices=AdjustmentRecurrence.choices, default=AdjustmentRecurrence.ONCE
+    )
+    start_on = models.DateField()
+    end_on = models.DateField(null=True, blank=True)
+    grant = models.ForeignKey(
+        Grant, null=True, blank=True, on_delete=models.CASCADE, related_name="scenario_delays"
+    )
+    months = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="For a delay: calendar months."
+    )
+
+    class Meta:
+        ordering = ["scenario__slug", "start_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_on__isnull=True) | Q(end_on__gte=F("start_on")),
+                name="funding_adjustment_end_after_start",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="delay") | (Q(grant__isnull=False) & Q(months__isnull=False)),
+                name="funding_adjustment_delay_has_grant_and_months",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scenario.slug}: {self.label}"
+
+    def clean(self):
+        from .services import scenario_adjustment_validate
+
+        scenario_adjustment_validate(self)
+
+
+class RunwaySnapshot(TimeStampedModel):
+    """One computed runway of a scenario, kept so leadership sees how the forecast moved."""
+
+    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="snapshots")
+    as_of = models.DateField(help_text="The date of the cash position it starts from.")
+    computed_at = models.DateTimeField()
+    months = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    cash_out_on = models.DateField(null=True, blank=True)
+    result = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["scenario__slug", "-computed_at"]
+        get_latest_by = "computed_at"
+        indexes = [models.Index(fields=["scenario", "-computed_at"], name="funding_snapshot_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.scenario.slug} as of {self.as_of:%Y-%m-%d}: {self.months} months"

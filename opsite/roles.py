@@ -1,0 +1,96 @@
+"""The roles of DESIGN.md as Django groups, defined once.
+
+A data migration calls :func:`sync_role_groups`; when the matrix changes, add a migration that
+calls it again. Sensitive models (compensation, cash positions, runway snapshots) are absent
+from ``Operations`` on purpose: see DESIGN.md "Roles".
+"""
+
+from __future__ import annotations
+
+OPERATIONS = "Operations"
+FINANCE = "Finance"
+LEADERSHIP = "Leadership"
+ROLE_NAMES = (OPERATIONS, FINANCE, LEADERSHIP)
+
+ALL = ("add", "change", "delete", "view")
+VIEW = ("view",)
+
+# Models Operations keeps.
+OPERATIONS_EDITS = (
+    "staff.staffmember",
+    "communities.network",
+    "communities.community",
+    "communities.hub",
+    "communities.activeusercount",
+    "contributions.upstreamcommunity",
+    "contributions.repository",
+    "contributions.pullrequest",
+    "contracts.servicecontract",
+    "contracts.contractpayment",
+)
+OPERATIONS_VIEWS = ("funding.funder", "funding.grant")
+
+FINANCE_EDITS = (
+    "staff.compensation",
+    "funding.funder",
+    "funding.grant",
+    "funding.subaward",
+    "funding.disbursement",
+    "funding.subawardpayment",
+    "funding.cashposition",
+    "funding.expense",
+    "funding.exchangerate",
+    "funding.scenario",
+    "funding.scenarioadjustment",
+    "funding.runwaysnapshot",
+)
+
+LEADERSHIP_EDITS = ("funding.scenario", "funding.scenarioadjustment")
+
+# Models whose rows are sensitive: only Finance, Leadership and superusers see them.
+SENSITIVE_MODELS = ("staff.compensation", "funding.cashposition", "funding.runwaysnapshot")
+
+OPSITE_APPS = ("staff", "communities", "contributions", "contracts", "funding")
+
+
+def role_matrix(all_models: list[str]) -> dict[str, set[str]]:
+    """``{group: {"app.codename", ...}}`` for the given ``app.model`` labels."""
+
+    def perms(models, actions):
+        return {f"{m.split('.')[0]}.{a}_{m.split('.')[1]}" for m in models for a in actions}
+
+    operations = perms(OPERATIONS_EDITS, ALL) | perms(OPERATIONS_VIEWS, VIEW)
+    finance = operations | perms(FINANCE_EDITS, ALL)
+    leadership = perms(all_models, VIEW) | perms(LEADERSHIP_EDITS, ALL)
+    return {OPERATIONS: operations, FINANCE: finance, LEADERSHIP: leadership}
+
+
+def sync_role_groups(apps) -> None:
+    """Create the role groups and give each exactly the permissions of the matrix."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    models = [
+        f"{m._meta.app_label}.{m._meta.model_name}"
+        for label in OPSITE_APPS
+        for m in apps.get_app_config(label).get_models()
+        if not m._meta.model_name.startswith("historical")
+    ]
+    by_name = {
+        f"{p.content_type.app_label}.{p.codename}": p
+        for p in Permission.objects.select_related("content_type").filter(
+            content_type__app_label__in=OPSITE_APPS
+        )
+    }
+    for group_name, wanted in role_matrix(models).items():
+        group, _ = Group.objects.get_or_create(name=group_name)
+        missing = wanted - by_name.keys()
+        if missing:
+            raise RuntimeError(f"role {group_name} names unknown permissions: {sorted(missing)}")
+        group.permissions.set([by_name[name] for name in sorted(wanted)])

@@ -1,0 +1,92 @@
+"""The roster, and its (sensitive) compensation history."""
+
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from simple_history.models import HistoricalRecords
+
+from opsite.countries import COUNTRY_CHOICES
+from opsite.models import TimeStampedModel
+from opsite.money import CurrencyField, MoneyField
+
+from .choices import Employment, Team
+
+
+class StaffMember(TimeStampedModel):
+    """A person on the team, employed (or contracted) from ``start_on`` to ``end_on``."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=200)
+    github = models.CharField(
+        max_length=39, null=True, blank=True, help_text="GitHub login; unique, case-insensitive."
+    )
+    email = models.EmailField(blank=True)
+    title = models.CharField(max_length=200, blank=True)
+    team = models.CharField(max_length=20, choices=Team.choices)
+    employment = models.CharField(max_length=20, choices=Employment.choices, default=Employment.FULL_TIME)
+    fte = models.DecimalField(
+        "FTE",
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("1.00"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+    )
+    start_on = models.DateField()
+    end_on = models.DateField(null=True, blank=True)
+    country = models.CharField(max_length=2, choices=COUNTRY_CHOICES, blank=True)
+    distinguished_contributor = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name", "slug"]
+        constraints = [
+            models.UniqueConstraint(Lower("github"), name="staff_staffmember_github_ci_unique"),
+            models.CheckConstraint(condition=Q(fte__gte=0) & Q(fte__lte=1), name="staff_staffmember_fte_0_1"),
+            models.CheckConstraint(
+                condition=Q(end_on__isnull=True) | Q(end_on__gte=F("start_on")),
+                name="staff_staffmember_end_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        from .services import staff_member_validate
+
+        staff_member_validate(self)
+
+
+class Compensation(TimeStampedModel):
+    """What a person is paid per year at their FTE, from ``effective_on``. **Sensitive.**"""
+
+    staff = models.ForeignKey(StaffMember, on_delete=models.CASCADE, related_name="compensations")
+    effective_on = models.DateField()
+    annual_salary = MoneyField()
+    benefits_rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+        help_text="Benefits and payroll taxes as a fraction of salary, e.g. 0.25.",
+    )
+    currency = CurrencyField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["staff__name", "-effective_on"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["staff", "effective_on"], name="staff_compensation_staff_effective_unique"
+            ),
+            models.CheckConstraint(condition=Q(annual_salary__gte=0), name="staff_compensation_salary_gte_0"),
+            models.CheckConstraint(
+                condition=Q(benefits_rate__gte=0) & Q(benefits_rate__lte=1),
+                name="staff_compensation_benefits_0_1",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.staff} from {self.effective_on:%Y-%m-%d}"
