@@ -1,0 +1,201 @@
+"""django-import-export resources of the funding app (CSV, XLSX, JSON).
+
+Relations travel by natural key (a funder's slug, a grant's or subaward's reference, a
+scenario's slug), so a file exported here re-imports as an update, into this database or
+another. Rows without a natural key of their own (disbursements, payments, expenses, what-ifs,
+snapshots) are matched on ``id``: leave it blank to add a row.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from import_export import fields, widgets
+
+from opsite.resources import OpsiteResource
+
+from .models import (
+    CashPosition,
+    Disbursement,
+    ExchangeRate,
+    Expense,
+    Funder,
+    Grant,
+    RunwaySnapshot,
+    Scenario,
+    ScenarioAdjustment,
+    Subaward,
+    SubawardPayment,
+)
+from .services import scenario_save, scenario_validate
+
+
+class NaturalKeyWidget(widgets.ForeignKeyWidget):
+    """A relation by natural key; an unknown key is an error on the field, naming the value.
+
+    The library's widget lets ``DoesNotExist`` escape, which reports as a row error with no
+    field; a ``ValueError`` becomes a validation error on this column.
+    """
+
+    def clean(self, value, row=None, **kwargs):
+        try:
+            return super().clean(value, row=row, **kwargs)
+        except self.model.DoesNotExist:
+            name = self.model._meta.verbose_name
+            raise ValueError(f"There is no {name} with {self.field} {value!r}.") from None
+
+
+class InstantWidget(widgets.DateTimeWidget):
+    """An instant to the microsecond, written as text in every format.
+
+    A spreadsheet cell holds time to the millisecond only, so a native XLSX datetime would come
+    back as a different instant; text comes back exact.
+    """
+
+    def __init__(self):
+        super().__init__(format="%Y-%m-%d %H:%M:%S.%f")
+
+    def render(self, value, obj=None, **kwargs):
+        kwargs.pop("force_native_type", None)
+        return super().render(value, obj, **kwargs)
+
+
+def _relation(attribute: str, model, key: str) -> fields.Field:
+    return fields.Field(attribute=attribute, column_name=attribute, widget=NaturalKeyWidget(model, field=key))
+
+
+class FunderResource(OpsiteResource):
+    class Meta:
+        model = Funder
+        fields = ("slug", "name", "kind")
+        import_id_fields = ("slug",)
+
+
+class GrantResource(OpsiteResource):
+    funder = _relation("funder", Funder, "slug")
+
+    class Meta:
+        model = Grant
+        fields = (
+            "reference",
+            "funder",
+            "title",
+            "category",
+            "role",
+            "status",
+            "probability",
+            "amount",
+            "currency",
+            "awarded_on",
+            "start_on",
+            "end_on",
+            "restricted",
+        )
+        import_id_fields = ("reference",)
+
+
+class SubawardResource(OpsiteResource):
+    grant = _relation("grant", Grant, "reference")
+
+    class Meta:
+        model = Subaward
+        fields = ("reference", "grant", "recipient", "amount", "start_on", "end_on")
+        import_id_fields = ("reference",)
+
+
+class DisbursementResource(OpsiteResource):
+    grant = _relation("grant", Grant, "reference")
+
+    class Meta:
+        model = Disbursement
+        fields = ("id", "grant", "expected_on", "amount", "received_on")
+        import_id_fields = ["id"]
+
+
+class SubawardPaymentResource(OpsiteResource):
+    subaward = _relation("subaward", Subaward, "reference")
+
+    class Meta:
+        model = SubawardPayment
+        fields = ("id", "subaward", "due_on", "amount", "paid_on")
+        import_id_fields = ["id"]
+
+
+class CashPositionResource(OpsiteResource):
+    class Meta:
+        model = CashPosition
+        fields = ("as_of", "balance", "currency", "note")
+        import_id_fields = ("as_of",)
+
+
+class ExpenseResource(OpsiteResource):
+    class Meta:
+        model = Expense
+        fields = ("id", "name", "category", "amount", "currency", "recurrence", "start_on", "end_on")
+        import_id_fields = ["id"]
+
+
+class ExchangeRateResource(OpsiteResource):
+    class Meta:
+        model = ExchangeRate
+        fields = ("currency", "effective_on", "rate")
+        import_id_fields = ("currency", "effective_on")
+
+
+class ScenarioResource(OpsiteResource):
+    """Scenarios; a row marked default takes over from the current default scenario."""
+
+    class Meta:
+        model = Scenario
+        fields = ("slug", "name", "pipeline", "reserve", "horizon_months", "is_default")
+        import_id_fields = ("slug",)
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        errors = dict(import_validation_errors or {})
+        try:
+            scenario_validate(instance)
+        except ValidationError as e:
+            errors = e.update_error_dict(errors)
+        try:
+            # The one-default constraint is kept by scenario_save, which unticks the old default.
+            instance.full_clean(exclude=[*errors, "is_default"], validate_unique=validate_unique)
+        except ValidationError as e:
+            errors = e.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
+    def do_instance_save(self, instance, is_create):
+        scenario_save(scenario=instance)
+
+
+class ScenarioAdjustmentResource(OpsiteResource):
+    scenario = _relation("scenario", Scenario, "slug")
+    grant = _relation("grant", Grant, "reference")
+
+    class Meta:
+        model = ScenarioAdjustment
+        fields = (
+            "id",
+            "scenario",
+            "kind",
+            "label",
+            "amount",
+            "benefits_rate",
+            "recurrence",
+            "start_on",
+            "end_on",
+            "grant",
+            "months",
+        )
+        import_id_fields = ["id"]
+
+
+class RunwaySnapshotResource(OpsiteResource):
+    """Computed runways. The admin exports them only; they are imported back from a backup."""
+
+    scenario = _relation("scenario", Scenario, "slug")
+    computed_at = fields.Field(attribute="computed_at", column_name="computed_at", widget=InstantWidget())
+
+    class Meta:
+        model = RunwaySnapshot
+        fields = ("id", "scenario", "as_of", "computed_at", "months", "cash_out_on", "result")
+        import_id_fields = ["id"]

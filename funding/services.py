@@ -1,1 +1,0 @@
-"""Writes with business rules."""

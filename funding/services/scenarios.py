@@ -1,0 +1,243 @@
+"""Scenarios, their what-ifs, and the runway snapshots computed from them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from opsite.money import ZERO
+
+from ..choices import AdjustmentKind, AdjustmentRecurrence, Pipeline
+from ..models import Grant, RunwaySnapshot, Scenario, ScenarioAdjustment
+from ._base import (
+    Errors,
+    add_error,
+    assign_fields,
+    check_dates,
+    create_validated,
+    raise_errors,
+    related_or_none,
+    save_changes,
+)
+
+# --- scenarios ----------------------------------------------------------------------------------
+
+SCENARIO_FIELDS = ("slug", "name", "pipeline", "reserve", "horizon_months", "is_default")
+
+
+def scenario_validate(scenario: Scenario) -> None:
+    """The default scenario stays the default until another one takes over.
+
+    Unticking it would leave the runway API without a scenario to answer with; choosing another
+    default (``scenario_set_default``) unticks this one.
+    """
+    if (
+        scenario.pk is not None
+        and not scenario.is_default
+        and Scenario.objects.filter(pk=scenario.pk, is_default=True).exists()
+    ):
+        raise ValidationError(
+            {
+                "is_default": f"Scenario {scenario.slug} is the default; make another scenario the "
+                "default instead, and this one stops being it."
+            }
+        )
+
+
+@transaction.atomic
+def scenario_save(*, scenario: Scenario) -> Scenario:
+    """Validate and save a scenario built in memory (the admin form, an import row).
+
+    A scenario that asks to be the default takes over from the current one; the first scenario
+    becomes the default whatever it asks, so there is always exactly one.
+    """
+    scenario_validate(scenario)
+    # The one-default constraint is kept below by unticking the other default first; checking
+    # it here would refuse exactly the switch this function performs.
+    scenario.full_clean(exclude=["is_default"])
+    _lock_scenarios()
+    others = Scenario.objects.filter(is_default=True).exclude(pk=scenario.pk)
+    if scenario.is_default:
+        others.update(is_default=False, updated_at=timezone.now())
+    elif not others.exists():
+        scenario.is_default = True
+    scenario.save()
+    return scenario
+
+
+def _lock_scenarios() -> None:
+    # Two concurrent switches of the default serialize here rather than one of them failing on
+    # the partial unique index.
+    list(Scenario.objects.select_for_update().values_list("pk", flat=True))
+
+
+@transaction.atomic
+def scenario_create(
+    *,
+    slug: str,
+    name: str,
+    pipeline: str = Pipeline.WEIGHTED,
+    reserve: Decimal = ZERO,
+    horizon_months: int = 60,
+    is_default: bool = False,
+) -> Scenario:
+    return scenario_save(
+        scenario=Scenario(
+            slug=slug,
+            name=name,
+            pipeline=pipeline,
+            reserve=reserve,
+            horizon_months=horizon_months,
+            is_default=is_default,
+        )
+    )
+
+
+@transaction.atomic
+def scenario_update(*, scenario: Scenario, data: Mapping[str, Any]) -> Scenario:
+    if assign_fields(scenario, data, SCENARIO_FIELDS):
+        scenario_save(scenario=scenario)
+    return scenario
+
+
+@transaction.atomic
+def scenario_set_default(*, scenario: Scenario) -> Scenario:
+    """Make ``scenario`` the one default, atomically: never zero, never two."""
+    _lock_scenarios()
+    now = timezone.now()
+    # Untick first: the partial unique index is checked per statement.
+    Scenario.objects.filter(is_default=True).exclude(pk=scenario.pk).update(is_default=False, updated_at=now)
+    Scenario.objects.filter(pk=scenario.pk, is_default=False).update(is_default=True, updated_at=now)
+    scenario.is_default = True
+    return scenario
+
+
+@transaction.atomic
+def scenario_delete(*, scenario: Scenario) -> None:
+    """Delete a scenario (its adjustments and snapshots go with it); the next one by name
+    becomes the default when it was the default."""
+    was_default = Scenario.objects.filter(pk=scenario.pk, is_default=True).exists()
+    scenario.delete()
+    if was_default:
+        successor = Scenario.objects.order_by("name", "pk").first()
+        if successor is not None:
+            scenario_set_default(scenario=successor)
+
+
+# --- scenario adjustments -----------------------------------------------------------------------
+
+SCENARIO_ADJUSTMENT_FIELDS = (
+    "scenario",
+    "kind",
+    "label",
+    "amount",
+    "benefits_rate",
+    "recurrence",
+    "start_on",
+    "end_on",
+    "grant",
+    "months",
+)
+
+
+def scenario_adjustment_validate(adjustment: ScenarioAdjustment) -> None:
+    """What each kind of what-if needs to mean something to the runway engine."""
+    errors: Errors = {}
+    check_dates(adjustment, errors)
+    kind, recurrence, amount = adjustment.kind, adjustment.recurrence, adjustment.amount
+    if kind == AdjustmentKind.HIRE:
+        if amount is None or amount <= 0:
+            add_error(errors, "amount", f"A hire needs its annual salary as a positive amount; got {amount}.")
+        if recurrence != AdjustmentRecurrence.ANNUAL_SALARY:
+            add_error(
+                errors,
+                "recurrence",
+                f"A hire recurs as 'annual_salary' (its amount is the annual salary); got '{recurrence}'.",
+            )
+    elif kind in (AdjustmentKind.INFLOW, AdjustmentKind.OUTFLOW):
+        if recurrence not in (AdjustmentRecurrence.ONCE, AdjustmentRecurrence.MONTHLY):
+            add_error(errors, "recurrence", f"An {kind} recurs 'once' or 'monthly'; got '{recurrence}'.")
+    elif kind == AdjustmentKind.DELAY:
+        if adjustment.grant_id is None and related_or_none(adjustment, "grant") is None:
+            add_error(errors, "grant", "A delay needs the grant whose disbursements it moves.")
+        if adjustment.months is None or adjustment.months < 1:
+            add_error(
+                errors, "months", f"A delay moves disbursements by 1 month or more; got {adjustment.months}."
+            )
+    raise_errors(errors)
+
+
+@transaction.atomic
+def scenario_adjustment_create(
+    *,
+    scenario: Scenario,
+    kind: str,
+    label: str,
+    start_on: date,
+    amount: Decimal = ZERO,
+    benefits_rate: Decimal = ZERO,
+    recurrence: str | None = None,
+    end_on: date | None = None,
+    grant: Grant | None = None,
+    months: int | None = None,
+) -> ScenarioAdjustment:
+    """Add a what-if; ``recurrence`` defaults to ``annual_salary`` for a hire, else ``once``."""
+    if recurrence is None:
+        recurrence = (
+            AdjustmentRecurrence.ANNUAL_SALARY if kind == AdjustmentKind.HIRE else AdjustmentRecurrence.ONCE
+        )
+    return create_validated(
+        ScenarioAdjustment(
+            scenario=scenario,
+            kind=kind,
+            label=label,
+            amount=amount,
+            benefits_rate=benefits_rate,
+            recurrence=recurrence,
+            start_on=start_on,
+            end_on=end_on,
+            grant=grant,
+            months=months,
+        )
+    )
+
+
+@transaction.atomic
+def scenario_adjustment_update(
+    *, scenario_adjustment: ScenarioAdjustment, data: Mapping[str, Any]
+) -> ScenarioAdjustment:
+    save_changes(scenario_adjustment, assign_fields(scenario_adjustment, data, SCENARIO_ADJUSTMENT_FIELDS))
+    return scenario_adjustment
+
+
+# --- runway snapshots ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def runway_snapshot_create(
+    *,
+    scenario: Scenario,
+    as_of: date,
+    months: Decimal | None,
+    cash_out_on: date | None,
+    result: dict[str, Any],
+    computed_at: datetime | None = None,
+) -> RunwaySnapshot:
+    """Keep one computed runway. Snapshots are a record of what was forecast, so there is no
+    ``runway_snapshot_update``: a new computation is a new snapshot."""
+    return create_validated(
+        RunwaySnapshot(
+            scenario=scenario,
+            as_of=as_of,
+            computed_at=computed_at or timezone.now(),
+            months=months,
+            cash_out_on=cash_out_on,
+            result=result,
+        )
+    )
