@@ -201,6 +201,11 @@ class Expense(TimeStampedModel):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self):
+        from .services import expense_validate
+
+        expense_validate(self)
+
 
 class ExchangeRate(TimeStampedModel):
     """Units of the reporting currency per unit of ``currency``, from ``effective_on``."""
@@ -218,6 +223,11 @@ class ExchangeRate(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.currency} {self.rate} from {self.effective_on:%Y-%m-%d}"
+
+    def clean(self):
+        from .services import exchange_rate_validate
+
+        exchange_rate_validate(self)
 
 
 class Scenario(TimeStampedModel):
@@ -312,3 +322,59 @@ class RunwaySnapshot(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.scenario.slug} as of {self.as_of:%Y-%m-%d}: {self.months} months"
+
+
+class RunwayAlert(TimeStampedModel):
+    """A runway alert e-mailed to Leadership: at most one per snapshot. **Sensitive.**
+
+    The row is the claim: it is inserted before the e-mail goes out, and the unique snapshot makes a
+    second sender (a redelivered task, a concurrent worker) fail the insert instead of mailing again.
+    ``months`` is copied from the snapshot so "moved by more than a month since the last alert" still
+    has its baseline after old snapshots are pruned.
+    """
+
+    class Reason(models.TextChoices):
+        BELOW_FLOOR = "below_floor", "Fell below the comfort floor"
+        MOVED = "moved", "Moved by more than a month"
+
+    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="runway_alerts")
+    snapshot = models.OneToOneField(
+        RunwaySnapshot, null=True, blank=True, on_delete=models.SET_NULL, related_name="alert"
+    )
+    months = models.DecimalField(
+        max_digits=7, decimal_places=2, null=True, blank=True, help_text="Empty: beyond the horizon."
+    )
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    recipients = models.PositiveIntegerField(default=0, help_text="How many addresses it went to.")
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        get_latest_by = "created_at"
+
+    def __str__(self) -> str:
+        return f"Runway alert for {self.scenario.slug} ({self.get_reason_display()})"
+
+
+class RecomputeState(TimeStampedModel):
+    """Whether a recompute of derived figures (the rollups, the runway) is still owed.
+
+    Set when a change asks for a recompute, cleared by a recompute that started after that request
+    and succeeded. It lives in the database, not the cache, because the cache is the same Redis as
+    the broker: when one is down, so is the other, and this flag is what says so.
+    """
+
+    class Kind(models.TextChoices):
+        ROLLUPS = "rollups", "Impact rollups"
+        RUNWAY = "runway", "Runway"
+
+    kind = models.CharField(max_length=20, unique=True, choices=Kind.choices)
+    pending = models.BooleanField(default=False)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["kind"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {'pending' if self.pending else 'up to date'}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
+from import_export.formats import base_formats
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -122,6 +124,7 @@ else:
 # --- Celery -------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL or "cache+memory://")
+# The embedded default has no broker: tasks run inline, after the transaction that asked for them.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -129,8 +132,8 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
-# Time limits stay well below the broker's visibility timeout, so a task that runs long is
-# killed before Redis hands it to a second worker.
+# Every task's hard time limit (the default below, or its own) stays well below the broker's
+# visibility timeout, so a task that runs long is killed before Redis hands it to a second worker.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 3600,
     "socket_connect_timeout": 2,
@@ -139,10 +142,64 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_POOL_ACQUIRE_TIMEOUT = 5
+# Publishing from a web request: one quick retry, then give up (the recompute is recorded as
+# pending) rather than keep the request waiting on a broker that is down.
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 0.5,
+}
+# The result backend is the same Redis: bounded the same way.
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+CELERY_REDIS_SOCKET_TIMEOUT = 5
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": {"max_retries": 1, "interval_start": 0}}
 CELERY_TASK_SOFT_TIME_LIMIT = 600
 CELERY_TASK_TIME_LIMIT = 900
 CELERY_RESULT_EXPIRES = 86400
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# With late acknowledgement a task cut off by a lost broker connection is redelivered anyway;
+# cancelling it avoids running the same job twice at once.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_TASK_TRACK_STARTED = True
+# Every periodic job, in one place (run exactly one beat). Times are UTC. The importers run first
+# so the nightly rollups see last night's usage and pull requests; the alert reads the runway
+# recomputed before it. `expires` drops a run that no worker picked up before the next one.
+CELERY_BEAT_SCHEDULE = {
+    "sync-github": {
+        "task": "contributions.tasks.sync_github",
+        "schedule": crontab(minute=0, hour=1),
+        "options": {"expires": 6 * 3600},
+    },
+    "import-usage": {
+        "task": "communities.tasks.import_usage",
+        "schedule": crontab(minute=30, hour=1),
+        "options": {"expires": 6 * 3600},
+    },
+    "recompute-rollups-nightly": {
+        "task": "opsite.tasks.recompute_rollups",
+        "schedule": crontab(minute=0, hour=3),
+        "options": {"expires": 6 * 3600},
+    },
+    "recompute-runway-daily": {
+        "task": "funding.tasks.recompute_runway",
+        "schedule": crontab(minute=30, hour=3),
+        "options": {"expires": 6 * 3600},
+    },
+    "runway-alert-daily": {
+        "task": "funding.tasks.runway_alert",
+        "schedule": crontab(minute=0, hour=6),
+        "options": {"expires": 6 * 3600},
+    },
+    # Recomputes asked for while the broker was down are recorded as pending: enqueue them again.
+    "retry-pending-recomputes": {
+        "task": "opsite.tasks.retry_pending_recomputes",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 15 * 60},
+    },
+}
 
 # --- REST framework -----------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -191,11 +248,7 @@ EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.c
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="opsite <opsite@localhost>")
 
 IMPORT_EXPORT_SKIP_ADMIN_ACTION_EXPORT_UI = False
-IMPORT_EXPORT_FORMATS = [
-    "import_export.formats.base_formats.CSV",
-    "import_export.formats.base_formats.XLSX",
-    "import_export.formats.base_formats.JSON",
-]
+IMPORT_EXPORT_FORMATS = [base_formats.CSV, base_formats.XLSX, base_formats.JSON]
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 IMPORT_EXPORT_USE_TRANSACTIONS = True
