@@ -90,3 +90,8 @@ class Compensation(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.staff} from {self.effective_on:%Y-%m-%d}"
+
+    def clean(self):
+        from .services import compensation_validate
+
+        compensation_validate(self)

@@ -1,0 +1,260 @@
+"""Admin for networks, communities, hubs and usage: the daily tools of operations staff.
+
+Computed columns come from annotations in :mod:`communities.selectors`, so a changelist costs the
+same number of queries whatever its length. Saves go through ``full_clean()``, which runs the
+rules of :mod:`communities.services`; their messages land on the field they name.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.db import models
+from django.utils import timezone
+
+from opsite.admin import OpsiteAdmin
+from opsite.resources import FORMATS
+
+from .models import ActiveUserCount, Community, Hub, Network
+from .resources import ActiveUserCountResource, CommunityResource, HubResource, NetworkResource
+from .selectors import active_user_count_list, community_list, hub_list, live_hub_q, network_list
+
+# CSV, XLSX and JSON, given as format classes: django-import-export instantiates what it is
+# given, so dotted paths (as in the project setting IMPORT_EXPORT_FORMATS) would fail.
+FILE_FORMATS = list(FORMATS.values())
+
+# A website typed without a scheme is meant as https, as browsers take it.
+URL_FIELDS_HTTPS = {models.URLField: {"assume_scheme": "https"}}
+
+
+@admin.register(Network)
+class NetworkAdmin(OpsiteAdmin):
+    formats = FILE_FORMATS
+    list_display = ("name", "slug", "community_count")
+    search_fields = ("name", "slug", "communities__name", "communities__slug")
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("created_at", "updated_at")
+    resource_classes = [NetworkResource]
+
+    def get_queryset(self, request):
+        return network_list()
+
+    @admin.display(description="communities", ordering="community_count")
+    def community_count(self, obj: Network) -> int:
+        return obj.community_count
+
+
+class HubInline(admin.TabularInline):
+    """The hubs a community owns, edited in place; a hub's own page has the rest."""
+
+    model = Hub
+    fields = ("slug", "name", "provider", "kind", "cluster", "url", "launched_on", "retired_on")
+    formfield_overrides = URL_FIELDS_HTTPS
+    extra = 0
+    show_change_link = True
+    ordering = ("slug",)
+
+
+class CommunityAdminForm(forms.ModelForm):
+    website = forms.URLField(required=False, max_length=200, assume_scheme="https")
+
+    class Meta:
+        model = Community
+        fields = (
+            "name",
+            "slug",
+            "kind",
+            "website",
+            "networks",
+            "country",
+            "region",
+            "joined_on",
+            "left_on",
+            "marginalized_override",
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        # The region shown was derived from the old country: a user who changes only the
+        # country means "where it is now", so let the save derive the region again.
+        if self.instance.pk and "country" in self.changed_data and "region" not in self.changed_data:
+            cleaned["region"] = ""
+        return cleaned
+
+
+class LiveHubsFilter(admin.SimpleListFilter):
+    title = "live hubs today"
+    parameter_name = "live"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "With a live hub"), ("no", "Without a live hub"))
+
+    def queryset(self, request, queryset):
+        with_live_hub = Hub.objects.filter(live_hub_q(timezone.localdate())).values("community_id")
+        if self.value() == "yes":
+            return queryset.filter(pk__in=with_live_hub)
+        if self.value() == "no":
+            return queryset.exclude(pk__in=with_live_hub)
+        return queryset
+
+
+@admin.register(Community)
+class CommunityAdmin(OpsiteAdmin):
+    formfield_overrides = URL_FIELDS_HTTPS
+    formats = FILE_FORMATS
+    form = CommunityAdminForm
+    list_display = (
+        "name",
+        "slug",
+        "kind",
+        "country",
+        "region",
+        "historically_marginalized",
+        "network_names",
+        "live_hubs",
+        "joined_on",
+        "left_on",
+    )
+    list_filter = (
+        "kind",
+        "region",
+        "historically_marginalized",
+        LiveHubsFilter,
+        "networks",
+        ("left_on", admin.EmptyFieldListFilter),
+        "country",
+    )
+    search_fields = (
+        "name",
+        "slug",
+        "website",
+        "hubs__slug",
+        "hubs__name",
+        "hubs__url",
+        "networks__slug",
+        "networks__name",
+    )
+    date_hierarchy = "joined_on"
+    autocomplete_fields = ("networks",)
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("historically_marginalized", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "kind", "website", "networks")}),
+        ("Where", {"fields": ("country", "region")}),
+        ("Membership", {"fields": ("joined_on", "left_on")}),
+        (
+            "Historically marginalized",
+            {
+                "fields": ("historically_marginalized", "marginalized_override"),
+                "description": (
+                    "Derived on save: an educational institution that is not an R1 university, or a "
+                    "community outside North America and Western Europe. The override wins when set."
+                ),
+            },
+        ),
+        ("Record", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+    inlines = (HubInline,)
+    resource_classes = [CommunityResource]
+
+    def get_queryset(self, request):
+        return community_list(timezone.localdate())
+
+    @admin.display(description="networks")
+    def network_names(self, obj: Community) -> str:
+        return ", ".join(sorted(n.name for n in obj.networks.all())) or "-"
+
+    @admin.display(description="live hubs", ordering="live_hub_count")
+    def live_hubs(self, obj: Community) -> str:
+        return f"{obj.live_hub_count} of {obj.hub_count}"
+
+
+class LiveTodayFilter(admin.SimpleListFilter):
+    title = "live today"
+    parameter_name = "live"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "Live"), ("no", "Not live (retired or not launched)"))
+
+    def queryset(self, request, queryset):
+        live = live_hub_q(timezone.localdate())
+        if self.value() == "yes":
+            return queryset.filter(live)
+        if self.value() == "no":
+            return queryset.exclude(live)
+        return queryset
+
+
+@admin.register(Hub)
+class HubAdmin(OpsiteAdmin):
+    formfield_overrides = URL_FIELDS_HTTPS
+    formats = FILE_FORMATS
+    list_display = (
+        "slug",
+        "name",
+        "community",
+        "provider",
+        "kind",
+        "cluster",
+        "launched_on",
+        "retired_on",
+        "is_live",
+        "latest_30d_users",
+        "latest_30d_on",
+    )
+    list_filter = (
+        LiveTodayFilter,
+        "provider",
+        "kind",
+        ("cluster", admin.AllValuesFieldListFilter),
+        "community__region",
+        "community__kind",
+    )
+    search_fields = ("slug", "name", "url", "cluster", "community__slug", "community__name")
+    date_hierarchy = "launched_on"
+    autocomplete_fields = ("community",)
+    list_select_related = ("community",)
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("created_at", "updated_at")
+    resource_classes = [HubResource]
+
+    def get_queryset(self, request):
+        return hub_list(timezone.localdate())
+
+    @admin.display(description="live today", boolean=True)
+    def is_live(self, obj: Hub) -> bool:
+        today = timezone.localdate()
+        return obj.launched_on <= today and (obj.retired_on is None or obj.retired_on > today)
+
+    @admin.display(description="30d users (latest)", ordering="latest_30d_users")
+    def latest_30d_users(self, obj: Hub) -> int | None:
+        return obj.latest_30d_users
+
+    @admin.display(description="sampled on", ordering="latest_30d_on")
+    def latest_30d_on(self, obj: Hub):
+        return obj.latest_30d_on
+
+
+@admin.register(ActiveUserCount)
+class ActiveUserCountAdmin(OpsiteAdmin):
+    formats = FILE_FORMATS
+    list_display = ("hub", "community", "date", "period", "active_users")
+    list_filter = ("period", "hub__kind", "hub__provider", "hub__community__region")
+    search_fields = ("hub__slug", "hub__name", "hub__community__slug", "hub__community__name")
+    date_hierarchy = "date"
+    autocomplete_fields = ("hub",)
+    list_select_related = ("hub", "hub__community")
+    readonly_fields = ("created_at", "updated_at")
+    resource_classes = [ActiveUserCountResource]
+
+    def get_queryset(self, request):
+        return active_user_count_list()
+
+    @admin.display(description="community", ordering="hub__community__name")
+    def community(self, obj: ActiveUserCount) -> Community:
+        return obj.hub.community
+
+
+# The usage sources (Prometheus servers) and clusters' unique users have their own module;
+# importing it registers their admin classes.
+from . import usage_admin  # noqa: E402, F401

@@ -1,0 +1,66 @@
+"""factory_boy factories for communities, hubs and usage. Deterministic: sequences, fixed dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import factory
+
+from communities.choices import CommunityKind, HubKind, Provider, UsagePeriod
+from communities.models import ActiveUserCount, Community, Hub, Network
+
+
+class NetworkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Network
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"network-{n}")
+    name = factory.Sequence(lambda n: f"Network {n:03d}")
+
+
+class CommunityFactory(factory.django.DjangoModelFactory):
+    """An R1 university in the US unless told otherwise: not historically marginalized."""
+
+    class Meta:
+        model = Community
+        django_get_or_create = ("slug",)
+        skip_postgeneration_save = True
+
+    slug = factory.Sequence(lambda n: f"community-{n}")
+    name = factory.Sequence(lambda n: f"Community {n:03d}")
+    kind = CommunityKind.R1_UNIVERSITY
+    country = "US"
+    joined_on = dt.date(2021, 2, 1)
+    website = factory.LazyAttribute(lambda o: f"https://{o.slug}.example.org")
+
+    @factory.post_generation
+    def networks(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.networks.set(extracted)
+
+
+class HubFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Hub
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"hub-{n}")
+    community = factory.SubFactory(CommunityFactory)
+    name = factory.Sequence(lambda n: f"Hub {n:03d}")
+    url = factory.LazyAttribute(lambda o: f"https://{o.slug}.hubs.example.org")
+    cluster = "gcp-us-central1"
+    provider = Provider.GCP
+    kind = HubKind.BASEHUB
+    launched_on = dt.date(2021, 3, 1)
+    retired_on = None
+
+
+class ActiveUserCountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ActiveUserCount
+
+    hub = factory.SubFactory(HubFactory)
+    date = factory.Sequence(lambda n: dt.date(2022, 1, 1) + dt.timedelta(days=n))
+    period = UsagePeriod.MONTH
+    active_users = 42

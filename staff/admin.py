@@ -1,0 +1,188 @@
+"""Admin for the roster and its compensation history.
+
+Compensation is sensitive (DESIGN.md "Roles"): only users holding ``staff.view_compensation``
+(Finance, Leadership, superusers) see the pay inline, the pay column, the compensation pages,
+their history and their export. Every other view of a staff member is built without reading a
+pay record at all.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib import admin
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+from django.utils.text import capfirst
+
+from opsite.admin import OpsiteAdmin, OpsiteHistoryAdmin
+from opsite.money import quantize
+from opsite.resources import FORMATS
+
+from .models import Compensation, StaffMember
+from .resources import CompensationResource, StaffMemberResource
+from .selectors import compensation_list, employed_on_q, staff_member_list, staff_member_list_with_pay
+
+VIEW_COMPENSATION = "staff.view_compensation"
+
+# CSV, XLSX and JSON, given as format classes: django-import-export instantiates what it is
+# given, so dotted paths (as in the project setting IMPORT_EXPORT_FORMATS) would fail.
+FILE_FORMATS = list(FORMATS.values())
+
+
+def may_view_compensation(request) -> bool:
+    return request.user.has_perm(VIEW_COMPENSATION)
+
+
+def _without_lines(nested: list, prefix: str) -> list:
+    """``nested`` (the admin's list of lists of lines) without the lines starting with ``prefix``."""
+    kept = []
+    for item in nested:
+        if isinstance(item, list):
+            item = _without_lines(item, prefix)
+            if item:
+                kept.append(item)
+        elif not str(item).startswith(prefix):
+            kept.append(item)
+    return kept
+
+
+class CompensationInline(admin.TabularInline):
+    """Pay history of one person, newest first. Shown only to users who may view compensation."""
+
+    model = Compensation
+    fields = ("effective_on", "annual_salary", "benefits_rate", "currency")
+    extra = 0
+    ordering = ("-effective_on",)
+
+
+class EmployedTodayFilter(admin.SimpleListFilter):
+    title = "employed today"
+    parameter_name = "employed"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "Employed"), ("no", "Not employed (left or not started)"))
+
+    def queryset(self, request, queryset):
+        employed = employed_on_q(timezone.localdate())
+        if self.value() == "yes":
+            return queryset.filter(employed)
+        if self.value() == "no":
+            return queryset.exclude(employed)
+        return queryset
+
+
+@admin.register(StaffMember)
+class StaffMemberAdmin(OpsiteAdmin):
+    formats = FILE_FORMATS
+    list_display = (
+        "name",
+        "slug",
+        "github",
+        "title",
+        "team",
+        "employment",
+        "fte",
+        "start_on",
+        "end_on",
+        "is_employed",
+        "distinguished_contributor",
+    )
+    list_filter = (EmployedTodayFilter, "team", "employment", "distinguished_contributor", "country")
+    search_fields = ("name", "slug", "github", "email", "title")
+    date_hierarchy = "start_on"
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "github", "email", "country")}),
+        ("Role", {"fields": ("title", "team", "employment", "fte", "distinguished_contributor")}),
+        ("Employment", {"fields": ("start_on", "end_on")}),
+        ("Record", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+    resource_classes = [StaffMemberResource]
+
+    def get_queryset(self, request):
+        if may_view_compensation(request):
+            return staff_member_list_with_pay(timezone.localdate())
+        return staff_member_list()
+
+    def get_list_display(self, request):
+        columns = super().get_list_display(request)
+        if may_view_compensation(request):
+            columns = (*columns, "current_pay")
+        return columns
+
+    def get_inlines(self, request, obj):
+        # Django would hide the inline from users without the permission anyway; saying it here
+        # keeps the rule visible where the page is built.
+        return (CompensationInline,) if may_view_compensation(request) else ()
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        # Pay changes are audited in the compensation history, visible to Finance and
+        # Leadership. Kept out of the staff member's log, which Operations can read.
+        formsets = [f for f in formsets if f.model is not Compensation]
+        return super().construct_change_message(request, form, formsets, add)
+
+    def get_deleted_objects(self, objs, request):
+        # The confirmation page lists what a delete would cascade to, pay records included by
+        # person and date. Those dates are pay history: leave them out for who may not see it
+        # (the delete itself is still refused for lack of permission on compensation).
+        to_delete, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if not may_view_compensation(request):
+            to_delete = _without_lines(to_delete, f"{capfirst(Compensation._meta.verbose_name)}:")
+            model_count.pop(Compensation._meta.verbose_name_plural, None)
+        return to_delete, model_count, perms_needed, protected
+
+    @admin.display(description="employed today", boolean=True)
+    def is_employed(self, obj: StaffMember) -> bool:
+        today = timezone.localdate()
+        return obj.start_on <= today and (obj.end_on is None or obj.end_on >= today)
+
+    @admin.display(description="current pay", ordering="current_annual_salary")
+    def current_pay(self, obj: StaffMember) -> str:
+        if obj.current_annual_salary is None:
+            return "-"
+        return f"{obj.current_annual_salary:,.2f} {obj.current_currency}"
+
+
+@admin.register(Compensation)
+class CompensationAdmin(OpsiteHistoryAdmin):
+    formats = FILE_FORMATS
+    list_display = (
+        "staff",
+        "effective_on",
+        "in_effect_until",
+        "annual_salary",
+        "benefits_rate",
+        "loaded_annual_cost",
+        "currency",
+    )
+    list_filter = ("staff__team", ("staff", admin.RelatedOnlyFieldListFilter), "currency")
+    search_fields = ("staff__name", "staff__slug", "staff__github")
+    date_hierarchy = "effective_on"
+    autocomplete_fields = ("staff",)
+    list_select_related = ("staff",)
+    readonly_fields = ("created_at", "updated_at")
+    resource_classes = [CompensationResource]
+
+    def get_queryset(self, request):
+        # The day before the next record of the same person takes effect, for a column that
+        # reads as a timeline without a query per row.
+        next_effective_on = (
+            Compensation.objects.filter(staff=OuterRef("staff"), effective_on__gt=OuterRef("effective_on"))
+            .order_by("effective_on")
+            .values("effective_on")[:1]
+        )
+        return compensation_list().annotate(superseded_on=Subquery(next_effective_on))
+
+    @admin.display(description="until", ordering="superseded_on")
+    def in_effect_until(self, obj: Compensation) -> str:
+        if obj.superseded_on is None:
+            return "-"
+        return f"before {obj.superseded_on.isoformat()}"
+
+    @admin.display(description="loaded annual cost")
+    def loaded_annual_cost(self, obj: Compensation) -> Decimal:
+        # Salary plus benefits, in Python from the row's own columns: SQLite would do the
+        # arithmetic in floating point.
+        return quantize(obj.annual_salary * (1 + obj.benefits_rate))
