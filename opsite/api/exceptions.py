@@ -1,0 +1,48 @@
+"""Errors as the API answers them: a rule broken is a 400 naming the field, never a 500."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.db.models import ProtectedError, RestrictedError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger(__name__)
+
+
+def _as_detail(error: DjangoValidationError):
+    if hasattr(error, "error_dict"):
+        return {
+            ("non_field_errors" if field == "__all__" else field): [str(m) for m in messages]
+            for field, messages in error.message_dict.items()
+        }
+    return {"non_field_errors": [str(m) for m in error.messages]}
+
+
+def exception_handler(exc, context):
+    """DRF's handler, plus Django's ValidationError, protected deletes and integrity errors."""
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(_as_detail(exc))
+    elif isinstance(exc, ProtectedError | RestrictedError):
+        names = sorted(
+            {obj._meta.verbose_name_plural for obj in exc.protected_objects}
+            if hasattr(exc, "protected_objects")
+            else set()
+        )
+        set_rollback()
+        message = "This record is still referenced" + (f" by {', '.join(names)}" if names else "") + "."
+        return Response({"detail": message}, status=status.HTTP_409_CONFLICT)
+    elif isinstance(exc, IntegrityError):
+        # The database refused the write: say so without echoing SQL or values.
+        logger.info("integrity error on %s", context["view"].__class__.__name__)
+        set_rollback()
+        return Response(
+            {"detail": "The change conflicts with an existing record or a rule of the database."},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    return drf_exception_handler(exc, context)
