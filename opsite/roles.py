@@ -27,8 +27,10 @@ OPERATIONS_EDITS = (
     "contributions.pullrequest",
     "contracts.servicecontract",
     "contracts.contractpayment",
+    "communities.prometheussource",
+    "communities.clusterusage",
 )
-OPERATIONS_VIEWS = ("funding.funder", "funding.grant")
+OPERATIONS_VIEWS = ("funding.funder", "funding.grant", "contributions.syncrun")
 
 FINANCE_EDITS = (
     "staff.compensation",
@@ -44,11 +46,12 @@ FINANCE_EDITS = (
     "funding.scenarioadjustment",
     "funding.runwaysnapshot",
 )
+FINANCE_VIEWS = ("funding.runwayalert",)
 
 LEADERSHIP_EDITS = ("funding.scenario", "funding.scenarioadjustment")
 
 # Models whose rows are sensitive: only Finance, Leadership and superusers see them.
-SENSITIVE_MODELS = ("staff.compensation", "funding.cashposition", "funding.runwaysnapshot")
+SENSITIVE_MODELS = ("staff.compensation", "funding.cashposition", "funding.runwaysnapshot", "funding.runwayalert")
 
 OPSITE_APPS = ("staff", "communities", "contributions", "contracts", "funding")
 
@@ -60,7 +63,7 @@ def role_matrix(all_models: list[str]) -> dict[str, set[str]]:
         return {f"{m.split('.')[0]}.{a}_{m.split('.')[1]}" for m in models for a in actions}
 
     operations = perms(OPERATIONS_EDITS, ALL) | perms(OPERATIONS_VIEWS, VIEW)
-    finance = operations | perms(FINANCE_EDITS, ALL)
+    finance = operations | perms(FINANCE_EDITS, ALL) | perms(FINANCE_VIEWS, VIEW)
     leadership = perms(all_models, VIEW) | perms(LEADERSHIP_EDITS, ALL)
     return {OPERATIONS: operations, FINANCE: finance, LEADERSHIP: leadership}
 

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 admin.site.site_header = "opsite"
 admin.site.site_title = "opsite"
@@ -7,4 +7,11 @@ admin.site.index_title = "Records"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/staff/", include("staff.api.urls")),
+    path("api/v1/communities/", include("communities.api.urls")),
+    path("api/v1/contributions/", include("contributions.api.urls")),
+    path("api/v1/contracts/", include("contracts.api.urls")),
+    path("api/v1/funding/", include("funding.api.urls")),
+    # The public KPI API, the OpenAPI schema and the docs.
+    path("api/", include("opsite.api.urls")),
 ]

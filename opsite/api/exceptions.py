@@ -29,11 +29,8 @@ def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(_as_detail(exc))
     elif isinstance(exc, ProtectedError | RestrictedError):
-        names = sorted(
-            {obj._meta.verbose_name_plural for obj in exc.protected_objects}
-            if hasattr(exc, "protected_objects")
-            else set()
-        )
+        related = getattr(exc, "protected_objects", None) or getattr(exc, "restricted_objects", None) or ()
+        names = sorted({str(obj._meta.verbose_name_plural) for obj in related})
         set_rollback()
         message = "This record is still referenced" + (f" by {', '.join(names)}" if names else "") + "."
         return Response({"detail": message}, status=status.HTTP_409_CONFLICT)

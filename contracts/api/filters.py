@@ -1,0 +1,68 @@
+"""FilterSets of the contracts CRUD API: one per model.
+
+Relations filter by natural key (``?community=<slug>``, ``?contract=<reference>``); dates by
+range (``?<field>_after=`` / ``?<field>_before=``, both inclusive); choices by value. A malformed
+value (a bad date, an unknown choice) is a 400 naming the parameter.
+"""
+
+from __future__ import annotations
+
+from django_filters import rest_framework as filters
+from rest_framework.filters import OrderingFilter
+
+from ..choices import ContractStatus
+from ..models import ContractPayment, ServiceContract
+
+
+class StableOrderingFilter(OrderingFilter):
+    """DRF's ``?ordering=`` on the view's allow-list, with the primary key as the last tie-breaker.
+
+    Limit/offset pages over an ordering with ties may repeat or skip rows from one page to the
+    next; a unique last key makes every ordering total. An unknown field is ignored (the default
+    ordering applies), never an error.
+    """
+
+    def get_ordering(self, request, queryset, view) -> list[str] | None:
+        ordering = super().get_ordering(request, queryset, view)
+        if ordering and not any(field.lstrip("-") in ("pk", "id") for field in ordering):
+            ordering = [*ordering, "pk"]
+        return ordering
+
+
+def on_date(field: str) -> filters.DateFromToRangeFilter:
+    return filters.DateFromToRangeFilter(
+        field_name=field, help_text=f"{field} from _after to _before, inclusive."
+    )
+
+
+class ServiceContractFilter(filters.FilterSet):
+    community = filters.CharFilter(field_name="community__slug", help_text="The community's slug.")
+    signed_on = on_date("signed_on")
+    start_on = on_date("start_on")
+    end_on = on_date("end_on")
+    schedule_incomplete = filters.BooleanFilter(
+        field_name="schedule_incomplete", help_text="Its payments sum to less than its total value."
+    )
+
+    class Meta:
+        model = ServiceContract
+        fields = ("category", "status", "currency")
+
+
+class ContractPaymentFilter(filters.FilterSet):
+    contract = filters.CharFilter(field_name="contract__reference", help_text="The contract's reference.")
+    community = filters.CharFilter(field_name="contract__community__slug", help_text="The community's slug.")
+    status = filters.ChoiceFilter(
+        field_name="contract__status",
+        choices=ContractStatus.choices,
+        help_text="The contract's status.",
+    )
+    due_on = on_date("due_on")
+    paid_on = on_date("paid_on")
+    paid = filters.BooleanFilter(
+        field_name="paid_on", lookup_expr="isnull", exclude=True, help_text="Paid (true) or open."
+    )
+
+    class Meta:
+        model = ContractPayment
+        fields = ()

@@ -1,0 +1,13 @@
+"""Routes of the contracts API, mounted at ``/api/v1/contracts/``."""
+
+from rest_framework.routers import DefaultRouter
+
+from . import viewsets
+
+app_name = "contracts-api"
+
+router = DefaultRouter()
+router.register("contracts", viewsets.ServiceContractViewSet, basename="contract")
+router.register("payments", viewsets.ContractPaymentViewSet, basename="payment")
+
+urlpatterns = router.urls

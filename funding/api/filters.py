@@ -1,0 +1,175 @@
+"""FilterSets of the funding CRUD API: one per model.
+
+Relations filter by natural key (``?funder=<slug>``, ``?grant=<reference>``,
+``?scenario=<slug>``); dates by range (``?<field>_after=`` / ``?<field>_before=``, both inclusive);
+choices by value. A malformed value (a bad date, an unknown choice) is a 400 naming the parameter.
+No filter touches a figure its resource's readers may not see: the grant filters say nothing of
+subawards or disbursements, which Operations, a reader of grants, may not read.
+"""
+
+from __future__ import annotations
+
+from django_filters import rest_framework as filters
+from rest_framework.filters import OrderingFilter
+
+from ..models import (
+    CashPosition,
+    Disbursement,
+    ExchangeRate,
+    Expense,
+    Funder,
+    Grant,
+    RunwayAlert,
+    RunwaySnapshot,
+    Scenario,
+    ScenarioAdjustment,
+    Subaward,
+    SubawardPayment,
+)
+
+
+class StableOrderingFilter(OrderingFilter):
+    """DRF's ``?ordering=`` on the view's allow-list, with the primary key as the last tie-breaker.
+
+    Limit/offset pages over an ordering with ties may repeat or skip rows from one page to the
+    next; a unique last key makes every ordering total. An unknown field is ignored (the default
+    ordering applies), never an error.
+    """
+
+    def get_ordering(self, request, queryset, view) -> list[str] | None:
+        ordering = super().get_ordering(request, queryset, view)
+        if ordering and not any(field.lstrip("-") in ("pk", "id") for field in ordering):
+            ordering = [*ordering, "pk"]
+        return ordering
+
+
+def on_date(field: str) -> filters.DateFromToRangeFilter:
+    return filters.DateFromToRangeFilter(
+        field_name=field, help_text=f"{field} from _after to _before, inclusive."
+    )
+
+
+class FunderFilter(filters.FilterSet):
+    name = filters.CharFilter(lookup_expr="icontains")
+
+    class Meta:
+        model = Funder
+        fields = ("kind",)
+
+
+class GrantFilter(filters.FilterSet):
+    funder = filters.CharFilter(field_name="funder__slug", help_text="The funder's slug.")
+    title = filters.CharFilter(lookup_expr="icontains")
+    awarded_on = on_date("awarded_on")
+    start_on = on_date("start_on")
+    end_on = on_date("end_on")
+
+    class Meta:
+        model = Grant
+        fields = ("category", "role", "status", "currency", "restricted")
+
+
+class SubawardFilter(filters.FilterSet):
+    grant = filters.CharFilter(field_name="grant__reference", help_text="The grant's reference.")
+    funder = filters.CharFilter(field_name="grant__funder__slug", help_text="The grant's funder's slug.")
+    recipient = filters.CharFilter(lookup_expr="icontains")
+    start_on = on_date("start_on")
+    end_on = on_date("end_on")
+
+    class Meta:
+        model = Subaward
+        fields = ()
+
+
+class DisbursementFilter(filters.FilterSet):
+    grant = filters.CharFilter(field_name="grant__reference", help_text="The grant's reference.")
+    funder = filters.CharFilter(field_name="grant__funder__slug", help_text="The grant's funder's slug.")
+    expected_on = on_date("expected_on")
+    received_on = on_date("received_on")
+    received = filters.BooleanFilter(
+        field_name="received_on", lookup_expr="isnull", exclude=True, help_text="Received (true) or open."
+    )
+
+    class Meta:
+        model = Disbursement
+        fields = ()
+
+
+class SubawardPaymentFilter(filters.FilterSet):
+    subaward = filters.CharFilter(field_name="subaward__reference", help_text="The subaward's reference.")
+    grant = filters.CharFilter(field_name="subaward__grant__reference", help_text="The grant's reference.")
+    due_on = on_date("due_on")
+    paid_on = on_date("paid_on")
+    paid = filters.BooleanFilter(
+        field_name="paid_on", lookup_expr="isnull", exclude=True, help_text="Paid (true) or open."
+    )
+
+    class Meta:
+        model = SubawardPayment
+        fields = ()
+
+
+class CashPositionFilter(filters.FilterSet):
+    as_of = on_date("as_of")
+
+    class Meta:
+        model = CashPosition
+        fields = ()
+
+
+class ExpenseFilter(filters.FilterSet):
+    name = filters.CharFilter(lookup_expr="icontains")
+    start_on = on_date("start_on")
+    end_on = on_date("end_on")
+
+    class Meta:
+        model = Expense
+        fields = ("category", "recurrence", "currency")
+
+
+class ExchangeRateFilter(filters.FilterSet):
+    effective_on = on_date("effective_on")
+
+    class Meta:
+        model = ExchangeRate
+        fields = ("currency",)
+
+
+class ScenarioFilter(filters.FilterSet):
+    class Meta:
+        model = Scenario
+        fields = ("pipeline", "is_default")
+
+
+class ScenarioAdjustmentFilter(filters.FilterSet):
+    scenario = filters.CharFilter(field_name="scenario__slug", help_text="The scenario's slug.")
+    grant = filters.CharFilter(field_name="grant__reference", help_text="The delayed grant's reference.")
+    start_on = on_date("start_on")
+    end_on = on_date("end_on")
+
+    class Meta:
+        model = ScenarioAdjustment
+        fields = ("kind", "recurrence")
+
+
+class RunwaySnapshotFilter(filters.FilterSet):
+    scenario = filters.CharFilter(field_name="scenario__slug", help_text="The scenario's slug.")
+    as_of = on_date("as_of")
+    computed_at = filters.IsoDateTimeFromToRangeFilter(
+        field_name="computed_at", help_text="computed_at from _after to _before (ISO 8601), inclusive."
+    )
+
+    class Meta:
+        model = RunwaySnapshot
+        fields = ()
+
+
+class RunwayAlertFilter(filters.FilterSet):
+    scenario = filters.CharFilter(field_name="scenario__slug", help_text="The scenario's slug.")
+    created_at = filters.IsoDateTimeFromToRangeFilter(
+        field_name="created_at", help_text="created_at from _after to _before (ISO 8601), inclusive."
+    )
+
+    class Meta:
+        model = RunwayAlert
+        fields = ("reason",)

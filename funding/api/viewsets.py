@@ -1,0 +1,263 @@
+"""Viewsets of the funding CRUD API, mounted at ``/api/v1/funding/``.
+
+Thin: the rows come from ``funding.selectors`` (so a list costs the same few queries whatever
+its length), writes go through ``funding.services`` (the same rules and messages as the admin
+and the importers), and ``RolePermission`` applies DESIGN.md "Roles": Operations reads funders
+and grants only, Finance keeps everything, Leadership reads everything and edits scenarios.
+Runway snapshots and alerts are records of what was computed: read-only here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from opsite.api.permissions import RolePermission
+from opsite.api.viewsets import ServiceModelViewSet
+
+from .. import selectors, services
+from ..models import RunwayAlert, Scenario
+from . import filters, serializers
+
+
+class FundingViewSet(ServiceModelViewSet):
+    # The shared base: filter backends, and answers rendered from the selector's row. A service
+    # returns the bare model instance; the response is rendered from the row read again through
+    # the viewset's queryset, so a create or an update answers with the same computed columns
+    # (totals, counts) as a retrieve. (A comment, not a docstring: the OpenAPI schema would show
+    # a docstring as the description of every endpoint that has none of its own.)
+
+    filter_backends = [DjangoFilterBackend, filters.StableOrderingFilter]
+
+    def perform_create(self, serializer) -> None:
+        super().perform_create(serializer)
+        serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
+
+    def perform_update(self, serializer) -> None:
+        super().perform_update(serializer)
+        serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
+
+
+def updater(service: Callable[..., Any], name: str) -> staticmethod:
+    """Adapt ``<entity>_update(*, <entity>, data)`` to the base's ``update_service(instance, **data)``."""
+    return staticmethod(lambda instance, **data: service(**{name: instance, "data": data}))
+
+
+class FunderViewSet(FundingViewSet):
+    """Funders: who gives us money. Finance edits; Operations and Leadership read."""
+
+    queryset = selectors.funder_list()
+    serializer_class = serializers.FunderSerializer
+    filterset_class = filters.FunderFilter
+    lookup_field = "slug"
+    ordering_fields = ["slug", "name", "kind", "created_at", "updated_at"]
+    ordering = ["name", "pk"]
+    create_service = staticmethod(services.funder_create)
+    update_service = updater(services.funder_update, "funder")
+
+
+class GrantViewSet(FundingViewSet):
+    """Grants, from prospect to closed. Finance edits; Operations and Leadership read.
+
+    Subaward and disbursement totals are shown only to who may read subawards and disbursements.
+    """
+
+    queryset = selectors.grant_list()
+    serializer_class = serializers.GrantSerializer
+    filterset_class = filters.GrantFilter
+    lookup_field = "reference"
+    # No subawarded/net_amount/scheduled/received: ordering by them would reveal them to
+    # Operations, who reads grants but not their subawards or disbursements.
+    ordering_fields = [
+        "reference",
+        "title",
+        "category",
+        "role",
+        "status",
+        "probability",
+        "amount",
+        "awarded_on",
+        "start_on",
+        "end_on",
+        "created_at",
+        "updated_at",
+    ]
+    ordering = ["-start_on", "reference"]
+    create_service = staticmethod(services.grant_create)
+    update_service = updater(services.grant_update, "grant")
+
+
+class SubawardViewSet(FundingViewSet):
+    """Subawards: parts of a prime grant passed on to partners. Finance edits; Leadership reads."""
+
+    queryset = selectors.subaward_list()
+    serializer_class = serializers.SubawardSerializer
+    filterset_class = filters.SubawardFilter
+    lookup_field = "reference"
+    ordering_fields = [
+        "reference",
+        "recipient",
+        "amount",
+        "start_on",
+        "end_on",
+        "scheduled",
+        "paid",
+        "created_at",
+    ]
+    ordering = ["grant__reference", "reference"]
+    create_service = staticmethod(services.subaward_create)
+    update_service = updater(services.subaward_update, "subaward")
+
+
+class DisbursementViewSet(FundingViewSet):
+    """Disbursements: money in from a grant. Finance edits; Leadership reads."""
+
+    queryset = selectors.disbursement_list()
+    serializer_class = serializers.DisbursementSerializer
+    filterset_class = filters.DisbursementFilter
+    ordering_fields = ["id", "expected_on", "received_on", "amount", "created_at"]
+    ordering = ["grant__reference", "expected_on", "pk"]
+    create_service = staticmethod(services.disbursement_create)
+    update_service = updater(services.disbursement_update, "disbursement")
+
+
+class SubawardPaymentViewSet(FundingViewSet):
+    """Subaward payments: money out to a subrecipient. Finance edits; Leadership reads."""
+
+    queryset = selectors.subaward_payment_list()
+    serializer_class = serializers.SubawardPaymentSerializer
+    filterset_class = filters.SubawardPaymentFilter
+    ordering_fields = ["id", "due_on", "paid_on", "amount", "created_at"]
+    ordering = ["subaward__reference", "due_on", "pk"]
+    create_service = staticmethod(services.subaward_payment_create)
+    update_service = updater(services.subaward_payment_update, "subaward_payment")
+
+
+class CashPositionViewSet(FundingViewSet):
+    """Cash positions: the bank balance on a date. Sensitive: Finance edits, Leadership reads."""
+
+    queryset = selectors.cash_position_list()
+    serializer_class = serializers.CashPositionSerializer
+    filterset_class = filters.CashPositionFilter
+    lookup_field = "as_of"
+    lookup_value_regex = r"\d{4}-\d{2}-\d{2}"
+    ordering_fields = ["as_of", "balance", "created_at"]
+    ordering = ["-as_of"]
+    create_service = staticmethod(services.cash_position_create)
+    update_service = updater(services.cash_position_update, "cash_position")
+
+
+class ExpenseViewSet(FundingViewSet):
+    """Expenses other than payroll, once or monthly. Finance edits; Leadership reads."""
+
+    queryset = selectors.expense_list()
+    serializer_class = serializers.ExpenseSerializer
+    filterset_class = filters.ExpenseFilter
+    ordering_fields = ["id", "name", "category", "amount", "recurrence", "start_on", "end_on", "created_at"]
+    ordering = ["category", "name", "start_on", "pk"]
+    create_service = staticmethod(services.expense_create)
+    update_service = updater(services.expense_update, "expense")
+
+
+class ExchangeRateViewSet(FundingViewSet):
+    """Exchange rates into the reporting currency. Finance edits; Leadership reads."""
+
+    queryset = selectors.exchange_rate_list()
+    serializer_class = serializers.ExchangeRateSerializer
+    filterset_class = filters.ExchangeRateFilter
+    ordering_fields = ["id", "currency", "effective_on", "rate", "created_at"]
+    ordering = ["currency", "-effective_on"]
+    create_service = staticmethod(services.exchange_rate_create)
+    update_service = updater(services.exchange_rate_update, "exchange_rate")
+
+
+class CanChangeScenarios(BasePermission):
+    """Choosing the default scenario is an edit of scenarios (Finance, Leadership)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        return bool(
+            user
+            and user.is_authenticated
+            and user.has_perms(["funding.view_scenario", "funding.change_scenario"])
+        )
+
+
+class ScenarioViewSet(FundingViewSet):
+    """Runway scenarios. Finance and Leadership edit; the latest runway shows to who may see it."""
+
+    queryset = selectors.scenario_list()
+    serializer_class = serializers.ScenarioSerializer
+    filterset_class = filters.ScenarioFilter
+    lookup_field = "slug"
+    # The latest runway columns stay off the list: they are shown only to who may see the runway.
+    ordering_fields = ["slug", "name", "pipeline", "reserve", "horizon_months", "is_default", "created_at"]
+    ordering = ["-is_default", "name", "pk"]
+    create_service = staticmethod(services.scenario_create)
+    update_service = updater(services.scenario_update, "scenario")
+
+    def perform_destroy(self, instance: Scenario) -> None:
+        services.scenario_delete(scenario=instance)
+
+    @extend_schema(
+        request=None, responses=serializers.ScenarioSerializer, summary="Make this the default scenario"
+    )
+    @action(detail=True, methods=["post"], url_path="make-default", permission_classes=[CanChangeScenarios])
+    def make_default(self, request: Request, slug: str | None = None) -> Response:
+        """Make this scenario the default one; the previous default stops being it."""
+        scenario = services.scenario_set_default(scenario=self.get_object())
+        return Response(self.get_serializer(self.get_queryset().get(pk=scenario.pk)).data)
+
+
+class ScenarioAdjustmentViewSet(FundingViewSet):
+    """A scenario's what-ifs: hires, inflows, outflows, delays. Finance and Leadership edit."""
+
+    queryset = selectors.scenario_adjustment_list()
+    serializer_class = serializers.ScenarioAdjustmentSerializer
+    filterset_class = filters.ScenarioAdjustmentFilter
+    ordering_fields = ["id", "kind", "label", "amount", "start_on", "end_on", "created_at"]
+    ordering = ["scenario__slug", "start_on", "pk"]
+    create_service = staticmethod(services.scenario_adjustment_create)
+    update_service = updater(services.scenario_adjustment_update, "scenario_adjustment")
+
+
+class RunwaySnapshotViewSet(viewsets.ReadOnlyModelViewSet):
+    """Every computed runway (Finance, Leadership): listed without, retrieved with, its ``result``."""
+
+    permission_classes = [RolePermission]
+    queryset = selectors.runway_snapshot_list()
+    filter_backends = [DjangoFilterBackend, filters.StableOrderingFilter]
+    filterset_class = filters.RunwaySnapshotFilter
+    ordering_fields = ["id", "as_of", "computed_at", "months", "cash_out_on"]
+    ordering = ["scenario__slug", "-computed_at", "-pk"]
+
+    def get_queryset(self) -> QuerySet:
+        queryset = super().get_queryset()
+        # The list leaves the projection document out; one snapshot carries it.
+        return queryset.defer(None) if self.action == "retrieve" else queryset
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return serializers.RunwaySnapshotDetailSerializer
+        return serializers.RunwaySnapshotSerializer
+
+
+class RunwayAlertViewSet(viewsets.ReadOnlyModelViewSet):
+    """The runway alerts sent to Leadership: sensitive (they carry the runway), read-only."""
+
+    permission_classes = [RolePermission]
+    queryset = RunwayAlert.objects.select_related("scenario").order_by("-created_at", "-id")
+    serializer_class = serializers.RunwayAlertSerializer
+    filter_backends = [DjangoFilterBackend, filters.StableOrderingFilter]
+    filterset_class = filters.RunwayAlertFilter
+    ordering_fields = ["id", "created_at", "sent_at", "months", "reason"]
+    ordering = ["-created_at", "-id"]
