@@ -201,11 +201,6 @@ class Expense(TimeStampedModel):
     def __str__(self) -> str:
         return self.name
 
-    def clean(self):
-        from .services import expense_validate
-
-        expense_validate(self)
-
 
 class ExchangeRate(TimeStampedModel):
     """Units of the reporting currency per unit of ``currency``, from ``effective_on``."""
@@ -223,11 +218,6 @@ class ExchangeRate(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.currency} {self.rate} from {self.effective_on:%Y-%m-%d}"
-
-    def clean(self):
-        from .services import exchange_rate_validate
-
-        exchange_rate_validate(self)
 
 
 class Scenario(TimeStampedModel):

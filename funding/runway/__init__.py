@@ -1,22 +1,28 @@
-"""The runway: a pure projection engine (`engine`), free of Django so it can be tested alone."""
+"""The runway: a pure projection engine (`inputs`, `engine`), free of Django so it can be tested alone,
+and the Django side around it: `loader` (database rows to inputs) and `snapshots` (stored results).
+
+Only the pure modules are imported here, so importing the engine never needs the app registry.
+"""
 
 from .engine import (
     IN_SOURCES,
-    INDICATORS,
     OUT_SOURCES,
+    Indicator,
+    Period,
+    RunwayResult,
+    project,
+)
+from .inputs import (
+    INDICATORS,
     Adjustment,
     Band,
     Employment,
     Expense,
     Flow,
-    Indicator,
     PayLine,
-    Period,
     RunwayInputs,
-    RunwayResult,
     ScenarioParams,
     Thresholds,
-    project,
 )
 
 __all__ = [

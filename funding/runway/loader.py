@@ -1,0 +1,412 @@
+"""From database rows to the runway engine's inputs, in the reporting currency.
+
+DESIGN.md "Definitions: Runway" says which rows count; this module is where that is read from the
+tables. It runs a constant number of queries whatever the number of rows (one per table, each a
+``values_list`` over the joins it needs, no query per contract, grant or person):
+
+1. the cash position (the latest, or the one asked for): date ``A`` and balance ``B``;
+2. every exchange rate (``funding.currency.RateTable``);
+3. contract payments of ``signed`` (committed) and ``proposed`` (pipeline) contracts;
+4. disbursements of ``awarded``/``closed`` (committed) and ``prospect``/``submitted`` (pipeline) grants;
+5. subaward payments of the same grants (money out, committed or pipeline like their grant);
+6. expenses; 7. staff members (employment spans); 8. compensations (pay lines);
+9. the scenario's adjustments (for several scenarios at once, still one query).
+
+Rows already settled on or before ``A`` (paid, received, ended, superseded) are left out in SQL:
+they are in ``B``, and converting them could only fail on a rate nobody needs.
+
+Choices made here, once:
+
+- A ``closed`` grant is committed like an ``awarded`` one (``funding.choices.AWARDED_STATUSES``): a
+  final disbursement often arrives after close-out. ``declined`` grants and ``declined`` or
+  ``terminated`` contracts never count, whatever their open rows say.
+- Amounts in another currency convert at the rate in effect on the flow's date: a payment's or
+  disbursement's date (paid/received, else due/expected; a delay does not change the rate used),
+  a ``once`` expense's ``start_on``, the cash balance's ``A``. Payroll and monthly expenses are paid
+  on every day of their span, so they are split where the rate changes: each piece is converted at
+  the rate in effect on its first day still to come (after ``A``). A missing rate fails with
+  ``MissingExchangeRate``, naming the currency and the date; never a silent 1.0.
+- ``Compensation.annual_salary`` is already what is paid at the person's FTE: it is not multiplied
+  by ``fte`` again.
+- Scenario adjustments carry no currency: they are in the reporting currency.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+
+from contracts.choices import ContractStatus
+from contracts.models import ContractPayment
+from staff.models import Compensation, StaffMember
+
+from ..choices import AWARDED_STATUSES, PIPELINE_GRANT_STATUSES, Recurrence
+from ..currency import RateTable
+from ..models import CashPosition, Disbursement, ExchangeRate, Scenario, ScenarioAdjustment, SubawardPayment
+from ..models import Expense as ExpenseRow
+from .inputs import (
+    Adjustment,
+    Employment,
+    Expense,
+    Flow,
+    PayLine,
+    RunwayInputs,
+    ScenarioParams,
+    Thresholds,
+)
+
+ONE_DAY = timedelta(days=1)
+COUNTED_GRANT_STATUSES = (*AWARDED_STATUSES, *PIPELINE_GRANT_STATUSES)
+COUNTED_CONTRACT_STATUSES = (ContractStatus.SIGNED, ContractStatus.PROPOSED)
+
+
+class NoCashPosition(ValidationError):
+    """No cash position to start the runway from (none at all, or none on or before a date)."""
+
+    def __init__(self, on_or_before: date | None = None):
+        self.on_or_before = on_or_before
+        where = f" on or before {on_or_before:%Y-%m-%d}" if on_or_before else ""
+        super().__init__(
+            f"No cash position is recorded{where}: the runway starts from the bank balance, so add a "
+            "cash position (its date and balance from the books) first.",
+            code="no_cash_position",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Records:
+    """The recorded rows every scenario shares, converted to the reporting currency.
+
+    Loaded once by :func:`load_records` and combined with each scenario's parameters and adjustments
+    by :func:`inputs_for`, so recomputing every scenario reads the tables once.
+    """
+
+    cash_position: CashPosition
+    as_of: date
+    opening_balance: Decimal
+    flows: tuple[Flow, ...]
+    expenses: tuple[Expense, ...]
+    employments: tuple[Employment, ...]
+    pay_lines: tuple[PayLine, ...]
+    thresholds: Thresholds
+
+
+class _Rates:
+    """The rate table plus, per currency, the dates its rate changes (to split spans on them)."""
+
+    def __init__(self, rows: Iterable[tuple[str, date, Decimal]]):
+        rows = list(rows)
+        self.table = RateTable(rows)
+        self.changes: dict[str, list[date]] = defaultdict(list)
+        for currency, effective_on, _ in rows:
+            self.changes[currency].append(effective_on)
+        for dates in self.changes.values():
+            dates.sort()
+
+    def convert(self, amount: Decimal, currency: str, on: date) -> Decimal:
+        if currency == self.table.currency:
+            return amount  # most rows: no copy, no lookup
+        return self.table.convert(amount, currency, on)
+
+    def pieces(
+        self, amount: Decimal, currency: str, start_on: date, end_on: date | None, first_day: date
+    ) -> list[tuple[date, date | None, Decimal]]:
+        """``start_on..end_on`` cut where the rate changes after ``first_day``, each piece converted.
+
+        The first piece keeps ``start_on`` (the engine ignores its days up to ``A``) and is converted
+        at the rate of ``first_day``, the first day of the span still to come.
+        """
+        if currency == self.table.currency:
+            return [(start_on, end_on, amount)]
+        cuts = [
+            on for on in self.changes.get(currency, ()) if on > first_day and (end_on is None or on <= end_on)
+        ]
+        starts = [start_on, *cuts]
+        rated = [first_day, *cuts]
+        ends: list[date | None] = [cut - ONE_DAY for cut in cuts] + [end_on]
+        return [
+            (start, end, self.convert(amount, currency, on))
+            for start, end, on in zip(starts, ends, rated, strict=True)
+        ]
+
+
+def cash_position_for(as_of_cash: CashPosition | date | None = None) -> CashPosition:
+    """The cash position a runway starts from: the one given, the latest on or before a date, or
+    the latest of all. Raises :class:`NoCashPosition` when there is none."""
+    if isinstance(as_of_cash, CashPosition):
+        return as_of_cash
+    positions = CashPosition.objects.order_by("-as_of")
+    if as_of_cash is not None:
+        positions = positions.filter(as_of__lte=as_of_cash)
+    position = positions.first()
+    if position is None:
+        raise NoCashPosition(as_of_cash)
+    return position
+
+
+def load_records(*, as_of_cash: CashPosition | date | None = None) -> Records:
+    """Every recorded row the runway needs, from the cash position's date on (eight queries)."""
+    position = cash_position_for(as_of_cash)
+    as_of = position.as_of
+    first_day = as_of + ONE_DAY
+    rates = _Rates(
+        ExchangeRate.objects.order_by("currency", "effective_on").values_list(
+            "currency", "effective_on", "rate"
+        )
+    )
+    return Records(
+        cash_position=position,
+        as_of=as_of,
+        opening_balance=rates.convert(position.balance, position.currency, as_of),
+        flows=(
+            *_contract_flows(as_of, rates),
+            *_disbursement_flows(as_of, rates),
+            *_subaward_flows(as_of, rates),
+        ),
+        expenses=tuple(_expenses(as_of, first_day, rates)),
+        employments=tuple(_employments(as_of)),
+        pay_lines=tuple(_pay_lines(as_of, first_day, rates)),
+        thresholds=Thresholds.from_dict(getattr(settings, "OPSITE_RUNWAY_THRESHOLDS", None)),
+    )
+
+
+def _still_to_come(settled_field: str, as_of: date) -> Q:
+    """Open rows, and rows settled after ``A`` (those on or before it are already in ``B``)."""
+    return Q(**{f"{settled_field}__isnull": True}) | Q(**{f"{settled_field}__gt": as_of})
+
+
+def _probability(status: str, probability: int, committed: Collection[str]) -> Decimal | None:
+    return None if status in committed else Decimal(probability)
+
+
+def _contract_flows(as_of: date, rates: _Rates) -> Iterable[Flow]:
+    rows = (
+        ContractPayment.objects.filter(
+            _still_to_come("paid_on", as_of), contract__status__in=COUNTED_CONTRACT_STATUSES
+        )
+        .order_by("due_on", "pk")
+        .values_list(
+            "due_on", "amount", "paid_on", "contract__status", "contract__probability", "contract__currency"
+        )
+    )
+    for due_on, amount, paid_on, status, probability, currency in rows:
+        on = paid_on or due_on
+        yield Flow(
+            on=on,
+            amount=rates.convert(amount, currency, on),
+            direction="in",
+            source="contracts",
+            settled=paid_on is not None,
+            pipeline_probability=_probability(status, probability, (ContractStatus.SIGNED,)),
+        )
+
+
+def _disbursement_flows(as_of: date, rates: _Rates) -> Iterable[Flow]:
+    rows = (
+        Disbursement.objects.filter(
+            _still_to_come("received_on", as_of), grant__status__in=COUNTED_GRANT_STATUSES
+        )
+        .order_by("expected_on", "pk")
+        .values_list(
+            "expected_on",
+            "amount",
+            "received_on",
+            "grant__status",
+            "grant__probability",
+            "grant__currency",
+            "grant__reference",
+        )
+    )
+    for expected_on, amount, received_on, status, probability, currency, reference in rows:
+        on = received_on or expected_on
+        yield Flow(
+            on=on,
+            amount=rates.convert(amount, currency, on),
+            direction="in",
+            source="grants",
+            settled=received_on is not None,
+            pipeline_probability=_probability(status, probability, AWARDED_STATUSES),
+            grant_ref=reference,
+        )
+
+
+def _subaward_flows(as_of: date, rates: _Rates) -> Iterable[Flow]:
+    rows = (
+        SubawardPayment.objects.filter(
+            _still_to_come("paid_on", as_of), subaward__grant__status__in=COUNTED_GRANT_STATUSES
+        )
+        .order_by("due_on", "pk")
+        .values_list(
+            "due_on",
+            "amount",
+            "paid_on",
+            "subaward__grant__status",
+            "subaward__grant__probability",
+            "subaward__grant__currency",
+        )
+    )
+    for due_on, amount, paid_on, status, probability, currency in rows:
+        on = paid_on or due_on
+        yield Flow(
+            on=on,
+            amount=rates.convert(amount, currency, on),
+            direction="out",
+            source="subawards",
+            settled=paid_on is not None,
+            pipeline_probability=_probability(status, probability, AWARDED_STATUSES),
+        )
+
+
+def _expenses(as_of: date, first_day: date, rates: _Rates) -> Iterable[Expense]:
+    rows = (
+        ExpenseRow.objects.exclude(Q(recurrence=Recurrence.ONCE, start_on__lte=as_of) | Q(end_on__lte=as_of))
+        .order_by("start_on", "pk")
+        .values_list("name", "amount", "currency", "recurrence", "start_on", "end_on")
+    )
+    for name, amount, currency, recurrence, start_on, end_on in rows:
+        if recurrence == Recurrence.ONCE:
+            yield Expense(
+                name=name,
+                amount=rates.convert(amount, currency, start_on),
+                recurrence="once",
+                start_on=start_on,
+                end_on=end_on,
+            )
+            continue
+        for piece_start, piece_end, piece_amount in rates.pieces(
+            amount, currency, start_on, end_on, max(start_on, first_day)
+        ):
+            yield Expense(
+                name=name, amount=piece_amount, recurrence="monthly", start_on=piece_start, end_on=piece_end
+            )
+
+
+def _employed_after(as_of: date, prefix: str = "") -> Q:
+    return Q(**{f"{prefix}end_on__isnull": True}) | Q(**{f"{prefix}end_on__gt": as_of})
+
+
+def _employments(as_of: date) -> Iterable[Employment]:
+    rows = (
+        StaffMember.objects.filter(_employed_after(as_of))
+        .order_by("slug")
+        .values_list("slug", "start_on", "end_on")
+    )
+    for slug, start_on, end_on in rows:
+        yield Employment(person=slug, start_on=start_on, end_on=end_on)
+
+
+def _pay_lines(as_of: date, first_day: date, rates: _Rates) -> Iterable[PayLine]:
+    """Each person's compensations, those superseded on or before ``A`` left out.
+
+    A compensation runs until the person's next one; in another currency it is cut where the rate
+    changes in between, each piece a pay line of its own (the engine runs a pay line until the next).
+    """
+    rows = (
+        Compensation.objects.filter(_employed_after(as_of, "staff__"))
+        .order_by("staff__slug", "effective_on")
+        .values_list("staff__slug", "effective_on", "annual_salary", "benefits_rate", "currency")
+    )
+    by_person: dict[str, list[tuple[date, Decimal, Decimal, str]]] = defaultdict(list)
+    for slug, effective_on, salary, benefits_rate, currency in rows:
+        by_person[slug].append((effective_on, salary, benefits_rate, currency))
+    for slug, lines in by_person.items():
+        for i, (effective_on, salary, benefits_rate, currency) in enumerate(lines):
+            last_day = lines[i + 1][0] - ONE_DAY if i + 1 < len(lines) else None
+            if last_day is not None and last_day <= as_of:
+                continue  # superseded before the projection starts, and so are those before it
+            for start, _, annual in rates.pieces(
+                salary, currency, effective_on, last_day, max(effective_on, first_day)
+            ):
+                yield PayLine(
+                    person=slug, effective_on=start, annual_salary=annual, benefits_rate=benefits_rate
+                )
+
+
+# --- scenarios ------------------------------------------------------------------------------------
+
+
+def adjustment_from(row: ScenarioAdjustment) -> Adjustment:
+    """A scenario adjustment (saved or only built in memory) as the engine reads it.
+
+    A delay names its grant by ``reference``, as the loader's disbursement flows do.
+    """
+    grant_ref = None
+    if row.grant_id is not None:
+        grant_ref = row.grant.reference
+    return Adjustment(
+        kind=row.kind,
+        label=row.label,
+        start_on=row.start_on,
+        amount=row.amount,
+        benefits_rate=row.benefits_rate,
+        recurrence=row.recurrence,
+        end_on=row.end_on,
+        grant_ref=grant_ref,
+        months=row.months,
+    )
+
+
+def load_adjustments(
+    *, scenarios: Sequence[Scenario], without: Collection[int] = ()
+) -> dict[int, list[Adjustment]]:
+    """The adjustments of each scenario, by scenario id (one query, however many scenarios).
+
+    ``without`` leaves out adjustments by id (a what-if that removes one).
+    """
+    found: dict[int, list[Adjustment]] = {scenario.pk: [] for scenario in scenarios}
+    rows = (
+        ScenarioAdjustment.objects.filter(scenario__in=[scenario.pk for scenario in scenarios])
+        .exclude(pk__in=list(without))
+        .select_related("grant")
+        .order_by("scenario_id", "start_on", "pk")
+    )
+    for row in rows:
+        found[row.scenario_id].append(adjustment_from(row))
+    return found
+
+
+def scenario_params(scenario: Scenario) -> ScenarioParams:
+    return ScenarioParams(
+        pipeline=scenario.pipeline, reserve=scenario.reserve, horizon_months=scenario.horizon_months
+    )
+
+
+def inputs_for(*, records: Records, scenario: Scenario, adjustments: Iterable[Adjustment]) -> RunwayInputs:
+    """One scenario's engine inputs: the shared records, its parameters and its adjustments."""
+    return RunwayInputs(
+        as_of=records.as_of,
+        opening_balance=records.opening_balance,
+        flows=records.flows,
+        expenses=records.expenses,
+        employments=records.employments,
+        pay_lines=records.pay_lines,
+        adjustments=tuple(adjustments),
+        params=scenario_params(scenario),
+        thresholds=records.thresholds,
+    )
+
+
+def load_inputs(
+    *,
+    scenario: Scenario,
+    as_of_cash: CashPosition | date | None = None,
+    extra_adjustments: Iterable[Adjustment] = (),
+    without_adjustments: Collection[int] = (),
+) -> RunwayInputs:
+    """The engine inputs of ``scenario`` from the database, in nine queries whatever the rows.
+
+    ``as_of_cash`` picks the cash position to start from (a ``CashPosition``, or the latest on or
+    before a date; default the latest). ``extra_adjustments`` are what-ifs added to the scenario's
+    own, ``without_adjustments`` ids of its own to leave out. Raises :class:`NoCashPosition`, or
+    ``MissingExchangeRate`` naming the currency and date of an amount that cannot be converted.
+    """
+    records = load_records(as_of_cash=as_of_cash)
+    own = load_adjustments(scenarios=[scenario], without=without_adjustments)[scenario.pk]
+    return inputs_for(records=records, scenario=scenario, adjustments=[*own, *extra_adjustments])
