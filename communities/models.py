@@ -95,6 +95,11 @@ class Hub(TimeStampedModel):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self):
+        from .services import hub_validate
+
+        hub_validate(self)
+
 
 class ActiveUserCount(TimeStampedModel):
     """A hub's ``jupyterhub_active_users`` for one period label, sampled on ``date``."""
@@ -118,3 +123,77 @@ class ActiveUserCount(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.hub.slug} {self.date:%Y-%m-%d} {self.period}: {self.active_users}"
+
+
+class PrometheusSource(TimeStampedModel):
+    """Where a cluster's Prometheus answers, and how its metric labels name our hubs.
+
+    Secrets never enter the database: ``secret_env`` names the environment variable that holds
+    the bearer token or basic-auth password, read when the importer runs.
+    """
+
+    class Auth(models.TextChoices):
+        NONE = "none", "None"
+        BEARER = "bearer", "Bearer token"
+        BASIC = "basic", "Basic auth"
+
+    cluster = models.CharField(max_length=80, unique=True, help_text="As in the hubs' cluster field.")
+    url = models.URLField(max_length=300, help_text="Base URL of the Prometheus server.")
+    auth = models.CharField(max_length=10, choices=Auth.choices, default=Auth.NONE)
+    username = models.CharField(max_length=150, blank=True, help_text="For basic auth.")
+    secret_env = models.CharField(
+        "secret environment variable",
+        max_length=100,
+        blank=True,
+        help_text="Name of the environment variable holding the token or password (not the secret).",
+    )
+    hub_label = models.CharField(
+        max_length=100, default="namespace", help_text="The metric label that names the hub."
+    )
+    hub_mapping = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Label values that are not hub slugs, as {"label value": "hub-slug"}.',
+    )
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["cluster"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(auth="none") | ~models.Q(secret_env=""),
+                name="communities_prometheussource_secret_env_with_auth",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cluster} ({self.url})"
+
+    def clean(self):
+        from .prometheus import prometheus_source_validate
+
+        prometheus_source_validate(self)
+
+
+class ClusterUsage(TimeStampedModel):
+    """Unique users of a whole cluster on ``date`` (30 days), deduplicated across its hubs.
+
+    The sum of the hubs' 30d active users counts a person once per hub they use; this is the
+    figure to show beside it.
+    """
+
+    cluster = models.CharField(max_length=80, help_text="As in the hubs' cluster field.")
+    date = models.DateField()
+    unique_users = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["cluster", "-date"]
+        constraints = [
+            models.UniqueConstraint(fields=["cluster", "date"], name="communities_clusterusage_unique"),
+            models.CheckConstraint(
+                condition=models.Q(unique_users__gte=0), name="communities_clusterusage_gte_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cluster} {self.date:%Y-%m-%d}: {self.unique_users}"

@@ -99,3 +99,55 @@ class PullRequest(TimeStampedModel):
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "author", "is_bot"}
         super().save(*args, **kwargs)
+
+
+class SyncRun(TimeStampedModel):
+    """One run of the GitHub importer: the window it asked for, what it found, how it ended.
+
+    A run writes its pull requests and its own success in one transaction, so a run marked
+    ``succeeded`` always has its rows, and the next incremental run starts from its ``until``.
+    """
+
+    class Source(models.TextChoices):
+        API = "api", "GitHub API"
+        FILE = "file", "Saved file"
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        RATE_LIMITED = "rate_limited", "Rate limited (rescheduled)"
+
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.API)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    since = models.DateField(null=True, blank=True, help_text="First merge date asked for.")
+    until = models.DateField(null=True, blank=True, help_text="Last merge date asked for.")
+    fetched = models.PositiveIntegerField("PRs fetched", default=0)
+    created = models.PositiveIntegerField("PRs created", default=0)
+    updated = models.PositiveIntegerField("PRs updated", default=0)
+    bots = models.PositiveIntegerField("bot PRs", default=0)
+    requests = models.PositiveIntegerField("HTTP requests", default=0)
+    unknown_handles = models.JSONField(
+        default=list, blank=True, help_text="Staff GitHub handles that GitHub does not know."
+    )
+    details = models.JSONField(default=dict, blank=True, help_text="Unknown organizations, warnings.")
+    error = models.TextField(blank=True)
+    retry_at = models.DateTimeField(null=True, blank=True, help_text="When a rate-limited run is retried.")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["status", "-started_at"], name="contributions_syncrun_status")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(since__isnull=True)
+                | models.Q(until__isnull=True)
+                | models.Q(since__lte=models.F("until")),
+                name="contributions_syncrun_since_before_until",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        window = f"{self.since or '…'} to {self.until or '…'}"
+        return f"GitHub sync {self.started_at:%Y-%m-%d %H:%M} ({window}): {self.get_status_display()}"

@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "corsheaders",
     "import_export",
     "simple_history",
@@ -100,6 +101,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    # Plotly.js from the installed plotly package, as vendor/plotly.min.js (no CDN, no copy).
+    "opsite.staticfinders.VendorFinder",
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -213,8 +220,16 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "opsite.api.pagination.OpsitePagination",
+    "PAGE_SIZE": 100,
+    "EXCEPTION_HANDLER": "opsite.api.exceptions.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
+    # Only the public KPI views throttle (opsite.api.throttling), per client address.
     "DEFAULT_THROTTLE_RATES": {"public": env("OPSITE_PUBLIC_THROTTLE", default="120/min")},
+    # How many proxies in front of the site append to X-Forwarded-For: the client address is the
+    # entry the outermost one added. 0 (no proxy) uses REMOTE_ADDR, so a client cannot pick its
+    # own address, and so its own throttle bucket, with a forged header.
+    "NUM_PROXIES": env.int("OPSITE_NUM_PROXIES", default=0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "opsite API",
@@ -222,6 +237,14 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The schema and the docs are public, like the public API: no authentication at all, so a
+    # stale token never turns them into a 401.
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Swagger UI and Redoc from this site's static files, not a CDN: the docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- opsite -------------------------------------------------------------------------------
@@ -240,9 +263,14 @@ OPSITE_RUNWAY_THRESHOLDS = {
 }
 OPSITE_LEADERSHIP_ALERT_EMAILS = env.list("OPSITE_LEADERSHIP_ALERT_EMAILS", default=[])
 
+# Browsers may call the public KPI API, and only it, from pages on these origins.
 CORS_URLS_REGEX = r"^/api/v1/public/.*$"
 CORS_ALLOWED_ORIGINS = OPSITE_PUBLIC_CORS_ORIGINS
 CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
+CORS_ALLOW_HEADERS = ["accept", "if-none-match"]
+CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
+CORS_ALLOW_CREDENTIALS = False
+CORS_PREFLIGHT_MAX_AGE = 86400
 
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="opsite <opsite@localhost>")
@@ -259,3 +287,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
 }
+
+# --- importers ----------------------------------------------------------------------------
+GITHUB_TOKEN = env("GITHUB_TOKEN", default="")
+OPSITE_GITHUB_API_URL = env("OPSITE_GITHUB_API_URL", default="https://api.github.com")
+OPSITE_GITHUB_SYNC_OVERLAP_DAYS = env.int("OPSITE_GITHUB_SYNC_OVERLAP_DAYS", default=3)
+OPSITE_GITHUB_MAX_WAIT_SECONDS = env.int("OPSITE_GITHUB_MAX_WAIT_SECONDS", default=120)
+OPSITE_GITHUB_WAIT_BUDGET_SECONDS = env.int("OPSITE_GITHUB_WAIT_BUDGET_SECONDS", default=1200)
+OPSITE_USAGE_EXCLUDE_PATTERN = env("OPSITE_USAGE_EXCLUDE_PATTERN", default="staging")
+OPSITE_USAGE_INITIAL_DAYS = env.int("OPSITE_USAGE_INITIAL_DAYS", default=365)
+OPSITE_USAGE_RETRY_BACKOFF_SECONDS = env.int("OPSITE_USAGE_RETRY_BACKOFF_SECONDS", default=2)
