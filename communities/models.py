@@ -119,7 +119,11 @@ class ActiveUserCount(TimeStampedModel):
                 condition=Q(active_users__gte=0), name="communities_activeusercount_gte_0"
             ),
         ]
-        indexes = [models.Index(fields=["period", "date"], name="communities_auc_period_date")]
+        indexes = [
+            models.Index(fields=["period", "date"], name="communities_auc_period_date"),
+            # The incremental rollup finds samples changed since its last run (edits included).
+            models.Index(fields=["updated_at"], name="communities_auc_updated_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.hub.slug} {self.date:%Y-%m-%d} {self.period}: {self.active_users}"

@@ -1,0 +1,1 @@
+"""Benchmarks: ``make bench`` runs every module here with a ``main()`` (see ``bench/run.py``)."""

@@ -1,0 +1,264 @@
+"""Counted upstream contributions (DESIGN.md "Counted upstream contribution")."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from contributions.models import PullRequest
+from contributions.rollups import (
+    ContributionFact,
+    by_period,
+    contribution_facts,
+    contributions_first_day,
+    contributions_last_day,
+    contributions_series,
+    contributions_total,
+    counted_pull_requests,
+    extend_series,
+    extend_totals,
+    inputs_signature,
+)
+from contributions.tests.factories import PullRequestFactory, RepositoryFactory, UpstreamCommunityFactory
+from opsite.periods import periods_between
+from staff.tests.factories import StaffMemberFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def jupyterhub():
+    return UpstreamCommunityFactory(slug="jupyterhub", github_orgs=["jupyterhub"], is_key=True)
+
+
+@pytest.fixture
+def person():
+    return StaffMemberFactory(github="octo", start_on=date(2024, 3, 1), end_on=date(2024, 6, 30))
+
+
+def merged(author, when, *, repository=None, **extra):
+    repository = repository or RepositoryFactory(upstream_community=UpstreamCommunityFactory(slug="jupyter"))
+    return PullRequestFactory(
+        repository=repository,
+        author_login=author.github if hasattr(author, "github") else author,
+        created_at=when - timedelta(days=1),
+        merged_at=when,
+        **extra,
+    )
+
+
+def counted_ids():
+    return set(counted_pull_requests().values_list("pk", flat=True))
+
+
+def at_noon(day):
+    return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+
+
+def test_a_pull_request_merged_the_day_before_its_author_started_is_not_counted(person):
+    before = merged(person, at_noon(date(2024, 2, 29)))
+    first_day = merged(person, at_noon(date(2024, 3, 1)))
+
+    assert counted_ids() == {first_day.pk}
+    assert before.author == person
+
+
+def test_a_pull_request_merged_on_the_day_its_author_left_is_counted_and_the_next_day_not(person):
+    last_day = merged(person, datetime(2024, 6, 30, 23, 59, tzinfo=UTC))
+    after = merged(person, datetime(2024, 7, 1, 0, 0, tzinfo=UTC))
+
+    assert counted_ids() == {last_day.pk}
+    assert after.author == person
+
+
+def test_a_pull_request_by_a_bot_is_not_counted_even_with_a_staff_author(person):
+    merged(person, at_noon(date(2024, 4, 2)), is_bot=True)
+    merged("dependabot[bot]", at_noon(date(2024, 4, 2)))
+
+    assert counted_ids() == set()
+
+
+def test_a_pull_request_in_a_repository_of_a_community_that_is_not_key_is_not_counted(person, jupyterhub):
+    elsewhere = RepositoryFactory(upstream_community=UpstreamCommunityFactory(slug="elsewhere", is_key=False))
+    unknown_org = RepositoryFactory(full_name="random-org/tool", upstream_community=None)
+    key = merged(
+        person, at_noon(date(2024, 4, 2)), repository=RepositoryFactory(upstream_community=jupyterhub)
+    )
+    merged(person, at_noon(date(2024, 4, 2)), repository=elsewhere)
+    merged(person, at_noon(date(2024, 4, 2)), repository=unknown_org)
+
+    assert counted_ids() == {key.pk}
+
+
+def test_an_open_pull_request_and_one_by_someone_not_on_staff_are_not_counted(person):
+    open_one = merged(person, at_noon(date(2024, 4, 2)))
+    open_one.merged_at = None
+    open_one.save()
+    merged("a-volunteer", at_noon(date(2024, 4, 2)))
+
+    assert counted_ids() == set()
+
+
+def test_the_merge_date_is_the_utc_date_whatever_time_zone_is_active(person):
+    merged(person, datetime(2024, 3, 31, 23, 30, tzinfo=UTC))
+    merged(person, datetime(2024, 4, 1, 0, 30, tzinfo=UTC))
+
+    with timezone.override("America/Los_Angeles"):
+        series = contributions_series(interval="quarter", start=date(2024, 1, 1), as_of=date(2024, 6, 30))
+
+    assert [(row.period.label, row.merged_pull_requests) for row in series] == [
+        ("2024-Q1", 1),
+        ("2024-Q2", 1),
+    ]
+
+
+def test_quarters_count_by_upstream_community_with_distinct_repositories(person, jupyterhub):
+    hub_repository = RepositoryFactory(upstream_community=jupyterhub)
+    jupyter_repository = RepositoryFactory(upstream_community=UpstreamCommunityFactory(slug="jupyter"))
+    for day in (date(2024, 4, 2), date(2024, 4, 3), date(2024, 5, 9)):
+        merged(person, at_noon(day), repository=hub_repository)
+    merged(person, at_noon(date(2024, 6, 1)), repository=jupyter_repository)
+    merged(person, at_noon(date(2024, 3, 5)), repository=jupyter_repository)
+
+    q1, q2 = contributions_series(interval="quarter", start=date(2024, 1, 1), as_of=date(2024, 6, 30))
+
+    assert (q1.merged_pull_requests, q1.repositories, q1.by_community) == (1, 1, {"jupyter": 1})
+    assert (q2.merged_pull_requests, q2.repositories) == (4, 2)
+    assert q2.by_community == {"jupyter": 1, "jupyterhub": 3}
+
+
+def test_the_current_quarter_counts_up_to_the_as_of_day_only(person):
+    merged(person, at_noon(date(2024, 4, 2)))
+    merged(person, at_noon(date(2024, 4, 20)))
+
+    (q2,) = contributions_series(interval="quarter", start=date(2024, 4, 1), as_of=date(2024, 4, 10))
+
+    assert q2.merged_pull_requests == 1
+
+
+def test_the_total_runs_from_the_contributions_since_setting_to_the_as_of_day(person, settings):
+    settings.OPSITE_CONTRIBUTIONS_SINCE = "2024-04-01"
+    repository = RepositoryFactory()
+    merged(person, at_noon(date(2024, 3, 30)), repository=repository)
+    merged(person, at_noon(date(2024, 4, 1)), repository=repository)
+    merged(person, at_noon(date(2024, 4, 5)), repository=repository)
+    merged(person, at_noon(date(2024, 4, 6)))
+    merged(person, at_noon(date(2024, 5, 1)))
+
+    totals = contributions_total(as_of=date(2024, 4, 30))
+
+    assert (totals.since, totals.merged_pull_requests, totals.repositories) == (date(2024, 4, 1), 3, 2)
+
+
+def test_facts_take_one_query_for_3_or_30_pull_requests(person, django_assert_num_queries):
+    repository = RepositoryFactory()
+    for offset in range(3):
+        merged(person, at_noon(date(2024, 4, 1) + timedelta(days=offset)), repository=repository)
+    with django_assert_num_queries(1):
+        small = contribution_facts()
+    for offset in range(27):
+        merged(person, at_noon(date(2024, 5, 1) + timedelta(days=offset % 5)), repository=repository)
+    with django_assert_num_queries(1):
+        large = contribution_facts()
+
+    assert (sum(fact.merged for fact in small), sum(fact.merged for fact in large)) == (3, 30)
+
+
+def test_first_and_last_days_are_those_of_counted_contributions(person):
+    merged(person, at_noon(date(2024, 2, 1)))
+    merged(person, at_noon(date(2024, 3, 2)))
+    merged(person, at_noon(date(2024, 5, 6)))
+
+    assert (contributions_first_day(), contributions_last_day()) == (date(2024, 3, 2), date(2024, 5, 6))
+
+
+# --- the incremental form: pure functions over facts -----------------------------------------
+
+
+FACTS = [
+    ContributionFact(date(2024, 1, 5), 1, "jupyter", 2),
+    ContributionFact(date(2024, 2, 10), 2, "jupyterhub", 1),
+    ContributionFact(date(2024, 3, 30), 1, "jupyter", 1),
+    ContributionFact(date(2024, 4, 2), 3, "pangeo", 4),
+    ContributionFact(date(2024, 4, 9), 1, "jupyter", 1),
+    ContributionFact(date(2024, 7, 1), 2, "jupyterhub", 1),
+]
+
+
+@pytest.mark.parametrize("interval", ["month", "quarter", "year"])
+@pytest.mark.parametrize("split", [date(2024, 1, 4), date(2024, 3, 30), date(2024, 4, 5), date(2024, 6, 30)])
+def test_extending_a_series_gives_the_same_points_as_computing_it_at_once(interval, split):
+    as_of = date(2024, 7, 3)
+    whole = by_period(FACTS, periods_between(date(2024, 1, 5), as_of, interval), as_of=as_of)
+
+    before, open_repositories = extend_series(
+        [], (), FACTS, periods=periods_between(date(2024, 1, 5), split, interval), as_of=split
+    )
+    later = [fact for fact in FACTS if fact.day > split]
+    extended, _ = extend_series(
+        before,
+        open_repositories,
+        later,
+        periods=periods_between(date(2024, 1, 5), as_of, interval),
+        as_of=as_of,
+    )
+
+    assert extended == whole
+
+
+def test_a_fact_in_a_period_already_closed_is_refused():
+    periods = periods_between(date(2024, 1, 1), date(2024, 2, 15), "month")
+    before, open_repositories = extend_series([], (), FACTS[:1], periods=periods, as_of=date(2024, 2, 15))
+
+    with pytest.raises(ValueError, match="2024-01-20"):
+        extend_series(
+            before,
+            open_repositories,
+            [ContributionFact(date(2024, 1, 20), 9, "jupyter", 1)],
+            periods=periods,
+            as_of=date(2024, 2, 20),
+        )
+
+
+def test_extending_totals_adds_merged_counts_and_new_repositories_only():
+    merged_count, repositories = extend_totals(
+        3, {1}, FACTS[3:5], since=date(2024, 1, 1), as_of=date(2024, 12, 31)
+    )
+
+    assert (merged_count, repositories) == (8, {1, 3})
+
+
+# --- the signature the incremental recompute trusts -------------------------------------------
+
+
+def test_the_inputs_signature_is_stable_and_changes_with_each_input(person, jupyterhub, settings):
+    pull_request = merged(
+        person, at_noon(date(2024, 4, 2)), repository=RepositoryFactory(upstream_community=jupyterhub)
+    )
+    signature = inputs_signature()
+    assert inputs_signature() == signature
+
+    merged(person, at_noon(date(2024, 4, 3)))
+    after_new_pull_request = inputs_signature()
+    person.end_on = date(2024, 5, 31)
+    person.save()
+    after_staff_change = inputs_signature()
+    jupyterhub.is_key = False
+    jupyterhub.save()
+    after_key_change = inputs_signature()
+    settings.OPSITE_CONTRIBUTIONS_SINCE = "2022-01-01"
+    after_since_change = inputs_signature()
+    # A bulk update stamps no updated_at; the sums over the flag columns still notice it.
+    PullRequest.objects.filter(pk=pull_request.pk).update(is_bot=True)
+
+    signatures = [
+        signature,
+        after_new_pull_request,
+        after_staff_change,
+        after_key_change,
+        after_since_change,
+        inputs_signature(),
+    ]
+    assert len(set(signatures)) == 6
