@@ -4,6 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+PYTEST_ARGS ?=
 export DJANGO_SETTINGS_MODULE ?= opsite.settings.local
 
 .PHONY: run install migrate demo test test-postgres lint format check bench clean
@@ -21,14 +22,23 @@ migrate: install
 
 demo: migrate
 	$(PY) manage.py load_demo --if-empty
-	$(PY) manage.py demo_superuser
+	$(PY) manage.py demo_superuser --url http://$(HOST):$(PORT)/admin/
 
 run: demo
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
+# pytest exits 5 when it collected no test: that is a failure, never a quiet pass.
 test: install
-	DJANGO_SETTINGS_MODULE=opsite.settings.test $(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	@status=0; DJANGO_SETTINGS_MODULE=opsite.settings.test $(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS) \
+		|| status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest collected no test" >&2; fi; \
+	exit $$status
+
+# The same suite against the PostgreSQL named by DATABASE_URL (its role needs CREATEDB).
+test-postgres: install
+	@test -n "$$DATABASE_URL" || { echo "set DATABASE_URL=postgres://user:password@host:port/name" >&2; exit 2; }
+	$(MAKE) test
 
 lint: install
 	$(VENV)/bin/ruff check .

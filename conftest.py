@@ -28,6 +28,33 @@ def require_executable(name: str) -> str:
     return path
 
 
+def _restore_migration_data() -> None:
+    """Put back the rows migrations create (role groups, default scenarios).
+
+    A transactional test ends by flushing every table, migration data included, and the
+    tests after it on the same worker would find no groups or scenarios.
+    """
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from opsite.roles import sync_role_groups
+
+    sync_role_groups(apps)
+    import_module("funding.migrations.0003_default_scenarios").create_default_scenarios(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _migration_data(request):
+    marker = request.node.get_closest_marker("django_db")
+    uses_db = marker is not None or {"db", "transactional_db"} & set(request.fixturenames)
+    if not uses_db:
+        return
+    request.getfixturevalue("db")
+    if not Group.objects.filter(name=OPERATIONS).exists():
+        _restore_migration_data()
+
+
 def _make_user(django_user_model, username: str, group: str | None = None, **extra):
     user = django_user_model.objects.create_user(
         username=username, password="pw-" + username, email=f"{username}@example.org", is_staff=True, **extra
