@@ -13,15 +13,10 @@ from django.db import models
 from django.utils import timezone
 
 from opsite.admin import OpsiteAdmin
-from opsite.resources import FORMATS
 
 from .models import ActiveUserCount, Community, Hub, Network
 from .resources import ActiveUserCountResource, CommunityResource, HubResource, NetworkResource
 from .selectors import active_user_count_list, community_list, hub_list, live_hub_q, network_list
-
-# CSV, XLSX and JSON, given as format classes: django-import-export instantiates what it is
-# given, so dotted paths (as in the project setting IMPORT_EXPORT_FORMATS) would fail.
-FILE_FORMATS = list(FORMATS.values())
 
 # A website typed without a scheme is meant as https, as browsers take it.
 URL_FIELDS_HTTPS = {models.URLField: {"assume_scheme": "https"}}
@@ -29,7 +24,6 @@ URL_FIELDS_HTTPS = {models.URLField: {"assume_scheme": "https"}}
 
 @admin.register(Network)
 class NetworkAdmin(OpsiteAdmin):
-    formats = FILE_FORMATS
     list_display = ("name", "slug", "community_count")
     search_fields = ("name", "slug", "communities__name", "communities__slug")
     prepopulated_fields = {"slug": ("name",)}
@@ -101,7 +95,6 @@ class LiveHubsFilter(admin.SimpleListFilter):
 @admin.register(Community)
 class CommunityAdmin(OpsiteAdmin):
     formfield_overrides = URL_FIELDS_HTTPS
-    formats = FILE_FORMATS
     form = CommunityAdminForm
     list_display = (
         "name",
@@ -188,7 +181,6 @@ class LiveTodayFilter(admin.SimpleListFilter):
 @admin.register(Hub)
 class HubAdmin(OpsiteAdmin):
     formfield_overrides = URL_FIELDS_HTTPS
-    formats = FILE_FORMATS
     list_display = (
         "slug",
         "name",
@@ -237,7 +229,6 @@ class HubAdmin(OpsiteAdmin):
 
 @admin.register(ActiveUserCount)
 class ActiveUserCountAdmin(OpsiteAdmin):
-    formats = FILE_FORMATS
     list_display = ("hub", "community", "date", "period", "active_users")
     list_filter = ("period", "hub__kind", "hub__provider", "hub__community__region")
     search_fields = ("hub__slug", "hub__name", "hub__community__slug", "hub__community__name")

@@ -11,13 +11,9 @@ from django.contrib import admin
 from django.db import models
 
 from opsite.admin import OpsiteAdmin
-from opsite.resources import FORMATS, OpsiteResource
+from opsite.resources import OpsiteResource
 
 from .models import ClusterUsage, PrometheusSource
-
-# Format classes, not the dotted paths of the IMPORT_EXPORT_FORMATS setting, which
-# django-import-export would try to call.
-FILE_FORMATS = list(FORMATS.values())
 
 
 class PrometheusSourceResource(OpsiteResource):
@@ -40,7 +36,6 @@ class ClusterUsageResource(OpsiteResource):
 
 @admin.register(PrometheusSource)
 class PrometheusSourceAdmin(OpsiteAdmin):
-    formats = FILE_FORMATS
     # A server address typed without a scheme is meant as https.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ("cluster", "url", "auth", "secret_env", "secret_is_set", "hub_label", "enabled")
@@ -59,7 +54,6 @@ class PrometheusSourceAdmin(OpsiteAdmin):
 
 @admin.register(ClusterUsage)
 class ClusterUsageAdmin(OpsiteAdmin):
-    formats = FILE_FORMATS
     list_display = ("cluster", "date", "unique_users")
     list_filter = ("cluster",)
     search_fields = ("cluster",)

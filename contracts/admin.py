@@ -17,7 +17,6 @@ from django.utils import timezone
 
 from opsite.admin import OpsiteHistoryAdmin
 from opsite.money import quantize
-from opsite.resources import FORMATS
 
 from .choices import BillingPlan
 from .models import ContractPayment, ServiceContract
@@ -30,11 +29,6 @@ from .services import (
     contract_schedule_create,
     money,
 )
-
-# CSV, XLSX and JSON as format classes: the library instantiates what it is given, so the
-# dotted paths of the project setting would fail.
-FILE_FORMATS = list(FORMATS.values())
-
 
 # --- payments inside a contract --------------------------------------------------------------
 
@@ -106,7 +100,6 @@ class ContractActionForm(helpers.ActionForm):
 
 @admin.register(ServiceContract)
 class ServiceContractAdmin(OpsiteHistoryAdmin):
-    formats = FILE_FORMATS
     action_form = ContractActionForm
     list_display = (
         "reference",
@@ -206,7 +199,6 @@ class PaymentStateFilter(admin.SimpleListFilter):
 
 @admin.register(ContractPayment)
 class ContractPaymentAdmin(OpsiteHistoryAdmin):
-    formats = FILE_FORMATS
     list_display = ("contract", "community", "due_on", "amount", "currency", "paid_on", "state")
     list_filter = (PaymentStateFilter, "contract__status", "contract__category", "contract__currency")
     search_fields = ("contract__reference", "contract__community__name", "contract__community__slug")

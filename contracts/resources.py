@@ -9,43 +9,18 @@ contract's total value as a whole, so it may move money from one payment to anot
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.utils.encoding import force_str
 from import_export import fields, widgets
 
 from communities.models import Community
 from opsite.money import quantize
-from opsite.resources import OpsiteResource
+from opsite.resources import NaturalKeyResource, NaturalKeyWidget, OpsiteResource
 
 from .models import ContractPayment, ServiceContract
 from .selectors import contract_list, contract_payment_list
 from .services import CHECKED_AS_A_SET, contract_payments_validate
 
 
-class NaturalKeyWidget(widgets.ForeignKeyWidget):
-    """A relation written as its natural key; an unknown key is a field error naming the value."""
-
-    def clean(self, value, row=None, **kwargs):
-        key = force_str(value).strip() if value is not None else ""
-        if not key:
-            return None
-        try:
-            return self.get_queryset(value, row, **kwargs).get(**{self.field: key})
-        except self.model.DoesNotExist:
-            raise ValueError(f"no {self.model._meta.verbose_name} with {self.field} {key!r}.") from None
-
-
-class _NaturalKeyResource(OpsiteResource):
-    """A row whose natural key names an unknown relation is a new row, so the bad value is
-    reported as a field error of that row (by ``import_instance``), not as a crash."""
-
-    def get_instance(self, instance_loader, row):
-        try:
-            return super().get_instance(instance_loader, row)
-        except ValueError:
-            return None
-
-
-class ServiceContractResource(_NaturalKeyResource):
+class ServiceContractResource(NaturalKeyResource):
     """A contract per row, matched by ``reference``.
 
     ``payments_total`` and ``schedule_incomplete`` are exported for reading and ignored on import.
@@ -91,7 +66,7 @@ class ServiceContractResource(_NaturalKeyResource):
         return "" if total is None else format(quantize(total), "f")
 
 
-class ContractPaymentResource(_NaturalKeyResource):
+class ContractPaymentResource(NaturalKeyResource):
     """A payment per row, matched by ``id``; ``contract`` is the contract's reference."""
 
     contract = fields.Field(

@@ -18,7 +18,6 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from opsite.admin import OpsiteAdmin
-from opsite.resources import FORMATS
 
 # The GitHub importer's run log has its own module; importing it registers its admin.
 from . import sync_admin  # noqa: F401
@@ -26,10 +25,6 @@ from .models import PullRequest, Repository, UpstreamCommunity
 from .resources import PullRequestResource, RepositoryResource, UpstreamCommunityResource
 from .selectors import with_repository_figures, with_upstream_community_figures
 from .services import repositories_attach
-
-# CSV, XLSX and JSON as format classes: the library instantiates what it is given, so the
-# dotted paths of the project setting would fail.
-FILE_FORMATS = list(FORMATS.values())
 
 # An address typed without a scheme is meant as https, as browsers take it.
 URL_FIELDS_HTTPS = {models.URLField: {"assume_scheme": "https"}}
@@ -72,7 +67,6 @@ class UpstreamCommunityForm(forms.ModelForm):
 @admin.register(UpstreamCommunity)
 class UpstreamCommunityAdmin(OpsiteAdmin):
     form = UpstreamCommunityForm
-    formats = FILE_FORMATS
     list_display = ("name", "slug", "orgs", "is_key", "repositories", "merged_pull_requests")
     list_filter = ("is_key",)
     search_fields = ("name", "slug", "github_orgs")
@@ -111,7 +105,6 @@ class UpstreamCommunityAdmin(OpsiteAdmin):
 
 @admin.register(Repository)
 class RepositoryAdmin(OpsiteAdmin):
-    formats = FILE_FORMATS
     list_display = (
         "full_name",
         "upstream_community",
@@ -185,7 +178,6 @@ class ByStaffFilter(admin.SimpleListFilter):
 
 @admin.register(PullRequest)
 class PullRequestAdmin(OpsiteAdmin):
-    formats = FILE_FORMATS
     formfield_overrides = URL_FIELDS_HTTPS
     list_display = (
         "__str__",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from opsite.admin import OpsiteAdmin
-from opsite.resources import FORMATS, OpsiteResource
+from opsite.resources import OpsiteResource
 
 from .models import SyncRun
 
@@ -40,9 +40,6 @@ class SyncRunResource(OpsiteResource):
 
 @admin.register(SyncRun)
 class SyncRunAdmin(OpsiteAdmin):
-    # Format classes, not the dotted paths of the IMPORT_EXPORT_FORMATS setting, which
-    # django-import-export would try to call.
-    formats = list(FORMATS.values())
     list_display = (
         "started_at",
         "source",

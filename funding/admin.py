@@ -17,7 +17,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.forms.models import BaseInlineFormSet
-from django.utils.module_loading import import_string
 
 from opsite.admin import OpsiteAdmin, OpsiteHistoryAdmin
 from opsite.money import ZERO, reporting_currency
@@ -58,29 +57,6 @@ from .services import (
     scenario_set_default,
     scenario_validate,
 )
-
-# --- bases --------------------------------------------------------------------------------------
-
-
-class FormatsMixin:
-    """Accept ``IMPORT_EXPORT_FORMATS`` given as dotted paths as well as classes.
-
-    django-import-export instantiates each entry of the setting, so a dotted path would fail
-    with "'str' object is not callable" on every import and export page.
-    """
-
-    @property
-    def formats(self):
-        return [import_string(f) if isinstance(f, str) else f for f in super().formats]
-
-
-class FundingAdmin(FormatsMixin, OpsiteAdmin):
-    pass
-
-
-class FundingHistoryAdmin(FormatsMixin, OpsiteHistoryAdmin):
-    pass
-
 
 # --- forms --------------------------------------------------------------------------------------
 
@@ -187,7 +163,7 @@ def _money(value: Decimal | None) -> str:
 
 
 @admin.register(Funder)
-class FunderAdmin(FundingAdmin):
+class FunderAdmin(OpsiteAdmin):
     resource_classes = [FunderResource]
     form = ServiceRulesForm
     list_display = ("name", "slug", "kind", "grant_count", "awarded_count")
@@ -225,7 +201,7 @@ class DisbursementInline(admin.TabularInline):
 
 
 @admin.register(Grant)
-class GrantAdmin(FundingHistoryAdmin):
+class GrantAdmin(OpsiteHistoryAdmin):
     resource_classes = [GrantResource]
     form = ServiceRulesForm
     list_display = (
@@ -309,7 +285,7 @@ class SubawardPaymentInline(admin.TabularInline):
 
 
 @admin.register(Subaward)
-class SubawardAdmin(FundingHistoryAdmin):
+class SubawardAdmin(OpsiteHistoryAdmin):
     resource_classes = [SubawardResource]
     form = ServiceRulesForm
     list_display = (
@@ -342,7 +318,7 @@ class SubawardAdmin(FundingHistoryAdmin):
 
 
 @admin.register(Disbursement)
-class DisbursementAdmin(FundingHistoryAdmin):
+class DisbursementAdmin(OpsiteHistoryAdmin):
     resource_classes = [DisbursementResource]
     form = ServiceRulesForm
     list_display = ("grant", "funder_column", "expected_on", "amount", "currency_column", "received_on")
@@ -365,7 +341,7 @@ class DisbursementAdmin(FundingHistoryAdmin):
 
 
 @admin.register(SubawardPayment)
-class SubawardPaymentAdmin(FundingHistoryAdmin):
+class SubawardPaymentAdmin(OpsiteHistoryAdmin):
     resource_classes = [SubawardPaymentResource]
     form = ServiceRulesForm
     list_display = ("subaward", "recipient_column", "grant_column", "due_on", "amount", "paid_on")
@@ -391,7 +367,7 @@ class SubawardPaymentAdmin(FundingHistoryAdmin):
 
 
 @admin.register(CashPosition)
-class CashPositionAdmin(FundingHistoryAdmin):
+class CashPositionAdmin(OpsiteHistoryAdmin):
     """Sensitive: Finance, Leadership and superusers only (see opsite.roles)."""
 
     resource_classes = [CashPositionResource]
@@ -406,7 +382,7 @@ class CashPositionAdmin(FundingHistoryAdmin):
 
 
 @admin.register(Expense)
-class ExpenseAdmin(FundingAdmin):
+class ExpenseAdmin(OpsiteAdmin):
     resource_classes = [ExpenseResource]
     form = ExpenseForm
     list_display = ("name", "category", "amount", "currency", "recurrence", "start_on", "end_on")
@@ -419,7 +395,7 @@ class ExpenseAdmin(FundingAdmin):
 
 
 @admin.register(ExchangeRate)
-class ExchangeRateAdmin(FundingAdmin):
+class ExchangeRateAdmin(OpsiteAdmin):
     resource_classes = [ExchangeRateResource]
     form = ExchangeRateForm
     list_display = ("currency", "effective_on", "rate")
@@ -453,7 +429,7 @@ class ScenarioAdjustmentInline(admin.TabularInline):
 
 
 @admin.register(Scenario)
-class ScenarioAdmin(FundingAdmin):
+class ScenarioAdmin(OpsiteAdmin):
     resource_classes = [ScenarioResource]
     form = ScenarioForm
     list_display = (
@@ -510,7 +486,7 @@ class ScenarioAdmin(FundingAdmin):
 
 
 @admin.register(ScenarioAdjustment)
-class ScenarioAdjustmentAdmin(FundingAdmin):
+class ScenarioAdjustmentAdmin(OpsiteAdmin):
     resource_classes = [ScenarioAdjustmentResource]
     form = ServiceRulesForm
     list_display = (
@@ -535,7 +511,7 @@ class ScenarioAdjustmentAdmin(FundingAdmin):
 
 
 @admin.register(RunwaySnapshot)
-class RunwaySnapshotAdmin(FundingAdmin):
+class RunwaySnapshotAdmin(OpsiteAdmin):
     """Read-only: snapshots are computed by the runway, never typed in or edited."""
 
     resource_classes = [RunwaySnapshotResource]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from import_export import fields, widgets
 
-from opsite.resources import OpsiteResource
+from opsite.resources import NaturalKeyWidget, OpsiteResource
 
 from .models import (
     CashPosition,
@@ -29,21 +29,6 @@ from .models import (
 from .services import scenario_save, scenario_validate
 
 
-class NaturalKeyWidget(widgets.ForeignKeyWidget):
-    """A relation by natural key; an unknown key is an error on the field, naming the value.
-
-    The library's widget lets ``DoesNotExist`` escape, which reports as a row error with no
-    field; a ``ValueError`` becomes a validation error on this column.
-    """
-
-    def clean(self, value, row=None, **kwargs):
-        try:
-            return super().clean(value, row=row, **kwargs)
-        except self.model.DoesNotExist:
-            name = self.model._meta.verbose_name
-            raise ValueError(f"There is no {name} with {self.field} {value!r}.") from None
-
-
 class InstantWidget(widgets.DateTimeWidget):
     """An instant to the microsecond, written as text in every format.
 
@@ -59,8 +44,13 @@ class InstantWidget(widgets.DateTimeWidget):
         return super().render(value, obj, **kwargs)
 
 
+# Funding's import messages are whole sentences.
+UNKNOWN_KEY = "There is no {name} with {field} {key!r}."
+
+
 def _relation(attribute: str, model, key: str) -> fields.Field:
-    return fields.Field(attribute=attribute, column_name=attribute, widget=NaturalKeyWidget(model, field=key))
+    widget = NaturalKeyWidget(model, field=key, unknown_message=UNKNOWN_KEY)
+    return fields.Field(attribute=attribute, column_name=attribute, widget=widget)
 
 
 class FunderResource(OpsiteResource):

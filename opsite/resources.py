@@ -5,6 +5,11 @@ Three promises hold for every import and export, whatever the path (admin, API, 
 * all or nothing: one bad row and the whole import is rolled back;
 * every bad row is reported by its number, field and reason;
 * exported text cells that a spreadsheet would run as a formula get a leading ``'``.
+
+The widgets below are the ones every app shares: relations written as natural keys (one, or many
+in one cell), strict yes/no and whole numbers, lists in one cell. Each refuses what it does not
+understand with a ``ValueError`` naming the value, which the library reports as an error on that
+row's column; none of them guesses.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.encoding import force_str
 from import_export import resources, widgets
 from import_export.formats import base_formats
@@ -33,16 +38,26 @@ _NON_TEXT_WIDGETS = (
 FORMATS = {"csv": base_formats.CSV, "xlsx": base_formats.XLSX, "json": base_formats.JSON}
 
 
+def _is_quoted_formula(value: str) -> bool:
+    """Whether ``value`` is one or more ``'`` followed by a formula trigger."""
+    unquoted = value.lstrip("'")
+    return len(unquoted) < len(value) and unquoted.startswith(FORMULA_TRIGGERS)
+
+
 def neutralize_formula(value: str) -> str:
-    """Prefix a text cell that a spreadsheet would evaluate with ``'``."""
-    if value and value.startswith(FORMULA_TRIGGERS):
+    """Prefix a text cell that a spreadsheet would evaluate with ``'``.
+
+    A text that already reads ``'=...`` gets one more quote too: the import strips exactly one,
+    so every text comes back as it was written (and a spreadsheet shows it as written).
+    """
+    if value and (value.startswith(FORMULA_TRIGGERS) or _is_quoted_formula(value)):
         return "'" + value
     return value
 
 
 def restore_formula(value: str) -> str:
     """Undo :func:`neutralize_formula`, so an exported file re-imports to the same text."""
-    if len(value) > 1 and value[0] == "'" and value[1:].startswith(FORMULA_TRIGGERS):
+    if _is_quoted_formula(value):
         return value[1:]
     return value
 
@@ -69,6 +84,140 @@ class StrictDecimalWidget(widgets.DecimalWidget):
         if value is None:
             return ""
         return format(value, "f") if self.coerce_to_string else value
+
+
+class StrictIntegerWidget(widgets.IntegerWidget):
+    """A whole number that names the bad value instead of failing with ``InvalidOperation``."""
+
+    def clean(self, value, row=None, **kwargs):
+        if self.is_empty(value):
+            return None
+        if isinstance(value, float) and value.is_integer():  # XLSX numbers arrive as floats
+            return int(value)
+        text = force_str(value).strip()
+        if not text.lstrip("-").isdigit():
+            raise ValueError(f"{value!r} is not a whole number.")
+        return int(text)
+
+
+class StrictBooleanWidget(widgets.BooleanWidget):
+    """Yes/no that refuses what it does not understand, instead of reading it as "no".
+
+    ``null`` says what an empty cell means: with ``null=True`` (a nullable field) it is "not
+    known" (``None``), and ``null``/``none`` are read the same way; with ``null=False`` it is
+    "no", and those words are refused like any other.
+    """
+
+    TRUE_TEXT = frozenset({"1", "true", "yes", "y"})
+    FALSE_TEXT = frozenset({"0", "false", "no", "n"})
+    NULL_TEXT = frozenset({"", "null", "none"})
+
+    def __init__(self, *, null: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.null = null
+
+    def clean(self, value, row=None, **kwargs):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int) and value in (0, 1):  # XLSX and JSON numbers
+            return bool(value)
+        text = force_str(value if value is not None else "").strip().lower()
+        if text in self.TRUE_TEXT:
+            return True
+        if text in self.FALSE_TEXT:
+            return False
+        if text == "" and not self.null:
+            return False
+        if text in self.NULL_TEXT and self.null:
+            return None
+        hint = " (or leave it empty)" if self.null else ""
+        raise ValueError(f"{value!r} is not yes or no; use 1 or 0{hint}.")
+
+
+class NaturalKeyWidget(widgets.ForeignKeyWidget):
+    """A relation written as its natural key; an unknown key is an error on the field, naming it.
+
+    The library's widget lets ``DoesNotExist`` escape, which is reported as a row error with no
+    field; a ``ValueError`` is reported on this column. ``case_insensitive`` matches the key
+    whatever its case (repository names are). ``unknown_message`` is a ``str.format`` template
+    with ``name`` (the model's verbose name), ``field`` and ``key``.
+    """
+
+    unknown_message = "no {name} with {field} {key!r}."
+
+    def __init__(
+        self,
+        model,
+        field: str,
+        *,
+        case_insensitive: bool = False,
+        unknown_message: str | None = None,
+        **kwargs,
+    ):
+        super().__init__(model, field=field, **kwargs)
+        self.case_insensitive = case_insensitive
+        if unknown_message is not None:
+            self.unknown_message = unknown_message
+
+    def clean(self, value, row=None, **kwargs):
+        key = force_str(value).strip() if value is not None else ""
+        if not key:
+            return None
+        lookup = f"{self.field}__iexact" if self.case_insensitive else self.field
+        try:
+            return self.get_queryset(value, row, **kwargs).get(**{lookup: key})
+        except self.model.DoesNotExist:
+            name = self.model._meta.verbose_name
+            raise ValueError(self.unknown_message.format(name=name, field=self.field, key=key)) from None
+
+
+def _split_cell(value, separator: str) -> list[str]:
+    """The non-empty items of a list cell: text split on ``separator``, or a JSON list as is."""
+    items = value if isinstance(value, list) else force_str("" if value is None else value).split(separator)
+    return [text for text in (force_str(item).strip() for item in items) if text]
+
+
+class NaturalKeysWidget(widgets.ManyToManyWidget):
+    """Many relations as natural keys in one cell, separated by ``separator`` (a comma).
+
+    Unknown keys are refused by name, where the library's widget would silently drop them. The
+    library links many-to-many rows only after saving, so :class:`NaturalKeyResource` checks
+    these cells beforehand, to report a bad key on its column like every other bad cell.
+    """
+
+    def clean(self, value, row=None, **kwargs):
+        keys = list(dict.fromkeys(_split_cell(value, self.separator)))
+        if not keys:
+            return []
+        found = {
+            force_str(getattr(o, self.field)): o
+            for o in self.model.objects.filter(**{f"{self.field}__in": keys})
+        }
+        missing = [k for k in keys if k not in found]
+        if missing:
+            names = ", ".join(repr(k) for k in missing)
+            raise ValueError(f"no {self.model._meta.verbose_name} with {self.field} {names}.")
+        return [found[k] for k in keys]
+
+    def render(self, value, obj=None, **kwargs):
+        # Sorted, so an export is stable whatever order the rows were linked in; .all() keeps a
+        # prefetch in use.
+        if value is None:
+            return ""
+        return self.separator.join(sorted(force_str(getattr(o, self.field)) for o in value.all()))
+
+
+class CommaListWidget(widgets.Widget):
+    """A list of short texts (a ``JSONField`` list) in one cell, separated by commas.
+
+    A JSON list is read as well, so a JSON export re-imports whichever way it was written.
+    """
+
+    def clean(self, value, row=None, **kwargs):
+        return _split_cell(value, ",")
+
+    def render(self, value, obj=None, **kwargs):
+        return ", ".join(force_str(item) for item in value or [])
 
 
 @dataclass(frozen=True)
@@ -143,6 +292,41 @@ class OpsiteResource(resources.ModelResource):
         if isinstance(value, str) and not isinstance(field.widget, _NON_TEXT_WIDGETS):
             return neutralize_formula(value)
         return value
+
+
+class NaturalKeyResource(OpsiteResource):
+    """A resource whose rows are matched, and whose relations are written, by natural key.
+
+    * A row whose import id names an unknown relation (or holds a bad value) is a new row, so
+      the bad value is reported as an error on its column by ``import_instance``, not as a crash
+      of the instance lookup.
+    * The cells of :class:`NaturalKeysWidget` columns are checked before the row is saved, so an
+      unknown key is reported on its column too.
+    """
+
+    def get_instance(self, instance_loader, row):
+        try:
+            return super().get_instance(instance_loader, row)
+        except ValueError:
+            return None
+
+    def import_instance(self, instance, row, **kwargs):
+        errors: dict = {}
+        try:
+            super().import_instance(instance, row, **kwargs)
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        for field in self.get_import_fields():
+            if not isinstance(field.widget, NaturalKeysWidget) or field.readonly:
+                continue
+            if not field.attribute or field.column_name not in row:
+                continue
+            try:
+                field.clean(row)
+            except ValueError as exc:
+                errors[field.attribute] = [ValidationError(force_str(exc), code="invalid")]
+        if errors:
+            raise ValidationError(errors)
 
 
 def import_file(resource: OpsiteResource, content: bytes | str, fmt: str, *, dry_run: bool = False):

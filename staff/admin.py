@@ -17,17 +17,12 @@ from django.utils.text import capfirst
 
 from opsite.admin import OpsiteAdmin, OpsiteHistoryAdmin
 from opsite.money import quantize
-from opsite.resources import FORMATS
 
 from .models import Compensation, StaffMember
 from .resources import CompensationResource, StaffMemberResource
 from .selectors import compensation_list, employed_on_q, staff_member_list, staff_member_list_with_pay
 
 VIEW_COMPENSATION = "staff.view_compensation"
-
-# CSV, XLSX and JSON, given as format classes: django-import-export instantiates what it is
-# given, so dotted paths (as in the project setting IMPORT_EXPORT_FORMATS) would fail.
-FILE_FORMATS = list(FORMATS.values())
 
 
 def may_view_compensation(request) -> bool:
@@ -74,7 +69,6 @@ class EmployedTodayFilter(admin.SimpleListFilter):
 
 @admin.register(StaffMember)
 class StaffMemberAdmin(OpsiteAdmin):
-    formats = FILE_FORMATS
     list_display = (
         "name",
         "slug",
@@ -147,7 +141,6 @@ class StaffMemberAdmin(OpsiteAdmin):
 
 @admin.register(Compensation)
 class CompensationAdmin(OpsiteHistoryAdmin):
-    formats = FILE_FORMATS
     list_display = (
         "staff",
         "effective_on",
