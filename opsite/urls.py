@@ -7,6 +7,7 @@ admin.site.index_title = "Records"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("leadership/", include("opsite.dashboard.urls")),
     path("api/v1/staff/", include("staff.api.urls")),
     path("api/v1/communities/", include("communities.api.urls")),
     path("api/v1/contributions/", include("contributions.api.urls")),

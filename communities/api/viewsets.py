@@ -1,0 +1,231 @@
+"""Viewsets of the communities CRUD API, mounted at ``/api/v1/communities/``.
+
+Thin: the rows come from ``communities.selectors`` (so a list costs the same few queries
+whatever its length), writes go through ``communities.services`` (the same rules and messages
+as the admin and the importers), and ``RolePermission`` applies DESIGN.md "Roles": Operations
+and Finance keep networks, communities, hubs and usage, Leadership reads them. The usage
+importer's settings (Prometheus sources) and its cluster figures have their own permissions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from opsite.api.permissions import VIEW, RolePermission
+from opsite.api.viewsets import ServiceModelViewSet
+
+from .. import selectors, services
+from ..models import ClusterUsage, PrometheusSource
+from . import filters, serializers
+
+# URL lookups match only what the column can hold (Django's slug characters, or a primary key):
+# anything else, a NUL byte included (PostgreSQL refuses those outright), is the router's 404
+# rather than a database error, and the schema states the pattern.
+SLUG = r"[-a-zA-Z0-9_]+"
+ID = r"[0-9]+"
+
+# The most rows one batch request may carry: a year of daily samples of every period for about
+# nine hubs, small enough that the request stays well within a web worker's time limit.
+BATCH_MAX_ROWS = 10_000
+
+
+class CanUpsert(RolePermission):
+    """A batch both creates and changes rows: it needs both permissions on the model."""
+
+    perms_map = {
+        **RolePermission.perms_map,
+        "POST": [VIEW, "%(app_label)s.add_%(model_name)s", "%(app_label)s.change_%(model_name)s"],
+    }
+
+
+def updater(service, name: str):
+    """Adapt ``<entity>_update(*, <entity>, data)`` to the base's ``update_service(instance, **data)``."""
+    return staticmethod(lambda instance, **data: service(**{name: instance, "data": data}))
+
+
+def batch_rows(data: Any) -> list:
+    """The rows of a batch request body: a JSON list of at most :data:`BATCH_MAX_ROWS` objects."""
+    if not isinstance(data, list):
+        raise ValidationError({"rows": "Send a JSON list of rows."})
+    if len(data) > BATCH_MAX_ROWS:
+        raise ValidationError(
+            {"rows": f"A batch holds at most {BATCH_MAX_ROWS} rows, not {len(data)}; split it."}
+        )
+    return data
+
+
+@transaction.atomic
+def _prometheus_source_save(source: PrometheusSource, data: dict[str, Any]) -> PrometheusSource:
+    # Its rules live in ``prometheus_source_validate``, which ``full_clean()`` calls.
+    for name, value in data.items():
+        setattr(source, name, value)
+    source.full_clean()
+    source.save()
+    return source
+
+
+class CommunitiesViewSet(ServiceModelViewSet):
+    """The shared base: filter backends, and answers rendered from the selector's row.
+
+    A service returns the bare model instance; the response is rendered from the row read again
+    through the viewset's queryset, so a create or an update answers with the same computed
+    columns (counts, latest usage) as a retrieve.
+    """
+
+    filter_backends = [DjangoFilterBackend, filters.StableOrderingFilter]
+    lookup_value_regex = ID
+
+    def perform_create(self, serializer) -> None:
+        super().perform_create(serializer)
+        serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
+
+    def perform_update(self, serializer) -> None:
+        super().perform_update(serializer)
+        serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
+
+
+class NetworkViewSet(CommunitiesViewSet):
+    queryset = selectors.network_list()
+    serializer_class = serializers.NetworkSerializer
+    filterset_class = filters.NetworkFilter
+    lookup_field = "slug"
+    lookup_value_regex = SLUG
+    ordering_fields = ["slug", "name", "community_count", "created_at", "updated_at"]
+    ordering = ["name", "slug"]
+    create_service = staticmethod(services.network_create)
+    update_service = updater(services.network_update, "network")
+
+
+class CommunityViewSet(CommunitiesViewSet):
+    serializer_class = serializers.CommunitySerializer
+    filterset_class = filters.CommunityFilter
+    lookup_field = "slug"
+    lookup_value_regex = SLUG
+    ordering_fields = [
+        "slug",
+        "name",
+        "kind",
+        "country",
+        "region",
+        "joined_on",
+        "left_on",
+        "historically_marginalized",
+        "hub_count",
+        "live_hub_count",
+        "created_at",
+        "updated_at",
+    ]
+    ordering = ["name", "slug"]
+    create_service = staticmethod(services.community_create)
+    update_service = updater(services.community_update, "community")
+
+    def get_queryset(self) -> QuerySet:
+        # Per request: the live-hub count is as of today, which a class attribute would freeze.
+        return selectors.community_list()
+
+
+class HubViewSet(CommunitiesViewSet):
+    serializer_class = serializers.HubSerializer
+    filterset_class = filters.HubFilter
+    lookup_field = "slug"
+    lookup_value_regex = SLUG
+    ordering_fields = [
+        "slug",
+        "name",
+        "community__slug",
+        "cluster",
+        "provider",
+        "kind",
+        "launched_on",
+        "retired_on",
+        "latest_30d_users",
+        "created_at",
+        "updated_at",
+    ]
+    ordering = ["slug"]
+    create_service = staticmethod(services.hub_create)
+    update_service = updater(services.hub_update, "hub")
+
+    def get_queryset(self) -> QuerySet:
+        # Per request: the latest usage is as of today, which a class attribute would freeze.
+        return selectors.hub_list()
+
+
+class ActiveUserCountViewSet(CommunitiesViewSet):
+    queryset = selectors.active_user_count_list()
+    serializer_class = serializers.ActiveUserCountSerializer
+    filterset_class = filters.ActiveUserCountFilter
+    ordering_fields = ["id", "hub__slug", "date", "period", "active_users", "created_at", "updated_at"]
+    ordering = ["hub__slug", "-date", "period"]
+    create_service = staticmethod(services.active_user_count_create)
+    update_service = updater(services.active_user_count_update, "active_user_count")
+
+    @extend_schema(
+        summary="Record many active-user samples at once, all or nothing",
+        description=(
+            f"A JSON list of at most {BATCH_MAX_ROWS} rows, each a sample identified by (hub, date, "
+            "period): new ones are created, changed ones updated, the rest left alone. One bad "
+            "row and nothing is written: the answer is a 400 whose keys are the fields at fault "
+            "and whose messages name each bad row by its index in the list (from 0)."
+        ),
+        request=serializers.ActiveUserCountBatchRowSerializer(many=True),
+        responses={
+            200: serializers.BatchResultSerializer,
+            400: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description='Nothing written: {field: ["row <index>: <reason>", ...]}.',
+                examples=[
+                    OpenApiExample("A bad row", value={"hub": ["row 2: no hub with slug 'nope'."]}),
+                ],
+            ),
+        },
+    )
+    @action(detail=False, methods=["post"], permission_classes=[CanUpsert], parser_classes=[JSONParser])
+    def batch(self, request: Request, format: str | None = None) -> Response:
+        # ``format`` comes from the router's suffix route (batch.json).
+        result = services.active_user_counts_upsert(rows=batch_rows(request.data))
+        return Response(
+            serializers.BatchResultSerializer(
+                {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
+            ).data
+        )
+
+
+class PrometheusSourceViewSet(CommunitiesViewSet):
+    """Where the usage importer reads each cluster's metrics; secrets stay in the environment."""
+
+    queryset = PrometheusSource.objects.order_by("cluster")
+    serializer_class = serializers.PrometheusSourceSerializer
+    filterset_class = filters.PrometheusSourceFilter
+    lookup_field = "cluster"
+    # Free text: anything but a slash, a dot (the format suffix) or a control character.
+    lookup_value_regex = r"[^/.\x00-\x1f]+"
+    ordering_fields = ["cluster", "enabled", "created_at", "updated_at"]
+    ordering = ["cluster"]
+    create_service = staticmethod(lambda **data: _prometheus_source_save(PrometheusSource(), data))
+    update_service = staticmethod(lambda instance, **data: _prometheus_source_save(instance, data))
+
+
+class ClusterUsageViewSet(viewsets.ReadOnlyModelViewSet):
+    """Unique users per cluster, as the usage importer recorded them."""
+
+    permission_classes = [RolePermission]
+    queryset = ClusterUsage.objects.order_by("cluster", "-date")
+    serializer_class = serializers.ClusterUsageSerializer
+    filter_backends = [DjangoFilterBackend, filters.StableOrderingFilter]
+    filterset_class = filters.ClusterUsageFilter
+    lookup_value_regex = ID
+    ordering_fields = ["id", "cluster", "date", "unique_users"]
+    ordering = ["cluster", "-date"]

@@ -1,0 +1,93 @@
+"""FilterSets of the contributions CRUD API: one per model.
+
+Relations filter by natural key (``?upstream_community=<slug>``, ``?repository=<org/name>``,
+``?author=<staff slug>``); instants by range (``?merged_at_after=2024-01-01&merged_at_before=...``,
+whole days, both inclusive); choices and flags by value. A malformed value (a bad date, an
+unknown choice) is a 400 naming the parameter.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django_filters import rest_framework as filters
+from rest_framework.filters import OrderingFilter
+
+from ..models import PullRequest, Repository, SyncRun, UpstreamCommunity
+
+
+class StableOrderingFilter(OrderingFilter):
+    """DRF's ``?ordering=`` on the view's allow-list, with the primary key as the last tie-breaker.
+
+    Limit/offset pages over an ordering with ties may repeat or skip rows from one page to the
+    next; a unique last key makes every ordering total. An unknown field is ignored (the default
+    ordering applies), never an error.
+    """
+
+    def get_ordering(self, request, queryset, view) -> list[str] | None:
+        ordering = super().get_ordering(request, queryset, view)
+        if ordering and not any(field.lstrip("-") in ("pk", "id") for field in ordering):
+            ordering = [*ordering, "pk"]
+        return ordering
+
+
+def on_day(field: str) -> filters.DateFromToRangeFilter:
+    """``?<field>_after=`` / ``?<field>_before=`` as dates, whole days (UTC) included."""
+    return filters.DateFromToRangeFilter(
+        field_name=field, help_text=f"{field} from the day _after to the day _before, inclusive."
+    )
+
+
+class UpstreamCommunityFilter(filters.FilterSet):
+    name = filters.CharFilter(lookup_expr="icontains")
+
+    class Meta:
+        model = UpstreamCommunity
+        fields = ("is_key",)
+
+
+class RepositoryFilter(filters.FilterSet):
+    upstream_community = filters.CharFilter(
+        field_name="upstream_community__slug", help_text="The upstream community's slug."
+    )
+    org = filters.CharFilter(method="filter_org", help_text="The GitHub organization (any case).")
+    unassigned = filters.BooleanFilter(
+        field_name="upstream_community", lookup_expr="isnull", help_text="Has no upstream community."
+    )
+
+    class Meta:
+        model = Repository
+        fields = ()
+
+    def filter_org(self, queryset: QuerySet[Repository], name: str, value: str) -> QuerySet[Repository]:
+        return queryset.filter(full_name__istartswith=f"{value}/")
+
+
+class PullRequestFilter(filters.FilterSet):
+    repository = filters.CharFilter(
+        field_name="repository__full_name", lookup_expr="iexact", help_text="The repository, org/name."
+    )
+    upstream_community = filters.CharFilter(
+        field_name="repository__upstream_community__slug", help_text="The upstream community's slug."
+    )
+    author = filters.CharFilter(field_name="author__slug", help_text="The staff member's slug.")
+    author_login = filters.CharFilter(lookup_expr="iexact", help_text="The GitHub login (any case).")
+    merged = filters.BooleanFilter(
+        field_name="merged_at", lookup_expr="isnull", exclude=True, help_text="Merged (true) or not."
+    )
+    by_staff = filters.BooleanFilter(
+        field_name="author", lookup_expr="isnull", exclude=True, help_text="Authored by a staff member."
+    )
+    created_at = on_day("created_at")
+    merged_at = on_day("merged_at")
+
+    class Meta:
+        model = PullRequest
+        fields = ("is_bot",)
+
+
+class SyncRunFilter(filters.FilterSet):
+    started_at = on_day("started_at")
+
+    class Meta:
+        model = SyncRun
+        fields = ("source", "status")

@@ -1,0 +1,226 @@
+"""Viewsets of the contributions CRUD API, mounted at ``/api/v1/contributions/``.
+
+Thin: the rows come from ``contributions.selectors`` (so a list costs the same few queries
+whatever its length), writes go through ``contributions.services`` (the same rules and messages
+as the admin and the GitHub importer), and ``RolePermission`` applies DESIGN.md "Roles":
+Operations and Finance keep upstream communities, repositories and pull requests, Leadership
+reads them. The importer's run log is read-only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from opsite.api.permissions import VIEW, RolePermission
+from opsite.api.viewsets import ServiceModelViewSet
+
+from .. import selectors, services
+from ..models import SyncRun
+from . import filters, serializers
+from .parsers import BatchJSONParser
+
+# URL lookups match only what the column can hold (Django's slug characters, or a primary key):
+# anything else, a NUL byte included (PostgreSQL refuses those outright), is the router's 404
+# rather than a database error, and the schema states the pattern.
+SLUG = r"[-a-zA-Z0-9_]+"
+ID = r"[0-9]+"
+
+# The most rows one batch request may carry: enough for a year of a busy team's pull requests,
+# small enough that the request stays well within a web worker's time limit.
+BATCH_MAX_ROWS = 10_000
+
+
+class CanUpsert(RolePermission):
+    """A batch both creates and changes rows: it needs both permissions on the model."""
+
+    perms_map = {
+        **RolePermission.perms_map,
+        "POST": [VIEW, "%(app_label)s.add_%(model_name)s", "%(app_label)s.change_%(model_name)s"],
+    }
+
+
+def updater(service, name: str):
+    """Adapt ``<entity>_update(*, <entity>, data)`` to the base's ``update_service(instance, **data)``."""
+    return staticmethod(lambda instance, **data: service(**{name: instance, "data": data}))
+
+
+def batch_rows(data: Any) -> list:
+    """The rows of a batch request body: a JSON list of at most :data:`BATCH_MAX_ROWS` objects."""
+    if not isinstance(data, list):
+        raise ValidationError({"rows": "Send a JSON list of rows."})
+    if len(data) > BATCH_MAX_ROWS:
+        raise ValidationError(
+            {"rows": f"A batch holds at most {BATCH_MAX_ROWS} rows, not {len(data)}; split it."}
+        )
+    return data
+
+
+class ContributionsViewSet(ServiceModelViewSet):
+    """The shared base: filter backends, and answers rendered from the selector's row.
+
+    A service returns the bare model instance; the response is rendered from the row read again
+    through the viewset's queryset, so a create or an update answers with the same computed
+    columns (counts) as a retrieve.
+    """
+
+    filter_backends = [DjangoFilterBackend, filters.StableOrderingFilter]
+    lookup_value_regex = ID
+
+    def perform_create(self, serializer) -> None:
+        super().perform_create(serializer)
+        serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
+
+    def perform_update(self, serializer) -> None:
+        super().perform_update(serializer)
+        serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
+
+
+class UpstreamCommunityViewSet(ContributionsViewSet):
+    queryset = selectors.upstream_community_list()
+    serializer_class = serializers.UpstreamCommunitySerializer
+    filterset_class = filters.UpstreamCommunityFilter
+    lookup_field = "slug"
+    lookup_value_regex = SLUG
+    ordering_fields = [
+        "slug",
+        "name",
+        "is_key",
+        "repository_count",
+        "merged_pull_request_count",
+        "created_at",
+        "updated_at",
+    ]
+    ordering = ["name", "slug"]
+    create_service = staticmethod(services.upstream_community_create)
+    update_service = updater(services.upstream_community_update, "upstream_community")
+
+
+# The path parameter holds a slash, which OpenAPI path parameters cannot promise (clients and
+# fuzzers encode or refuse it), so the schema describes it in words rather than by a pattern.
+FULL_NAME_IN_PATH = extend_schema(
+    parameters=[
+        OpenApiParameter(
+            "full_name",
+            str,
+            OpenApiParameter.PATH,
+            description="The repository as org/name, in any letter case; the slash as is or as %2F.",
+        )
+    ]
+)
+
+
+@extend_schema_view(
+    retrieve=FULL_NAME_IN_PATH,
+    update=FULL_NAME_IN_PATH,
+    partial_update=FULL_NAME_IN_PATH,
+    destroy=FULL_NAME_IN_PATH,
+)
+class RepositoryViewSet(ContributionsViewSet):
+    """Repositories at ``/repositories/<org>/<name>/``; the name matches in any letter case."""
+
+    queryset = selectors.repository_list()
+    serializer_class = serializers.RepositorySerializer
+    filterset_class = filters.RepositoryFilter
+    lookup_field = "full_name__iexact"
+    lookup_url_kwarg = "full_name"
+    # org/name: one slash, and dots are common in repository names (jupyter/jupyter.github.io).
+    lookup_value_regex = r"[^/\x00-\x1f]+/[^/\x00-\x1f]+"
+    ordering_fields = [
+        "full_name",
+        "pull_request_count",
+        "merged_pull_request_count",
+        "last_merged_at",
+        "created_at",
+        "updated_at",
+    ]
+    ordering = ["full_name"]
+    create_service = staticmethod(services.repository_create)
+    update_service = updater(services.repository_update, "repository")
+
+
+class PullRequestViewSet(ContributionsViewSet):
+    queryset = selectors.pull_request_list()
+    serializer_class = serializers.PullRequestSerializer
+    filterset_class = filters.PullRequestFilter
+    ordering_fields = [
+        "id",
+        "repository__full_name",
+        "number",
+        "author_login",
+        "created_at",
+        "merged_at",
+        "recorded_at",
+        "updated_at",
+    ]
+    # No ``ordering`` attribute: without ?ordering= the selector's own order holds (latest merge
+    # first, open pull requests last on every database).
+    create_service = staticmethod(services.pull_request_create)
+    update_service = updater(services.pull_request_update, "pull_request")
+
+    @extend_schema(
+        summary="Create or update many pull requests at once, all or nothing",
+        description=(
+            f"A JSON list of at most {BATCH_MAX_ROWS} rows, each a pull request identified by "
+            "(repository, number): new ones are created, changed ones updated, the rest left "
+            "alone; unknown repositories are created under the upstream community of their org. "
+            "One bad row and nothing is written: the answer is a 400 whose keys are the fields at "
+            "fault and whose messages name each bad row by its index in the list (from 0). "
+            "A body over 16 MiB is refused with a 413."
+        ),
+        request=serializers.PullRequestBatchRowSerializer(many=True),
+        responses={
+            200: serializers.PullRequestBatchResultSerializer,
+            400: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description='Nothing written: {field: ["row <index>: <reason>", ...]}.',
+                examples=[
+                    OpenApiExample(
+                        "A bad row",
+                        value={"created_at": ["row 3: '2024-13-01' is not an ISO 8601 date and time."]},
+                    )
+                ],
+            ),
+        },
+    )
+    @action(detail=False, methods=["post"], permission_classes=[CanUpsert], parser_classes=[BatchJSONParser])
+    def batch(self, request: Request, format: str | None = None) -> Response:
+        # ``format`` comes from the router's suffix route (batch.json).
+        result = services.pull_requests_upsert(rows=batch_rows(request.data))
+        return Response(
+            serializers.PullRequestBatchResultSerializer(
+                {
+                    "created": result.created,
+                    "updated": result.updated,
+                    "unchanged": result.unchanged,
+                    "repositories_created": result.repositories_created,
+                    "unknown_logins": result.unknown_logins,
+                }
+            ).data
+        )
+
+
+class SyncRunViewSet(viewsets.ReadOnlyModelViewSet):
+    """The GitHub importer's runs, newest first: written by the importer only."""
+
+    permission_classes = [RolePermission]
+    queryset = SyncRun.objects.order_by("-started_at", "-id")
+    serializer_class = serializers.SyncRunSerializer
+    filter_backends = [DjangoFilterBackend, filters.StableOrderingFilter]
+    filterset_class = filters.SyncRunFilter
+    lookup_value_regex = ID
+    ordering_fields = ["id", "started_at", "finished_at", "status", "fetched"]

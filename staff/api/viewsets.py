@@ -1,0 +1,75 @@
+"""Viewsets of the staff CRUD API, mounted at ``/api/v1/staff/``.
+
+Thin: the rows come from ``staff.selectors``, writes go through ``staff.services`` (the same rules
+and messages as the admin and the importers), and ``RolePermission`` applies DESIGN.md "Roles":
+Operations and Finance keep the roster; compensation is Finance's to keep and Leadership's to
+read, and Operations cannot reach it at all (403 on every method, OPTIONS included).
+"""
+
+from __future__ import annotations
+
+from django_filters.rest_framework import DjangoFilterBackend
+
+from opsite.api.viewsets import ServiceModelViewSet
+
+from .. import selectors, services
+from . import filters, serializers
+
+# URL lookups match only what the column can hold (Django's slug characters, or a primary key):
+# anything else, a NUL byte included (PostgreSQL refuses those outright), is the router's 404
+# rather than a database error, and the schema states the pattern.
+SLUG = r"[-a-zA-Z0-9_]+"
+ID = r"[0-9]+"
+
+
+def updater(service, name: str):
+    """Adapt ``<entity>_update(*, <entity>, data)`` to the base's ``update_service(instance, **data)``."""
+    return staticmethod(lambda instance, **data: service(**{name: instance, "data": data}))
+
+
+class StaffViewSet(ServiceModelViewSet):
+    filter_backends = [DjangoFilterBackend, filters.StableOrderingFilter]
+    lookup_value_regex = ID
+
+
+class StaffMemberViewSet(StaffViewSet):
+    queryset = selectors.staff_member_list()
+    serializer_class = serializers.StaffMemberSerializer
+    filterset_class = filters.StaffMemberFilter
+    lookup_field = "slug"
+    lookup_value_regex = SLUG
+    # Nothing about pay: ordering by it would reveal it to readers of the roster.
+    ordering_fields = [
+        "slug",
+        "name",
+        "team",
+        "employment",
+        "fte",
+        "start_on",
+        "end_on",
+        "country",
+        "created_at",
+        "updated_at",
+    ]
+    ordering = ["name", "slug"]
+    create_service = staticmethod(services.staff_member_create)
+    update_service = updater(services.staff_member_update, "staff_member")
+
+
+class CompensationViewSet(StaffViewSet):
+    queryset = selectors.compensation_list()
+    serializer_class = serializers.CompensationSerializer
+    filterset_class = filters.CompensationFilter
+    ordering_fields = [
+        "id",
+        "staff__name",
+        "staff__slug",
+        "effective_on",
+        "annual_salary",
+        "benefits_rate",
+        "created_at",
+        "updated_at",
+    ]
+    ordering = ["staff__name", "staff__slug", "-effective_on"]
+    create_service = staticmethod(services.compensation_create)
+    update_service = updater(services.compensation_update, "compensation")
