@@ -30,6 +30,8 @@ from .models import (
     Expense,
     Funder,
     Grant,
+    RecomputeState,
+    RunwayAlert,
     RunwaySnapshot,
     Scenario,
     ScenarioAdjustment,
@@ -533,3 +535,30 @@ class RunwaySnapshotAdmin(OpsiteAdmin):
 
     def has_import_permission(self, request):
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Bookkeeping written by jobs: shown for the record, never typed in."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RunwayAlert)
+class RunwayAlertAdmin(ReadOnlyAdmin):
+    """The runway alerts e-mailed to Leadership (sensitive: Finance and Leadership only)."""
+
+    list_display = ("scenario", "snapshot", "months", "reason", "recipients", "sent_at")
+    list_filter = ("reason", "scenario")
+    list_select_related = ("scenario", "snapshot__scenario")
+    date_hierarchy = "sent_at"
+
+
+@admin.register(RecomputeState)
+class RecomputeStateAdmin(ReadOnlyAdmin):
+    """Whether a recompute of the rollups or the runway is still owed (e.g. the broker was down)."""
+
+    list_display = ("kind", "pending", "requested_at", "succeeded_at")

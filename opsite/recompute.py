@@ -1,0 +1,218 @@
+"""Scheduling the recompute of derived figures (the impact rollups, the runway) after a change.
+
+A change to any input of a rollup or of the runway calls :func:`request_recompute` (the model
+signals in ``opsite/signals.py`` do, and so must any service that writes with ``bulk_create`` or
+``QuerySet.update``, which send no signals). Requests collapse: however many rows one transaction
+changes, it registers one ``transaction.on_commit`` callback, which enqueues each asked-for kind
+once after the commit. Nothing is enqueued for a transaction that rolls back.
+
+Enqueueing is bounded (see ``CELERY_TASK_PUBLISH_RETRY_POLICY`` and the broker timeouts): when
+the broker is down the caller gets on with its work within a few seconds, and the recompute stays
+recorded as pending (:func:`recompute_pending`) until one that started after the request succeeds
+(the tasks call :func:`recompute_succeeded`; the beat retries pending ones every 15 minutes).
+
+In eager mode (the embedded default and the tests) the task runs inline, inside the callback.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from celery import Task
+from django.db import IntegrityError, transaction
+from django.db.models import Case, Value, When
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+ROLLUPS = "rollups"
+RUNWAY = "runway"
+KINDS: tuple[str, ...] = (ROLLUPS, RUNWAY)
+
+# Set while this thread runs a recompute inline (eager mode): a task that happens to save a watched
+# model must not schedule yet another recompute of what it is computing.
+_running = threading.local()
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    """What became of one enqueue: ``queued`` with its task id, or ``pending`` (not done).
+
+    ``ran_inline`` says the task ran in eager mode, inside the call: then ``queued`` means done.
+    """
+
+    kind: str
+    task_id: str | None
+    status: Literal["queued", "pending"]
+    ran_inline: bool = False
+
+
+def _task_for(kind: str) -> Task:
+    # Imported here: the tasks import the apps' models, and this module is imported by signals
+    # wired while the app registry is still loading.
+    if kind == ROLLUPS:
+        from opsite.tasks import recompute_rollups
+
+        return recompute_rollups
+    from funding.tasks import recompute_runway
+
+    return recompute_runway
+
+
+def _check_kinds(kinds: tuple[str, ...]) -> None:
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown or not kinds:
+        raise ValueError(f"Unknown recompute kind(s) {unknown or '(none given)'}; expected some of {KINDS}.")
+
+
+class _Batch:
+    """The kinds one transaction asked for, flushed once by its ``on_commit`` callback."""
+
+    def __init__(self) -> None:
+        self.kinds: set[str] = set()
+        self.done = False
+        # Kept once, so the callback can be recognised in the connection's list by identity.
+        self.callback = self.run
+
+    def is_waiting_on(self, connection) -> bool:
+        """Still registered on ``connection`` and not yet run.
+
+        A rolled-back savepoint removes its callbacks from ``run_on_commit``; a batch registered
+        inside one is then gone, and the next request must register a new one.
+        """
+        if self.done:
+            return False
+        return any(entry[1] is self.callback for entry in connection.run_on_commit)
+
+    def run(self) -> None:
+        self.done = True
+        broker_down = False
+        for kind in sorted(self.kinds):
+            if broker_down:
+                # Do not make the caller wait on a dead broker once per kind.
+                _mark_requested_quietly(kind)
+                continue
+            outcome = enqueue_recompute(kind)
+            broker_down = outcome.status == "pending" and not outcome.ran_inline
+
+
+def request_recompute(*kinds: str, using: str | None = None) -> None:
+    """Ask for a recompute of ``kinds`` (``"rollups"``, ``"runway"``) once the transaction commits.
+
+    Cheap enough to call for every saved row: within one transaction only the first call registers
+    a callback; the others add their kinds to it.
+    """
+    _check_kinds(kinds)
+    if getattr(_running, "active", False):
+        return
+    connection = transaction.get_connection(using)
+    if not connection.in_atomic_block:
+        # Autocommit: the change is already committed, so this is its own one-row "transaction".
+        batch = _Batch()
+        batch.kinds.update(kinds)
+        batch.run()
+        return
+    waiting: _Batch | None = getattr(connection, "_opsite_recompute_batch", None)
+    if waiting is None or not waiting.is_waiting_on(connection):
+        waiting = _Batch()
+        connection._opsite_recompute_batch = waiting
+        transaction.on_commit(waiting.callback, using=using)
+    waiting.kinds.update(kinds)
+
+
+def enqueue_recompute(kind: str) -> Enqueued:
+    """Enqueue the recompute of ``kind`` now (every scenario, for the runway); never raises.
+
+    For callers outside a transaction, such as the runway API's "recompute" button. The kind is
+    first recorded as pending, so a worker that finishes it, even before this returns, clears it.
+    """
+    _check_kinds((kind,))
+    _mark_requested_quietly(kind)
+    task = _task_for(kind)
+    eager = bool(task.app.conf.task_always_eager)
+    _running.active = eager
+    try:
+        # The web side never reads the result: not subscribing to it keeps a dead result backend
+        # (the same Redis as the broker) out of the request's path.
+        result = task.apply_async(ignore_result=True)
+    except Exception:
+        if eager:
+            logger.exception("The %s recompute failed; it stays pending.", kind)
+        else:
+            logger.warning(
+                "Could not reach the task broker to enqueue the %s recompute; it stays pending.",
+                kind,
+                exc_info=True,
+            )
+        return Enqueued(kind=kind, task_id=None, status="pending", ran_inline=eager)
+    finally:
+        _running.active = False
+    return Enqueued(kind=kind, task_id=result.id, status="queued", ran_inline=eager)
+
+
+def _mark_requested_quietly(kind: str) -> None:
+    try:
+        _mark_requested(kind)
+    except Exception:
+        # The flag is a courtesy to the dashboard; losing it must not lose the recompute.
+        logger.exception("Could not record the %s recompute as pending.", kind)
+
+
+def _state_model():
+    from funding.models import RecomputeState
+
+    return RecomputeState
+
+
+def _mark_requested(kind: str) -> None:
+    RecomputeState = _state_model()
+    now = timezone.now()
+    if RecomputeState.objects.filter(kind=kind).update(pending=True, requested_at=now, updated_at=now):
+        return
+    try:
+        # A savepoint: losing the race to create the row must not break the caller's transaction.
+        with transaction.atomic():
+            RecomputeState.objects.create(kind=kind, pending=True, requested_at=now)
+    except IntegrityError:
+        RecomputeState.objects.filter(kind=kind).update(pending=True, requested_at=now, updated_at=now)
+
+
+def recompute_succeeded(kind: str, *, started_at: datetime) -> None:
+    """Record that a recompute of ``kind`` which started at ``started_at`` has succeeded.
+
+    It clears the pending flag only if no request came in after it started: a change committed while
+    it ran may not be in its figures, and the recompute that change enqueued is still owed.
+    """
+    _check_kinds((kind,))
+    RecomputeState = _state_model()
+    now = timezone.now()
+    still_owed = Case(When(requested_at__gt=started_at, then=Value(True)), default=Value(False))
+    if RecomputeState.objects.filter(kind=kind).update(pending=still_owed, succeeded_at=now, updated_at=now):
+        return
+    try:
+        with transaction.atomic():
+            RecomputeState.objects.create(kind=kind, pending=False, succeeded_at=now)
+    except IntegrityError:
+        RecomputeState.objects.filter(kind=kind).update(pending=still_owed, succeeded_at=now, updated_at=now)
+
+
+def recompute_pending() -> dict[str, bool]:
+    """``{"rollups": bool, "runway": bool}``: whether each recompute is still owed (one query)."""
+    RecomputeState = _state_model()
+    flags = dict.fromkeys(KINDS, False)
+    flags.update(RecomputeState.objects.filter(kind__in=KINDS).values_list("kind", "pending"))
+    return flags
+
+
+def pending_kinds(*, requested_before: datetime) -> list[str]:
+    """The kinds still pending whose latest request is older than ``requested_before``."""
+    RecomputeState = _state_model()
+    return list(
+        RecomputeState.objects.filter(pending=True, requested_at__lt=requested_before)
+        .order_by("kind")
+        .values_list("kind", flat=True)
+    )

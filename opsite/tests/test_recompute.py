@@ -1,0 +1,438 @@
+"""Scheduling recomputes after changes: collapse per transaction, signals, a dead broker, pending."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import threading
+import time
+import types
+from collections import Counter
+from contextlib import contextmanager
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.utils import timezone
+
+from communities.tests.factories import CommunityFactory, HubFactory, NetworkFactory
+from funding.models import (
+    CashPosition,
+    Expense,
+    Funder,
+    RecomputeState,
+    RunwayAlert,
+    RunwaySnapshot,
+    Scenario,
+)
+from funding.tasks import recompute_runway
+from opsite import signals
+from opsite.celery import app, reset_connections
+from opsite.recompute import (
+    enqueue_recompute,
+    recompute_pending,
+    recompute_succeeded,
+    request_recompute,
+)
+from opsite.resources import OpsiteResource, import_file
+from opsite.tasks import recompute_rollups, retry_pending_recomputes
+from staff.tests.factories import StaffMemberFactory
+
+pytestmark = pytest.mark.django_db
+
+OPSITE_APPS = ("staff", "communities", "contributions", "contracts", "funding")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def database_restored_after_module(django_db_setup, django_db_blocker):
+    """Put back, once the module is done, the rows it found (those the migrations wrote).
+
+    A transactional test ends by emptying every table, the role groups and default scenarios of the
+    data migrations included. Django and pytest-django run such tests last for that reason, but
+    pytest-xdist's ``--dist loadfile`` runs other files after this one in the same process.
+    """
+    with django_db_blocker.unblock():
+        initial = connection.creation.serialize_db_to_string()
+    yield
+    with django_db_blocker.unblock():
+        # As Django's serialized rollback does: no post_migrate rows, no sequence reset, then load.
+        call_command(
+            "flush", verbosity=0, interactive=False, inhibit_post_migrate=True, reset_sequences=False
+        )
+        connection.creation.deserialize_db_from_string(initial)
+
+
+class _FakeResult:
+    def __init__(self, task_name: str, number: int):
+        self.id = f"{task_name}-{number}"
+
+
+@pytest.fixture
+def enqueued(monkeypatch) -> Counter:
+    """Counts the tasks published (``apply_async``), by kind; nothing runs."""
+    counts: Counter = Counter()
+    for kind, task in (("rollups", recompute_rollups), ("runway", recompute_runway)):
+
+        def publish(*args, _kind=kind, _task=task, **kwargs):
+            counts[_kind] += 1
+            return _FakeResult(_task.name, counts[_kind])
+
+        monkeypatch.setattr(task, "apply_async", publish)
+    return counts
+
+
+def _stand_in_module(monkeypatch, name: str, **functions):
+    """Replace functions of a module written elsewhere; the module itself if it is not there yet."""
+    try:
+        module = __import__(name, fromlist=["_"])
+    except ImportError:
+        module = types.ModuleType(name)
+        monkeypatch.setitem(sys.modules, name, module)
+    for attribute, function in functions.items():
+        monkeypatch.setattr(module, attribute, function, raising=False)
+
+
+@pytest.fixture
+def stand_ins(monkeypatch) -> Counter:
+    """Stand-ins for the rollups and the runway: eager tasks run them, counting the calls."""
+    calls: Counter = Counter()
+
+    def rollups(*, as_of=None):
+        calls["rollups"] += 1
+        return {}
+
+    def runway_all(*, as_of=None):
+        calls["runway"] += 1
+        return []
+
+    def runway_one(*, scenario):
+        calls[f"runway:{scenario.slug}"] += 1
+        return RunwaySnapshot(pk=1, scenario=scenario)
+
+    _stand_in_module(monkeypatch, "opsite.rollups", recompute_rollups=rollups)
+    _stand_in_module(
+        monkeypatch, "funding.runway.snapshots", runway_recompute_all=runway_all, runway_recompute=runway_one
+    )
+    return calls
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def broker_at(url: str):
+    """Point the Celery app at ``url`` for real publishing (not eager), then restore it."""
+    keys = ("broker_url", "result_backend", "task_always_eager")
+    saved = {key: app.conf[key] for key in keys}
+    app.conf.update(broker_url=url, result_backend=url, task_always_eager=False)
+    reset_connections()
+    try:
+        yield
+    finally:
+        app.conf.update(saved)
+        reset_connections()
+
+
+def expense(n: int = 0) -> Expense:
+    return Expense.objects.create(
+        name=f"Cloud {n}", category="cloud", amount=Decimal("100.00"), start_on=date(2024, 1, 1)
+    )
+
+
+# --- collapse -------------------------------------------------------------------------------
+
+
+def test_ten_thousand_saves_in_one_transaction_enqueue_each_recompute_once(
+    enqueued, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        for n in range(5_000):
+            Funder.objects.create(slug=f"funder-{n}", name=f"Funder {n}", kind="foundation")
+            expense(n)
+
+    assert Funder.objects.count() == 5_000 and Expense.objects.count() == 5_000
+    assert len(callbacks) == 1
+    assert enqueued == {"rollups": 1, "runway": 1}
+
+
+class FunderRows(OpsiteResource):
+    class Meta(OpsiteResource.Meta):
+        model = Funder
+        fields = ("slug", "name", "kind")
+        import_id_fields = ("slug",)
+
+
+def test_a_thousand_row_import_enqueues_one_recompute(enqueued, django_capture_on_commit_callbacks):
+    # A thousand rows keep the test quick (an import validates row by row); the collapse does not
+    # depend on the size, and the test above saves ten thousand rows.
+    rows = "\n".join(f"imported-{n},Imported funder {n},foundation" for n in range(1_000))
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        import_file(FunderRows(), "slug,name,kind\n" + rows, "csv")
+
+    assert Funder.objects.filter(slug__startswith="imported-").count() == 1_000
+    assert len(callbacks) == 1
+    assert enqueued == {"rollups": 1}
+
+
+def test_a_rolled_back_transaction_enqueues_nothing(enqueued, django_capture_on_commit_callbacks):
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        expense()
+        raise RuntimeError("abandon the change")
+
+    assert callbacks == []
+    assert enqueued == {}
+
+
+def test_a_change_after_a_rolled_back_savepoint_is_still_enqueued(
+    enqueued, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            expense(1)
+            raise RuntimeError("abandon the first change")
+        Funder.objects.create(slug="kept", name="Kept", kind="foundation")
+        expense(2)
+
+    assert len(callbacks) == 1
+    assert enqueued == {"rollups": 1, "runway": 1}
+
+
+def test_each_transaction_enqueues_its_own_recompute(enqueued, django_capture_on_commit_callbacks):
+    for n in range(2):
+        with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+            expense(n)
+
+    assert enqueued == {"runway": 2}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_autocommit_each_change_enqueues_at_once(enqueued):
+    expense(1)
+    assert enqueued == {"runway": 1}
+    expense(2)
+    assert enqueued == {"runway": 2}
+
+
+def test_request_recompute_refuses_unknown_kinds():
+    with pytest.raises(ValueError, match="Unknown recompute kind"):
+        request_recompute("rollup")
+
+
+# --- signals --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda: HubFactory(), {"rollups": 1}),
+        (lambda: StaffMemberFactory(), {"rollups": 1, "runway": 1}),
+        (
+            lambda: CashPosition.objects.create(as_of=date(2024, 12, 31), balance=Decimal("1850000.00")),
+            {"runway": 1},
+        ),
+        (lambda: Scenario.objects.create(slug="what-if", name="What if"), {"runway": 1}),
+    ],
+    ids=["hub", "staff-member", "cash-position", "scenario"],
+)
+def test_saving_an_input_enqueues_the_recomputes_it_feeds(
+    change, expected, enqueued, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        change()
+
+    assert enqueued == expected
+
+
+def test_deleting_an_input_enqueues_its_recompute(enqueued, django_capture_on_commit_callbacks):
+    # Each block stands for one committed transaction (the test's own never commits).
+    with django_capture_on_commit_callbacks(execute=True):
+        row = expense()
+    enqueued.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        row.delete()
+
+    assert enqueued == {"runway": 1}
+
+
+def test_changing_a_communitys_networks_enqueues_the_rollups(enqueued, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        community = CommunityFactory()
+        network = NetworkFactory()
+    enqueued.clear()
+
+    for change in (lambda: community.networks.add(network), lambda: community.networks.clear()):
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            change()
+        assert len(callbacks) == 1
+    assert enqueued == {"rollups": 2}
+
+
+def test_writing_the_outputs_enqueues_nothing(enqueued, django_capture_on_commit_callbacks):
+    scenario = Scenario.objects.create(slug="quiet", name="Quiet")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        snapshot = RunwaySnapshot.objects.create(
+            scenario=scenario, as_of=date(2024, 12, 31), computed_at=timezone.now()
+        )
+        RunwayAlert.objects.create(scenario=scenario, snapshot=snapshot, reason="moved")
+        recompute_succeeded("runway", started_at=timezone.now())
+
+    assert callbacks == []
+    assert enqueued == {}
+
+
+def test_every_model_of_the_apps_is_an_input_or_declared_not_one():
+    declared = set(signals.RECOMPUTE_INPUTS) | set(signals.NOT_INPUTS)
+    undeclared = sorted(
+        f"{model._meta.app_label}.{model.__name__}"
+        for app_label in OPSITE_APPS
+        for model in apps.get_app_config(app_label).get_models()
+        # History rows copy their model's changes; they feed nothing themselves.
+        if not model.__name__.startswith("Historical")
+        and f"{model._meta.app_label}.{model.__name__}" not in declared
+    )
+
+    assert undeclared == [], "add these to RECOMPUTE_INPUTS or NOT_INPUTS in opsite/signals.py"
+
+
+# --- eager mode and the pending flag --------------------------------------------------------
+
+
+def test_in_eager_mode_the_recomputes_run_inline_after_the_commit(
+    stand_ins, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        StaffMemberFactory()
+        assert stand_ins == {}
+
+    callbacks[0]()
+
+    assert stand_ins == {"rollups": 1, "runway": 1}
+    assert recompute_pending() == {"rollups": False, "runway": False}
+    assert RecomputeState.objects.filter(succeeded_at__isnull=False).count() == 2
+
+
+def test_an_eager_recompute_that_fails_stays_pending_without_failing_the_caller(
+    stand_ins, monkeypatch, django_capture_on_commit_callbacks
+):
+    def broken(*, as_of=None):
+        raise RuntimeError("the rollups are broken")
+
+    _stand_in_module(monkeypatch, "opsite.rollups", recompute_rollups=broken)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        StaffMemberFactory()
+
+    assert recompute_pending() == {"rollups": True, "runway": False}
+
+
+def test_an_eager_recompute_that_saves_a_watched_row_does_not_schedule_itself_again(
+    stand_ins, monkeypatch, django_capture_on_commit_callbacks
+):
+    def rollups_that_write_an_input(*, as_of=None):
+        stand_ins["rollups"] += 1
+        Funder.objects.create(slug=f"side-effect-{stand_ins['rollups']}", name="Side effect", kind="other")
+
+    _stand_in_module(monkeypatch, "opsite.rollups", recompute_rollups=rollups_that_write_an_input)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        HubFactory()
+
+    assert stand_ins == {"rollups": 1}
+    assert len(callbacks) == 1
+
+
+def test_enqueue_recompute_answers_queued_with_the_task_id(stand_ins):
+    outcome = enqueue_recompute("runway")
+
+    assert outcome.status == "queued"
+    assert outcome.task_id
+    assert stand_ins == {"runway": 1}
+
+
+def test_with_the_broker_down_the_request_returns_quickly_and_the_recompute_stays_pending(
+    django_capture_on_commit_callbacks,
+):
+    with broker_at(f"redis://127.0.0.1:{closed_port()}/0"):
+        started = time.monotonic()
+        with django_capture_on_commit_callbacks(execute=True):
+            StaffMemberFactory()
+        elapsed = time.monotonic() - started
+
+        outcome = enqueue_recompute("runway")
+
+    assert elapsed < 5
+    assert outcome.status == "pending" and outcome.task_id is None
+    assert recompute_pending() == {"rollups": True, "runway": True}
+
+
+def test_a_broker_that_accepts_connections_but_never_answers_does_not_hang_the_request():
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        with broker_at(f"redis://127.0.0.1:{silent.getsockname()[1]}/0"):
+            started = time.monotonic()
+            outcome = enqueue_recompute("rollups")
+            elapsed = time.monotonic() - started
+
+    # Bounded by the broker's socket timeout (5 s), once.
+    assert elapsed < 8
+    assert outcome.status == "pending"
+    assert recompute_pending()["rollups"] is True
+
+
+def test_a_recompute_clears_pending_only_if_it_started_after_the_request(stand_ins):
+    start = timezone.now()
+    enqueue_recompute("rollups")  # runs inline: requested, then succeeded
+    assert recompute_pending()["rollups"] is False
+
+    RecomputeState.objects.filter(kind="rollups").update(
+        pending=True, requested_at=start + timedelta(seconds=5)
+    )
+    recompute_succeeded("rollups", started_at=start)
+    assert recompute_pending()["rollups"] is True, "a change came in while it ran"
+
+    recompute_succeeded("rollups", started_at=start + timedelta(seconds=6))
+    assert recompute_pending()["rollups"] is False
+
+
+def test_recompute_pending_is_one_query_and_false_when_never_requested(django_assert_num_queries):
+    with django_assert_num_queries(1):
+        assert recompute_pending() == {"rollups": False, "runway": False}
+
+
+def test_the_beat_reenqueues_recomputes_left_pending_by_a_dead_broker(enqueued):
+    long_ago = timezone.now() - timedelta(hours=1)
+    RecomputeState.objects.create(kind="rollups", pending=True, requested_at=long_ago)
+    RecomputeState.objects.create(kind="runway", pending=True, requested_at=timezone.now())
+
+    assert retry_pending_recomputes.apply().get() == ["rollups"]
+    assert enqueued == {"rollups": 1}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_requests_from_many_threads_at_once_all_record_pending(enqueued):
+    def request():
+        request_recompute("rollups", "runway")
+        from django.db import connection
+
+        connection.close()
+
+    threads = [threading.Thread(target=request) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert enqueued == {"rollups": 4, "runway": 4}
+    assert RecomputeState.objects.count() == 2
