@@ -123,8 +123,13 @@ class StaffMemberAdmin(OpsiteAdmin):
         # (the delete itself is still refused for lack of permission on compensation).
         to_delete, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
         if not may_view_compensation(request):
-            to_delete = _without_lines(to_delete, f"{capfirst(Compensation._meta.verbose_name)}:")
+            prefix = f"{capfirst(Compensation._meta.verbose_name)}:"
+            to_delete = _without_lines(to_delete, prefix)
             model_count.pop(Compensation._meta.verbose_name_plural, None)
+            # Pay records protect the person (PROTECT): the delete stays refused, but what
+            # protects it is named without its dates.
+            hidden = len(protected) - len(kept := _without_lines(protected, prefix))
+            protected = kept + (["Records you may not see"] if hidden else [])
         return to_delete, model_count, perms_needed, protected
 
     @admin.display(description="employed today", boolean=True)

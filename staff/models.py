@@ -62,7 +62,9 @@ class StaffMember(TimeStampedModel):
 class Compensation(TimeStampedModel):
     """What a person is paid per year at their FTE, from ``effective_on``. **Sensitive.**"""
 
-    staff = models.ForeignKey(StaffMember, on_delete=models.CASCADE, related_name="compensations")
+    # PROTECT: deleting a person must never silently erase a pay history (Operations may
+    # delete staff but cannot see compensation; set end_on instead).
+    staff = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="compensations")
     effective_on = models.DateField()
     annual_salary = MoneyField()
     benefits_rate = models.DecimalField(
