@@ -12,7 +12,9 @@ from typing import Any
 from celery import Celery
 from kombu import pools
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsite.settings.local")
+# Workers run in production: a deploy that forgets DJANGO_SETTINGS_MODULE must not run with
+# the development secret (manage.py and `make run` choose the local settings themselves).
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opsite.settings.production")
 
 app = Celery("opsite")
 app.config_from_object("django.conf:settings", namespace="CELERY")
