@@ -314,13 +314,21 @@ def _clean_date(value: object) -> date:
     raise ValueError(f"{value!r} is not a date (YYYY-MM-DD).")
 
 
+# The largest value an ``integer`` column holds on PostgreSQL: anything above is a database
+# error there (a 500), so the upsert, which skips ``full_clean()``, refuses it itself.
+MAX_ACTIVE_USERS = 2**31 - 1
+
+
 def _clean_active_users(value: object) -> int:
     if isinstance(value, bool):  # bool is an int subclass; True users is a bug upstream
         raise ValueError(f"{value!r} is not a number of users.")
-    if isinstance(value, str) and value.strip().isdigit():
+    # isdecimal, not isdigit: "²" is a digit that int() cannot read.
+    if isinstance(value, str) and value.strip().isdecimal():
         value = int(value.strip())
     if not isinstance(value, int) or value < 0:
         raise ValueError(f"{value!r} is not a number of users (a whole number, 0 or more).")
+    if value > MAX_ACTIVE_USERS:
+        raise ValueError(f"{value} is more users than can be stored (at most {MAX_ACTIVE_USERS}).")
     return value
 
 
@@ -341,7 +349,13 @@ def active_user_counts_upsert(*, rows: Iterable[Mapping[str, Any]]) -> UpsertRes
     rows = list(rows)
     errors: dict[str, list[str]] = defaultdict(list)
 
-    slugs = {row["hub"] for row in rows if isinstance(row, Mapping) and isinstance(row.get("hub"), str)}
+    # PostgreSQL refuses a NUL character in text outright (a database error, not a mismatch),
+    # so a slug holding one is never looked up: the row is refused below instead.
+    slugs = {
+        row["hub"]
+        for row in rows
+        if isinstance(row, Mapping) and isinstance(row.get("hub"), str) and "\x00" not in row["hub"]
+    }
     hubs_by_slug = {h.slug: h for h in Hub.objects.filter(slug__in=slugs).only("id", "slug")} if slugs else {}
 
     parsed: dict[tuple[int, date, str], tuple[int, int]] = {}  # key -> (row index, users)
@@ -352,6 +366,15 @@ def active_user_counts_upsert(*, rows: Iterable[Mapping[str, Any]]) -> UpsertRes
         missing = [f for f in ("hub", "date", "period", "active_users") if row.get(f) in (None, "")]
         for field in missing:
             errors[field].append(f"row {index}: {field} is required.")
+        nul = [
+            f
+            for f in ("hub", "date", "period", "active_users")
+            if isinstance(row.get(f), str) and "\x00" in row[f]
+        ]
+        if nul:
+            for field in nul:
+                errors[field].append(f"row {index}: {field} contains a NUL character (\\x00).")
+            continue
 
         hub_id = None
         hub = row.get("hub")

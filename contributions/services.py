@@ -412,6 +412,9 @@ class _Row(NamedTuple):
 
 
 UPSERT_REQUIRED = ("repository", "number", "author_login", "created_at")
+# The largest value an ``integer`` column holds on PostgreSQL: the upsert skips ``full_clean()``,
+# so it refuses a larger number itself rather than let the database fail (a 500).
+MAX_PULL_REQUEST_NUMBER = 2**31 - 1
 UPSERT_KEYS = frozenset(PULL_REQUEST_FIELDS)
 
 
@@ -471,7 +474,8 @@ def _parse_row(row: Any) -> tuple[_Row | None, dict[str, str]]:
     created_at = _as_datetime(row.get("created_at"), "created_at", problems, required=True)
     merged_at = _as_datetime(row.get("merged_at"), "merged_at", problems, required=False)
     number = row.get("number")
-    if isinstance(number, str) and number.strip().isdigit():
+    # isdecimal, not isdigit: "²" is a digit that int() cannot read.
+    if isinstance(number, str) and number.strip().isdecimal():
         number = int(number)
     is_bot = row.get("is_bot", False)
     if not isinstance(is_bot, bool):
@@ -480,6 +484,15 @@ def _parse_row(row: Any) -> tuple[_Row | None, dict[str, str]]:
         number=number, author_login=login, created_at=created_at, merged_at=merged_at
     ).items():
         problems.setdefault(name, message)
+    if isinstance(number, int) and not isinstance(number, bool) and number > MAX_PULL_REQUEST_NUMBER:
+        problems["number"] = (
+            f"{number} is larger than a pull request number can be (at most {MAX_PULL_REQUEST_NUMBER})."
+        )
+    # PostgreSQL refuses a NUL character in text outright (a database error, not a bad value):
+    # refuse it here, whichever text field holds it, in place of any other complaint about it.
+    for name, value in row.items():
+        if isinstance(value, str) and "\x00" in value:
+            problems[name] = f"{name} contains a NUL character (\\x00)."
     if problems:
         return None, problems
     return _Row(

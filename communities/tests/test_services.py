@@ -384,3 +384,45 @@ def test_upsert_accepts_counts_as_digit_strings():
     HubFactory(slug="h")
     active_user_counts_upsert(rows=[sample(users="17")])
     assert stored() == [("h", JAN, "30d", 17)]
+
+
+def test_upsert_accepts_the_largest_count_an_integer_column_holds():
+    HubFactory(slug="h")
+    active_user_counts_upsert(rows=[sample(users=2**31 - 1)])
+    assert stored() == [("h", JAN, "30d", 2**31 - 1)]
+
+
+@pytest.mark.parametrize("users", [2**31, str(2**31), 10**30])
+def test_upsert_refuses_a_count_too_large_for_an_integer_column(users):
+    HubFactory(slug="h")
+    with pytest.raises(ValidationError) as exc:
+        active_user_counts_upsert(rows=[sample(), sample(day=FEB, users=users)])
+    assert messages(exc) == {
+        "active_users": [f"row 1: {int(users)} is more users than can be stored (at most 2147483647)."]
+    }
+    assert not ActiveUserCount.objects.exists()
+
+
+def test_upsert_refuses_a_count_written_with_digits_int_cannot_read():
+    HubFactory(slug="h")
+    with pytest.raises(ValidationError) as exc:
+        active_user_counts_upsert(rows=[sample(users="\u00b2")])
+    assert messages(exc) == {
+        "active_users": ["row 0: '\u00b2' is not a number of users (a whole number, 0 or more)."]
+    }
+
+
+@pytest.mark.parametrize("field", ["hub", "date", "period", "active_users"])
+def test_upsert_refuses_a_nul_character_in_any_field_without_querying_it(field, django_assert_num_queries):
+    HubFactory(slug="h")
+    rows = [sample(), sample(day=FEB)]
+    rows[1][field] = {"hub": "h\x00", "date": "2024-02-29\x00", "period": "30d\x00", "active_users": "1\x00"}[
+        field
+    ]
+    # SAVEPOINT, the hub lookup of the good row (slug 'h' only), ROLLBACK TO and RELEASE: the
+    # NUL never reaches SQL, which PostgreSQL would answer with an error (a 500).
+    with django_assert_num_queries(4) as queries, pytest.raises(ValidationError) as exc:
+        active_user_counts_upsert(rows=rows)
+    assert messages(exc) == {field: [f"row 1: {field} contains a NUL character (\\x00)."]}
+    assert not any("\x00" in query["sql"] for query in queries.captured_queries)
+    assert not ActiveUserCount.objects.exists()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -18,28 +17,10 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from opsite.api.viewsets import ServiceModelViewSet
+from opsite.api.viewsets import SLUG, ReadBackServiceModelViewSet, updater
 
 from .. import selectors, services
 from . import filters, serializers
-
-
-class ContractsViewSet(ServiceModelViewSet):
-    # The shared base: filter backends, and answers rendered from the selector's row. A service
-    # returns the bare model instance; the response is rendered from the row read again through
-    # the viewset's queryset, so a create or an update answers with the same computed columns
-    # (payment totals) as a retrieve. (A comment, not a docstring: the OpenAPI schema would show
-    # a docstring as the description of every endpoint that has none of its own.)
-
-    filter_backends = [DjangoFilterBackend, filters.StableOrderingFilter]
-
-    def perform_create(self, serializer) -> None:
-        super().perform_create(serializer)
-        serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
-
-    def perform_update(self, serializer) -> None:
-        super().perform_update(serializer)
-        serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
 
 
 class CanScheduleContracts(BasePermission):
@@ -54,13 +35,14 @@ class CanScheduleContracts(BasePermission):
         )
 
 
-class ServiceContractViewSet(ContractsViewSet):
+class ServiceContractViewSet(ReadBackServiceModelViewSet):
     """Service contracts with communities. Operations and Finance edit; Leadership reads."""
 
     queryset = selectors.contract_list()
     serializer_class = serializers.ServiceContractSerializer
     filterset_class = filters.ServiceContractFilter
     lookup_field = "reference"
+    lookup_value_regex = SLUG
     ordering_fields = [
         "reference",
         "category",
@@ -77,9 +59,7 @@ class ServiceContractViewSet(ContractsViewSet):
     ]
     ordering = ["-start_on", "reference"]
     create_service = staticmethod(services.contract_create)
-    update_service = staticmethod(
-        lambda instance, **data: services.contract_update(contract=instance, data=data)
-    )
+    update_service = updater(services.contract_update, "contract")
 
     @extend_schema(
         request=serializers.ScheduleSerializer,
@@ -87,9 +67,10 @@ class ServiceContractViewSet(ContractsViewSet):
         summary="Create the contract's payment schedule from a billing plan",
     )
     @action(detail=True, methods=["post"], permission_classes=[CanScheduleContracts])
-    def schedule(self, request: Request, reference: str | None = None) -> Response:
+    def schedule(self, request: Request, reference: str | None = None, format: str | None = None) -> Response:
         """One payment per period of the plan, summing exactly to the total value (the rounding
         cent on the last); refused when the contract already has payments."""
+        # ``format`` comes from the router's suffix route (schedule.json).
         contract = self.get_object()
         plan = serializers.ScheduleSerializer(data=request.data)
         plan.is_valid(raise_exception=True)
@@ -102,7 +83,7 @@ class ServiceContractViewSet(ContractsViewSet):
         )
 
 
-class ContractPaymentViewSet(ContractsViewSet):
+class ContractPaymentViewSet(ReadBackServiceModelViewSet):
     """Payments due under contracts; never summing past a contract's total value."""
 
     queryset = selectors.contract_payment_list()
@@ -111,6 +92,4 @@ class ContractPaymentViewSet(ContractsViewSet):
     ordering_fields = ["id", "due_on", "paid_on", "amount", "created_at", "updated_at"]
     ordering = ["contract__reference", "due_on", "pk"]
     create_service = staticmethod(services.contract_payment_create)
-    update_service = staticmethod(
-        lambda instance, **data: services.contract_payment_update(contract_payment=instance, data=data)
-    )
+    update_service = updater(services.contract_payment_update, "contract_payment")

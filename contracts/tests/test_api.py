@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 
 from communities.tests.factories import CommunityFactory
 from contracts.models import ContractPayment, ServiceContract
@@ -361,6 +361,38 @@ def test_leadership_may_not_create_a_schedule(leadership_client):
 
     assert response.status_code == 403
     assert not ContractPayment.objects.exists()
+
+
+def test_a_schedule_answers_through_the_json_format_suffix_too(operations_client):
+    ServiceContractFactory(reference="c-1", total_value=Decimal("1000.00"))
+    suffixed = url("contract-schedule", "c-1", "json")
+    assert suffixed.endswith("/c-1/schedule.json")
+
+    response = operations_client.post(suffixed, {"plan": "annual"}, content_type="application/json")
+
+    assert response.status_code == 201, response.content
+    assert [row["amount"] for row in response.json()] == ["1000.00"]
+
+
+# --- lookups ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/contracts/contracts/c\x001/",
+        "/api/v1/contracts/contracts/caf\u00e9/",
+        "/api/v1/contracts/contracts/c\x001/schedule/",
+        "/api/v1/contracts/payments/1\x00/",
+        "/api/v1/contracts/payments/x/",
+    ],
+)
+def test_a_lookup_no_row_could_have_is_not_routed_so_never_reaches_the_database(operations_client, path):
+    # On PostgreSQL a NUL byte reaching a query is a database error (a 500): the URL pattern
+    # refuses it before any query runs.
+    with pytest.raises(Resolver404):
+        resolve(path)
+    assert operations_client.get(path).status_code == 404
 
 
 # --- filters ----------------------------------------------------------------------------------

@@ -9,9 +9,6 @@ reads them. The importer's run log is read-only.
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.core.exceptions import ValidationError
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -26,68 +23,23 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from opsite.api.permissions import VIEW, RolePermission
-from opsite.api.viewsets import ServiceModelViewSet
+from opsite.api.filters import StableOrderingFilter
+from opsite.api.permissions import CanUpsert, RolePermission
+from opsite.api.viewsets import BATCH_MAX_ROWS, ID, SLUG, ReadBackServiceModelViewSet, batch_rows, updater
 
 from .. import selectors, services
 from ..models import SyncRun
 from . import filters, serializers
 from .parsers import BatchJSONParser
 
-# URL lookups match only what the column can hold (Django's slug characters, or a primary key):
-# anything else, a NUL byte included (PostgreSQL refuses those outright), is the router's 404
-# rather than a database error, and the schema states the pattern.
-SLUG = r"[-a-zA-Z0-9_]+"
-ID = r"[0-9]+"
 
-# The most rows one batch request may carry: enough for a year of a busy team's pull requests,
-# small enough that the request stays well within a web worker's time limit.
-BATCH_MAX_ROWS = 10_000
-
-
-class CanUpsert(RolePermission):
-    """A batch both creates and changes rows: it needs both permissions on the model."""
-
-    perms_map = {
-        **RolePermission.perms_map,
-        "POST": [VIEW, "%(app_label)s.add_%(model_name)s", "%(app_label)s.change_%(model_name)s"],
-    }
-
-
-def updater(service, name: str):
-    """Adapt ``<entity>_update(*, <entity>, data)`` to the base's ``update_service(instance, **data)``."""
-    return staticmethod(lambda instance, **data: service(**{name: instance, "data": data}))
-
-
-def batch_rows(data: Any) -> list:
-    """The rows of a batch request body: a JSON list of at most :data:`BATCH_MAX_ROWS` objects."""
-    if not isinstance(data, list):
-        raise ValidationError({"rows": "Send a JSON list of rows."})
-    if len(data) > BATCH_MAX_ROWS:
-        raise ValidationError(
-            {"rows": f"A batch holds at most {BATCH_MAX_ROWS} rows, not {len(data)}; split it."}
-        )
-    return data
-
-
-class ContributionsViewSet(ServiceModelViewSet):
+class ContributionsViewSet(ReadBackServiceModelViewSet):
     """The shared base: filter backends, and answers rendered from the selector's row.
 
     A service returns the bare model instance; the response is rendered from the row read again
     through the viewset's queryset, so a create or an update answers with the same computed
     columns (counts) as a retrieve.
     """
-
-    filter_backends = [DjangoFilterBackend, filters.StableOrderingFilter]
-    lookup_value_regex = ID
-
-    def perform_create(self, serializer) -> None:
-        super().perform_create(serializer)
-        serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
-
-    def perform_update(self, serializer) -> None:
-        super().perform_update(serializer)
-        serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
 
 
 class UpstreamCommunityViewSet(ContributionsViewSet):
@@ -220,7 +172,7 @@ class SyncRunViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [RolePermission]
     queryset = SyncRun.objects.order_by("-started_at", "-id")
     serializer_class = serializers.SyncRunSerializer
-    filter_backends = [DjangoFilterBackend, filters.StableOrderingFilter]
+    filter_backends = [DjangoFilterBackend, StableOrderingFilter]
     filterset_class = filters.SyncRunFilter
     lookup_value_regex = ID
     ordering_fields = ["id", "started_at", "finished_at", "status", "fetched"]

@@ -413,6 +413,48 @@ def test_an_empty_upsert_writes_nothing():
     assert (result.created, result.updated, result.unchanged, result.total) == (0, 0, 0, 0)
 
 
+def test_the_upsert_accepts_the_largest_number_an_integer_column_holds():
+    pull_requests_upsert(rows=[row(number=2**31 - 1)])
+    assert PullRequest.objects.get().number == 2**31 - 1
+
+
+@pytest.mark.parametrize("number", [2**31, str(2**31), 10**30])
+def test_the_upsert_refuses_a_number_too_large_for_an_integer_column(number):
+    with pytest.raises(ValidationError) as error:
+        pull_requests_upsert(rows=[row(), row(number=number)])
+    assert messages(error) == {
+        "number": [f"row 1: {int(number)} is larger than a pull request number can be (at most 2147483647)."]
+    }
+    assert not PullRequest.objects.exists()
+
+
+def test_the_upsert_refuses_a_number_written_with_digits_int_cannot_read():
+    with pytest.raises(ValidationError) as error:
+        pull_requests_upsert(rows=[row(number="\u00b2")])
+    assert messages(error) == {
+        "number": ["row 0: The pull request number must be a whole number of at least 1, not '\u00b2'."]
+    }
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("title", "Fix the\x00 spawner"),
+        ("url", "https://github.com/jupyterhub/jupyterhub/pull/1\x00"),
+        ("author_login", "minrk\x00"),
+        ("repository", "jupyterhub/jupyter\x00hub"),
+        ("created_at", "2024-03-01T09:00:00Z\x00"),
+    ],
+)
+def test_the_upsert_refuses_a_nul_character_in_any_text_field(field, value, django_assert_num_queries):
+    # Only the savepoint of @transaction.atomic (SAVEPOINT, ROLLBACK TO, RELEASE): nothing is read
+    # or written, so the NUL never reaches PostgreSQL, which would answer with an error (a 500).
+    with django_assert_num_queries(3), pytest.raises(ValidationError) as error:
+        pull_requests_upsert(rows=[row(), row(number=2, **{field: value})])
+    assert messages(error) == {field: [f"row 1: {field} contains a NUL character (\\x00)."]}
+    assert not PullRequest.objects.exists()
+
+
 def test_upstream_community_is_derived_when_missing_on_save():
     UpstreamCommunityFactory(slug="dask", github_orgs=["dask"])
     repository = Repository(full_name="dask/distributed")

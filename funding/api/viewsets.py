@@ -9,7 +9,6 @@ Runway snapshots and alerts are records of what was computed: read-only here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -21,51 +20,30 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from opsite.api.filters import StableOrderingFilter
 from opsite.api.permissions import RolePermission
-from opsite.api.viewsets import ServiceModelViewSet
+from opsite.api.viewsets import DATE, ID, SLUG, ReadBackServiceModelViewSet, updater
 
 from .. import selectors, services
 from ..models import RunwayAlert, Scenario
 from . import filters, serializers
 
 
-class FundingViewSet(ServiceModelViewSet):
-    # The shared base: filter backends, and answers rendered from the selector's row. A service
-    # returns the bare model instance; the response is rendered from the row read again through
-    # the viewset's queryset, so a create or an update answers with the same computed columns
-    # (totals, counts) as a retrieve. (A comment, not a docstring: the OpenAPI schema would show
-    # a docstring as the description of every endpoint that has none of its own.)
-
-    filter_backends = [DjangoFilterBackend, filters.StableOrderingFilter]
-
-    def perform_create(self, serializer) -> None:
-        super().perform_create(serializer)
-        serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
-
-    def perform_update(self, serializer) -> None:
-        super().perform_update(serializer)
-        serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
-
-
-def updater(service: Callable[..., Any], name: str) -> staticmethod:
-    """Adapt ``<entity>_update(*, <entity>, data)`` to the base's ``update_service(instance, **data)``."""
-    return staticmethod(lambda instance, **data: service(**{name: instance, "data": data}))
-
-
-class FunderViewSet(FundingViewSet):
+class FunderViewSet(ReadBackServiceModelViewSet):
     """Funders: who gives us money. Finance edits; Operations and Leadership read."""
 
     queryset = selectors.funder_list()
     serializer_class = serializers.FunderSerializer
     filterset_class = filters.FunderFilter
     lookup_field = "slug"
+    lookup_value_regex = SLUG
     ordering_fields = ["slug", "name", "kind", "created_at", "updated_at"]
     ordering = ["name", "pk"]
     create_service = staticmethod(services.funder_create)
     update_service = updater(services.funder_update, "funder")
 
 
-class GrantViewSet(FundingViewSet):
+class GrantViewSet(ReadBackServiceModelViewSet):
     """Grants, from prospect to closed. Finance edits; Operations and Leadership read.
 
     Subaward and disbursement totals are shown only to who may read subawards and disbursements.
@@ -75,6 +53,7 @@ class GrantViewSet(FundingViewSet):
     serializer_class = serializers.GrantSerializer
     filterset_class = filters.GrantFilter
     lookup_field = "reference"
+    lookup_value_regex = SLUG
     # No subawarded/net_amount/scheduled/received: ordering by them would reveal them to
     # Operations, who reads grants but not their subawards or disbursements.
     ordering_fields = [
@@ -96,13 +75,14 @@ class GrantViewSet(FundingViewSet):
     update_service = updater(services.grant_update, "grant")
 
 
-class SubawardViewSet(FundingViewSet):
+class SubawardViewSet(ReadBackServiceModelViewSet):
     """Subawards: parts of a prime grant passed on to partners. Finance edits; Leadership reads."""
 
     queryset = selectors.subaward_list()
     serializer_class = serializers.SubawardSerializer
     filterset_class = filters.SubawardFilter
     lookup_field = "reference"
+    lookup_value_regex = SLUG
     ordering_fields = [
         "reference",
         "recipient",
@@ -118,7 +98,7 @@ class SubawardViewSet(FundingViewSet):
     update_service = updater(services.subaward_update, "subaward")
 
 
-class DisbursementViewSet(FundingViewSet):
+class DisbursementViewSet(ReadBackServiceModelViewSet):
     """Disbursements: money in from a grant. Finance edits; Leadership reads."""
 
     queryset = selectors.disbursement_list()
@@ -130,7 +110,7 @@ class DisbursementViewSet(FundingViewSet):
     update_service = updater(services.disbursement_update, "disbursement")
 
 
-class SubawardPaymentViewSet(FundingViewSet):
+class SubawardPaymentViewSet(ReadBackServiceModelViewSet):
     """Subaward payments: money out to a subrecipient. Finance edits; Leadership reads."""
 
     queryset = selectors.subaward_payment_list()
@@ -142,21 +122,21 @@ class SubawardPaymentViewSet(FundingViewSet):
     update_service = updater(services.subaward_payment_update, "subaward_payment")
 
 
-class CashPositionViewSet(FundingViewSet):
+class CashPositionViewSet(ReadBackServiceModelViewSet):
     """Cash positions: the bank balance on a date. Sensitive: Finance edits, Leadership reads."""
 
     queryset = selectors.cash_position_list()
     serializer_class = serializers.CashPositionSerializer
     filterset_class = filters.CashPositionFilter
     lookup_field = "as_of"
-    lookup_value_regex = r"\d{4}-\d{2}-\d{2}"
+    lookup_value_regex = DATE
     ordering_fields = ["as_of", "balance", "created_at"]
     ordering = ["-as_of"]
     create_service = staticmethod(services.cash_position_create)
     update_service = updater(services.cash_position_update, "cash_position")
 
 
-class ExpenseViewSet(FundingViewSet):
+class ExpenseViewSet(ReadBackServiceModelViewSet):
     """Expenses other than payroll, once or monthly. Finance edits; Leadership reads."""
 
     queryset = selectors.expense_list()
@@ -168,7 +148,7 @@ class ExpenseViewSet(FundingViewSet):
     update_service = updater(services.expense_update, "expense")
 
 
-class ExchangeRateViewSet(FundingViewSet):
+class ExchangeRateViewSet(ReadBackServiceModelViewSet):
     """Exchange rates into the reporting currency. Finance edits; Leadership reads."""
 
     queryset = selectors.exchange_rate_list()
@@ -192,13 +172,14 @@ class CanChangeScenarios(BasePermission):
         )
 
 
-class ScenarioViewSet(FundingViewSet):
+class ScenarioViewSet(ReadBackServiceModelViewSet):
     """Runway scenarios. Finance and Leadership edit; the latest runway shows to who may see it."""
 
     queryset = selectors.scenario_list()
     serializer_class = serializers.ScenarioSerializer
     filterset_class = filters.ScenarioFilter
     lookup_field = "slug"
+    lookup_value_regex = SLUG
     # The latest runway columns stay off the list: they are shown only to who may see the runway.
     ordering_fields = ["slug", "name", "pipeline", "reserve", "horizon_months", "is_default", "created_at"]
     ordering = ["-is_default", "name", "pk"]
@@ -212,13 +193,14 @@ class ScenarioViewSet(FundingViewSet):
         request=None, responses=serializers.ScenarioSerializer, summary="Make this the default scenario"
     )
     @action(detail=True, methods=["post"], url_path="make-default", permission_classes=[CanChangeScenarios])
-    def make_default(self, request: Request, slug: str | None = None) -> Response:
+    def make_default(self, request: Request, slug: str | None = None, format: str | None = None) -> Response:
         """Make this scenario the default one; the previous default stops being it."""
+        # ``format`` comes from the router's suffix route (make-default.json).
         scenario = services.scenario_set_default(scenario=self.get_object())
         return Response(self.get_serializer(self.get_queryset().get(pk=scenario.pk)).data)
 
 
-class ScenarioAdjustmentViewSet(FundingViewSet):
+class ScenarioAdjustmentViewSet(ReadBackServiceModelViewSet):
     """A scenario's what-ifs: hires, inflows, outflows, delays. Finance and Leadership edit."""
 
     queryset = selectors.scenario_adjustment_list()
@@ -235,7 +217,8 @@ class RunwaySnapshotViewSet(viewsets.ReadOnlyModelViewSet):
 
     permission_classes = [RolePermission]
     queryset = selectors.runway_snapshot_list()
-    filter_backends = [DjangoFilterBackend, filters.StableOrderingFilter]
+    filter_backends = [DjangoFilterBackend, StableOrderingFilter]
+    lookup_value_regex = ID
     filterset_class = filters.RunwaySnapshotFilter
     ordering_fields = ["id", "as_of", "computed_at", "months", "cash_out_on"]
     ordering = ["scenario__slug", "-computed_at", "-pk"]
@@ -257,7 +240,8 @@ class RunwayAlertViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [RolePermission]
     queryset = RunwayAlert.objects.select_related("scenario").order_by("-created_at", "-id")
     serializer_class = serializers.RunwayAlertSerializer
-    filter_backends = [DjangoFilterBackend, filters.StableOrderingFilter]
+    filter_backends = [DjangoFilterBackend, StableOrderingFilter]
+    lookup_value_regex = ID
     filterset_class = filters.RunwayAlertFilter
     ordering_fields = ["id", "created_at", "sent_at", "months", "reason"]
     ordering = ["-created_at", "-id"]

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 
 from funding.models import (
     CashPosition,
@@ -555,6 +555,46 @@ def test_make_default_moves_the_default_to_the_named_scenario(leadership_client)
     assert response.status_code == 200
     assert response.json()["is_default"] is True
     assert list(Scenario.objects.filter(is_default=True).values_list("slug", flat=True)) == ["lean"]
+
+
+def test_make_default_answers_through_the_json_format_suffix_too(leadership_client):
+    ScenarioFactory(slug="lean")
+    suffixed = url("scenario-make-default", "lean", "json")
+    assert suffixed.endswith("/lean/make-default.json")
+
+    response = leadership_client.post(suffixed)
+
+    assert response.status_code == 200, response.content
+    assert response.json()["slug"] == "lean"
+    assert list(Scenario.objects.filter(is_default=True).values_list("slug", flat=True)) == ["lean"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/funding/funders/f\x00/",
+        "/api/v1/funding/grants/g\x001/",
+        "/api/v1/funding/subawards/s\x001/",
+        "/api/v1/funding/scenarios/b\x00ase/",
+        "/api/v1/funding/scenarios/b\x00ase/make-default/",
+        "/api/v1/funding/scenarios/caf\u00e9/",
+        "/api/v1/funding/disbursements/1\x00/",
+        "/api/v1/funding/subaward-payments/x/",
+        "/api/v1/funding/expenses/1\x00/",
+        "/api/v1/funding/exchange-rates/1\x00/",
+        "/api/v1/funding/scenario-adjustments/1\x00/",
+        "/api/v1/funding/runway-snapshots/1\x00/",
+        "/api/v1/funding/runway-alerts/x/",
+        "/api/v1/funding/cash-positions/2024-10-31\x00/",
+        "/api/v1/funding/cash-positions/\u0662024-10-31/",
+    ],
+)
+def test_a_lookup_no_row_could_have_is_not_routed_so_never_reaches_the_database(finance_client, path):
+    # On PostgreSQL a NUL byte reaching a query is a database error (a 500): the URL pattern
+    # refuses it before any query runs.
+    with pytest.raises(Resolver404):
+        resolve(path)
+    assert finance_client.get(path).status_code == 404
 
 
 def test_a_new_scenario_asking_to_be_the_default_takes_over(finance_client):

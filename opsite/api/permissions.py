@@ -20,3 +20,12 @@ class RolePermission(DjangoModelPermissions):
         "PATCH": [VIEW, "%(app_label)s.change_%(model_name)s"],
         "DELETE": [VIEW, "%(app_label)s.delete_%(model_name)s"],
     }
+
+
+class CanUpsert(RolePermission):
+    """A batch both creates and changes rows: it needs both permissions on the model."""
+
+    perms_map = {
+        **RolePermission.perms_map,
+        "POST": [VIEW, "%(app_label)s.add_%(model_name)s", "%(app_label)s.change_%(model_name)s"],
+    }

@@ -15,25 +15,9 @@ from datetime import date
 
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
-from rest_framework.filters import OrderingFilter
 
 from ..models import Compensation, StaffMember
 from ..selectors import employed_on_q
-
-
-class StableOrderingFilter(OrderingFilter):
-    """DRF's ``?ordering=`` on the view's allow-list, with the primary key as the last tie-breaker.
-
-    Limit/offset pages over an ordering with ties may repeat or skip rows from one page to the
-    next; a unique last key makes every ordering total. An unknown field is ignored (the default
-    ordering applies), never an error.
-    """
-
-    def get_ordering(self, request, queryset, view) -> list[str] | None:
-        ordering = super().get_ordering(request, queryset, view)
-        if ordering and not any(field.lstrip("-") in ("pk", "id") for field in ordering):
-            ordering = [*ordering, "pk"]
-        return ordering
 
 
 def on_date(field: str) -> filters.DateFromToRangeFilter:

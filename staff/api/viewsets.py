@@ -8,31 +8,13 @@ read, and Operations cannot reach it at all (403 on every method, OPTIONS includ
 
 from __future__ import annotations
 
-from django_filters.rest_framework import DjangoFilterBackend
-
-from opsite.api.viewsets import ServiceModelViewSet
+from opsite.api.viewsets import SLUG, ServiceModelViewSet, updater
 
 from .. import selectors, services
 from . import filters, serializers
 
-# URL lookups match only what the column can hold (Django's slug characters, or a primary key):
-# anything else, a NUL byte included (PostgreSQL refuses those outright), is the router's 404
-# rather than a database error, and the schema states the pattern.
-SLUG = r"[-a-zA-Z0-9_]+"
-ID = r"[0-9]+"
 
-
-def updater(service, name: str):
-    """Adapt ``<entity>_update(*, <entity>, data)`` to the base's ``update_service(instance, **data)``."""
-    return staticmethod(lambda instance, **data: service(**{name: instance, "data": data}))
-
-
-class StaffViewSet(ServiceModelViewSet):
-    filter_backends = [DjangoFilterBackend, filters.StableOrderingFilter]
-    lookup_value_regex = ID
-
-
-class StaffMemberViewSet(StaffViewSet):
+class StaffMemberViewSet(ServiceModelViewSet):
     queryset = selectors.staff_member_list()
     serializer_class = serializers.StaffMemberSerializer
     filterset_class = filters.StaffMemberFilter
@@ -56,7 +38,7 @@ class StaffMemberViewSet(StaffViewSet):
     update_service = updater(services.staff_member_update, "staff_member")
 
 
-class CompensationViewSet(StaffViewSet):
+class CompensationViewSet(ServiceModelViewSet):
     queryset = selectors.compensation_list()
     serializer_class = serializers.CompensationSerializer
     filterset_class = filters.CompensationFilter
