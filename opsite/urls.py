@@ -7,12 +7,12 @@ admin.site.index_title = "Records"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # The public KPI API (first: the busiest routes resolve soonest), the OpenAPI schema, the docs.
+    path("api/", include("opsite.api.urls")),
     path("leadership/", include("opsite.dashboard.urls")),
     path("api/v1/staff/", include("staff.api.urls")),
     path("api/v1/communities/", include("communities.api.urls")),
     path("api/v1/contributions/", include("contributions.api.urls")),
     path("api/v1/contracts/", include("contracts.api.urls")),
     path("api/v1/funding/", include("funding.api.urls")),
-    # The public KPI API, the OpenAPI schema and the docs.
-    path("api/", include("opsite.api.urls")),
 ]

@@ -1,0 +1,138 @@
+"""Benchmark: the leadership dashboard's server time and query count, at the demo's size and at 10x.
+
+Two organizations, each with its rollups and runway snapshots computed first (as the nightly jobs
+and the recompute after every change keep them): the demo (``opsite.demo``), and the synthetic
+organization of ``bench/synthetic.py`` at ``scale=10`` (a thousand hubs with four years of daily
+usage, 200,000 pull requests, 100 staff, 1,200 contracts, 300 grants). For each, a Leadership user
+asks for ``/leadership/`` through the Django test client: the best time of several requests (the
+whole request: session, permissions, queries, template) and the number of queries of one.
+
+Budget: the same number of queries at both sizes, and under 0.3 s at 10x. The page reads stored
+figures and never recomputes them, which is what keeps it flat. Run alone with
+``python bench/dashboard.py``, or through ``make bench``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BUDGET_SECONDS = 0.3
+RUNS = 7
+SCALE = 10
+URL = "/leadership/"
+
+
+def _setup() -> Path:
+    """Django on a fresh SQLite file (``bench/run.py`` has done it already when it runs us)."""
+    root = Path(__file__).resolve().parent.parent
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    from bench.run import WORKDIR_ENV
+
+    workdir = Path(os.environ.get(WORKDIR_ENV) or tempfile.mkdtemp(prefix="opsite-bench-dashboard-"))
+    from django.apps import apps
+
+    if not apps.ready:
+        from bench.run import setup_django
+
+        setup_django(workdir / "dashboard.sqlite3")
+    return workdir
+
+
+def _compute_stored_figures() -> None:
+    from funding.runway.snapshots import runway_recompute_all
+    from opsite.models import Rollup
+    from opsite.rollups import recompute_rollups
+
+    if not Rollup.objects.filter(key="kpis:latest").exists():
+        recompute_rollups()
+    runway_recompute_all()
+
+
+def _leadership_client():
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.test import Client
+
+    from opsite.roles import LEADERSHIP
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-leadership", defaults={"is_staff": True})
+    user.groups.add(Group.objects.get(name=LEADERSHIP))
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(user)
+    return client
+
+
+def measure(label: str) -> tuple[float, int]:
+    """(best seconds, queries) of the dashboard on the current database."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from opsite.dashboard.charts import CHART_SLUGS
+
+    client = _leadership_client()
+    response = client.get(URL)  # warm up: imports, templates, SQLite's page cache
+    content = response.content.decode()
+    if response.status_code != 200:
+        raise SystemExit(f"dashboard ({label}) answered {response.status_code}")
+    # A fast empty page proves nothing: every chart must be there with its figures.
+    drawn = sum(f'data-chart="{slug}"' in content for slug in CHART_SLUGS)
+    if drawn != len(CHART_SLUGS) or "Not computed yet" in content:
+        raise SystemExit(f"dashboard ({label}) shows {drawn} of {len(CHART_SLUGS)} charts, or no runway")
+    with CaptureQueriesContext(connection) as captured:
+        client.get(URL)
+    # Counted now: the next request clears the connection's query log.
+    queries = len(captured.captured_queries)
+    best = math.inf
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        client.get(URL)
+        best = min(best, time.perf_counter() - started)
+    return best, queries
+
+
+def main() -> None:
+    workdir = _setup()
+    # One line per figure: the recomputes' own log lines would drown them.
+    logging.getLogger("opsite.rollups").setLevel(logging.WARNING)
+    logging.getLogger("celery").setLevel(logging.WARNING)
+    from opsite.demo import demo_load
+
+    demo_load()
+    _compute_stored_figures()
+    demo_seconds, demo_queries = measure("demo")
+    print(f"dashboard_demo seconds={demo_seconds:.3f} queries={demo_queries}", flush=True)
+
+    from bench.synthetic import build
+
+    # Its own file ("dashboard.sqlite3-10x": bench/run.py removes it with the rest afterwards).
+    build(scale=SCALE, path=workdir / "dashboard.sqlite3-10x")
+    started = time.perf_counter()
+    _compute_stored_figures()
+    print(
+        f"# stored figures of the 10x organization computed in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
+    seconds, queries = measure(f"{SCALE}x")
+    ok = seconds < BUDGET_SECONDS and queries == demo_queries
+    print(
+        f"dashboard_{SCALE}x seconds={seconds:.3f} queries={queries} ratio_vs_demo={seconds / demo_seconds:.2f} "
+        f"same_queries={'yes' if queries == demo_queries else 'NO'} budget={BUDGET_SECONDS}s "
+        f"{'ok' if ok else 'OVER BUDGET'}",
+        flush=True,
+    )
+    if not ok:
+        raise SystemExit(
+            f"dashboard: {seconds:.3f} s and {queries} queries at {SCALE}x "
+            f"(budget {BUDGET_SECONDS} s, {demo_queries} queries as at the demo's size)"
+        )
+
+
+if __name__ == "__main__":
+    main()

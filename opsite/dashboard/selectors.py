@@ -1,0 +1,204 @@
+"""The data the leadership dashboard shows, read in a fixed number of queries.
+
+Everything here reads stored figures: the latest runway snapshot of each scenario, the history of
+snapshots, the impact rollups (``opsite.rollups``) and a few small lists for the what-if form.
+Nothing is recomputed while a page is served, so the page costs the same queries and about the
+same time at any size of history; the recompute jobs keep the stored figures current.
+
+Queries, whatever the size of the data:
+
+1. the scenarios, each with the id of its latest snapshot (a correlated subquery on the
+   ``funding_snapshot_latest`` index);
+2. those snapshots;
+3. the runway history (months and cash-out date of every snapshot, not their periods);
+4. the stored rollups the charts need, in one ``key IN (...)``;
+5. the latest cash position's date (never its balance: the runway result carries that);
+6. the saved scenario adjustments (what a what-if may leave out);
+7. the grants with disbursements still to come (what a delay may move);
+8. headcount and FTE by team on the KPI as-of day (one grouped count over the roster).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from funding.choices import GrantStatus
+from funding.models import CashPosition, Grant, RunwaySnapshot, Scenario, ScenarioAdjustment
+from opsite.models import Rollup
+from opsite.rollups import KPIS_LATEST, series_key
+from staff.rollups import Staffing, staffing_on
+
+# The stored series each chart reads: (metric, interval).
+SERIES: tuple[tuple[str, str], ...] = (
+    ("funding", "quarter"),
+    ("contracts", "quarter"),
+    ("active-communities", "year"),
+    ("active-hubs", "month"),
+    ("monthly-active-users", "month"),
+    ("weekly-active-users", "month"),
+    ("merged-pull-requests", "quarter"),
+)
+
+
+@dataclass(frozen=True)
+class ScenarioRunway:
+    """A scenario and its latest stored runway (``result`` is None before the first compute)."""
+
+    scenario: Scenario
+    result: dict[str, Any] | None
+    computed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    """One stored snapshot, without its periods: when it was computed and what it said."""
+
+    scenario_slug: str
+    computed_at: datetime
+    as_of: date
+    months: Decimal | None
+    cash_out_on: date | None
+
+
+@dataclass(frozen=True)
+class SavedAdjustment:
+    pk: int
+    scenario_slug: str
+    kind: str
+    label: str
+    amount: Decimal
+    recurrence: str
+    start_on: date
+    end_on: date | None
+    grant_reference: str | None
+    months: int | None
+
+
+@dataclass(frozen=True)
+class DashboardData:
+    """Everything the page, its CSV downloads and its what-if form read."""
+
+    today: date
+    runways: list[ScenarioRunway]
+    history: list[HistoryPoint]
+    series: dict[tuple[str, str], list[dict[str, Any]]]
+    kpis: dict[str, Any] | None
+    cash_as_of: date | None
+    adjustments: list[SavedAdjustment]
+    grants: list[tuple[str, str]]
+    staffing: Staffing
+    rollups_computed: bool
+
+    @property
+    def default_runway(self) -> ScenarioRunway | None:
+        for runway in self.runways:
+            if runway.scenario.is_default:
+                return runway
+        return self.runways[0] if self.runways else None
+
+    @property
+    def impact_as_of(self) -> date:
+        """The day the impact figures are for: the stored KPI block's, else today."""
+        if self.kpis:
+            return date.fromisoformat(self.kpis["as_of"])
+        return self.today
+
+
+def scenario_runways() -> list[ScenarioRunway]:
+    """Every scenario (the default first, then by name) with its latest snapshot: two queries."""
+    latest = (
+        RunwaySnapshot.objects.filter(scenario=OuterRef("pk"))
+        .order_by("-computed_at", "-pk")
+        .values("pk")[:1]
+    )
+    scenarios = list(
+        Scenario.objects.annotate(latest_id=Subquery(latest)).order_by("-is_default", "name", "pk")
+    )
+    ids = [scenario.latest_id for scenario in scenarios if scenario.latest_id is not None]
+    snapshots = {
+        pk: (result, computed_at)
+        for pk, result, computed_at in RunwaySnapshot.objects.filter(pk__in=ids).values_list(
+            "pk", "result", "computed_at"
+        )
+    }
+    runways = []
+    for scenario in scenarios:
+        result, computed_at = snapshots.get(scenario.latest_id, (None, None))
+        runways.append(ScenarioRunway(scenario=scenario, result=result, computed_at=computed_at))
+    return runways
+
+
+def runway_history() -> list[HistoryPoint]:
+    """Every stored snapshot's headline, oldest first (one query, no ``result`` JSON read)."""
+    rows = RunwaySnapshot.objects.order_by("computed_at", "pk").values_list(
+        "scenario__slug", "computed_at", "as_of", "months", "cash_out_on"
+    )
+    return [HistoryPoint(*row) for row in rows]
+
+
+def stored_rollups() -> tuple[dict[str, Any] | None, dict[tuple[str, str], list[dict[str, Any]]], bool]:
+    """The KPI block and the chart series from the rollup store, in one query.
+
+    Returns (kpis, points by (metric, interval), whether anything was stored). A series not stored
+    yet comes back empty: the page says so instead of computing it while someone waits.
+    """
+    keys = {series_key(metric, interval): (metric, interval) for metric, interval in SERIES}
+    stored = dict(Rollup.objects.filter(key__in=[KPIS_LATEST, *keys]).values_list("key", "value"))
+    series = {pair: (stored.get(key) or {}).get("points", []) for key, pair in keys.items()}
+    return stored.get(KPIS_LATEST), series, bool(stored)
+
+
+def latest_cash_position_date() -> date | None:
+    return CashPosition.objects.order_by("-as_of").values_list("as_of", flat=True).first()
+
+
+def saved_adjustments() -> list[SavedAdjustment]:
+    rows = ScenarioAdjustment.objects.order_by("scenario__slug", "start_on", "pk").values_list(
+        "pk",
+        "scenario__slug",
+        "kind",
+        "label",
+        "amount",
+        "recurrence",
+        "start_on",
+        "end_on",
+        "grant__reference",
+        "months",
+    )
+    return [SavedAdjustment(*row) for row in rows]
+
+
+def delayable_grants() -> list[tuple[str, str]]:
+    """(reference, title) of the awarded grants with a disbursement still to come."""
+    return list(
+        Grant.objects.filter(status=GrantStatus.AWARDED, disbursements__received_on__isnull=True)
+        .order_by("reference")
+        .values_list("reference", "title")
+        .distinct()
+    )
+
+
+def dashboard_data(*, today: date | None = None) -> DashboardData:
+    """Everything the dashboard shows, in a fixed number of queries (see the module docstring)."""
+    today = today or timezone.localdate()
+    kpis, series, computed = stored_rollups()
+    # Headcount by team on the same day as the other impact figures, so they agree.
+    impact_day = date.fromisoformat(kpis["as_of"]) if kpis else today
+    return DashboardData(
+        today=today,
+        runways=scenario_runways(),
+        history=runway_history(),
+        series=series,
+        kpis=kpis,
+        cash_as_of=latest_cash_position_date(),
+        adjustments=saved_adjustments(),
+        grants=delayable_grants(),
+        staffing=staffing_on([impact_day])[impact_day],
+        rollups_computed=computed,
+    )
