@@ -16,7 +16,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from opsite.countries import region_for_country
-from opsite.recompute import ROLLUPS, request_recompute
 
 from .choices import MARGINALIZED_KINDS, NON_MARGINALIZED_REGIONS, HubKind, UsagePeriod
 from .models import ActiveUserCount, Community, Hub, Network
@@ -451,8 +450,6 @@ def active_user_counts_upsert(*, rows: Iterable[Mapping[str, Any]]) -> UpsertRes
             unique_fields=["hub", "date", "period"],
             update_fields=["active_users", "updated_at"],
         )
-        # bulk_create sends no signals: the figures that read usage must be told.
-        request_recompute(ROLLUPS)
     return UpsertResult(
         created=created, updated=len(to_write) - created, unchanged=len(parsed) - len(to_write)
     )

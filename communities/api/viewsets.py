@@ -25,6 +25,7 @@ from rest_framework.response import Response
 from opsite.api.filters import StableOrderingFilter
 from opsite.api.permissions import CanUpsert, RolePermission
 from opsite.api.viewsets import BATCH_MAX_ROWS, ID, SLUG, ReadBackServiceModelViewSet, batch_rows, updater
+from opsite.recompute import ROLLUPS, request_recompute
 
 from .. import selectors, services
 from ..models import ClusterUsage, PrometheusSource
@@ -150,6 +151,10 @@ class ActiveUserCountViewSet(CommunitiesViewSet):
     def batch(self, request: Request, format: str | None = None) -> Response:
         # ``format`` comes from the router's suffix route (batch.json).
         result = services.active_user_counts_upsert(rows=batch_rows(request.data))
+        if result.created or result.updated:
+            # The upsert leaves the recompute to its caller (the usage importer asks once per
+            # run, across clusters); bulk writes send no signals.
+            request_recompute(ROLLUPS)
         return Response(
             serializers.BatchResultSerializer(
                 {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}

@@ -426,15 +426,3 @@ def test_upsert_refuses_a_nul_character_in_any_field_without_querying_it(field, 
     assert messages(exc) == {field: [f"row 1: {field} contains a NUL character (\\x00)."]}
     assert not any("\x00" in query["sql"] for query in queries.captured_queries)
     assert not ActiveUserCount.objects.exists()
-
-
-def test_an_upsert_that_writes_asks_for_one_rollup_recompute(monkeypatch):
-    HubFactory(slug="h")
-    asked = []
-    monkeypatch.setattr("communities.services.request_recompute", lambda *kinds: asked.append(kinds))
-    rows = [sample(day=dt.date(2024, 1, d), users=d) for d in range(1, 11)]
-
-    active_user_counts_upsert(rows=rows)
-    active_user_counts_upsert(rows=rows)  # unchanged: nothing written, nothing to recompute
-
-    assert asked == [("rollups",)]

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from funding.models import CashPosition, RunwaySnapshot, Scenario
+from funding.models import CashPosition, RunwayAlert, RunwaySnapshot, Scenario
 from opsite.demo import demo_load
 from opsite.roles import (
     FINANCE,
@@ -105,6 +105,11 @@ def sensitive_row(label: str):
             computed_at=timezone.now(),
             months=Decimal("19.60"),
             result={"opening_balance": "1850000.00"},
+        )
+    if obj is None and label == "funding.runwayalert":
+        snapshot = sensitive_row("funding.runwaysnapshot")
+        obj = RunwayAlert.objects.create(
+            scenario=snapshot.scenario, snapshot=snapshot, months=snapshot.months, reason="below_floor"
         )
     assert obj is not None, label
     return obj
