@@ -51,7 +51,12 @@ FINANCE_VIEWS = ("funding.runwayalert",)
 LEADERSHIP_EDITS = ("funding.scenario", "funding.scenarioadjustment")
 
 # Models whose rows are sensitive: only Finance, Leadership and superusers see them.
-SENSITIVE_MODELS = ("staff.compensation", "funding.cashposition", "funding.runwaysnapshot", "funding.runwayalert")
+SENSITIVE_MODELS = (
+    "staff.compensation",
+    "funding.cashposition",
+    "funding.runwaysnapshot",
+    "funding.runwayalert",
+)
 
 OPSITE_APPS = ("staff", "communities", "contributions", "contracts", "funding")
 
