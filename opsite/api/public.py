@@ -1,0 +1,492 @@
+"""The public KPI API (DESIGN.md "Public KPI API"): figures for the website's widgets and badges.
+
+Anonymous and read-only, these are the only views open to everybody (``AllowAny``). They serve the
+rollup store (``opsite.rollups``) as it is: a request reads the stored row's version and never
+recomputes figures, so a busy website costs one indexed query per request, and the figures a
+visitor sees are those of the last recompute. The shapes of the answers are in :mod:`.schema`.
+
+Caching: ``Cache-Control: public, max-age=300`` and a strong ``ETag`` made of the stored rollup's
+version (the content hash of its value), so it changes exactly when the figures do; a request
+whose ``If-None-Match`` names it gets ``304 Not Modified`` with no body. Browsers on the origins in
+``OPSITE_PUBLIC_CORS_ORIGINS`` may call the API from pages (django-cors-headers, configured in the
+settings for ``/api/v1/public/`` only). Each client address is throttled (:mod:`.throttling`).
+
+Funding and contract series are public only when ``OPSITE_PUBLIC_FUNDING`` is on. Nothing here
+reads salaries, cash or the runway: the rollups hold aggregates only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.db import connection
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, QueryDict
+from django.utils.http import parse_etags
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from opsite import rollups
+from opsite.models import Rollup
+from opsite.periods import INTERVALS, QUARTER
+
+from .schema import (
+    IF_NONE_MATCH,
+    PUBLIC_ERRORS,
+    BadgeSerializer,
+    KpisSerializer,
+    PublicErrorSerializer,
+    SeriesSerializer,
+)
+from .throttling import PublicRateThrottle
+
+CACHE_CONTROL = "public, max-age=300"
+CACHE_SECONDS = 300
+DEFAULT_INTERVAL = QUARTER
+# Figures before this day are not meaningful for the organization, and computing a KPI block for
+# a day near year 1 would overflow the look-back windows' date arithmetic.
+EARLIEST_AS_OF = date(1970, 1, 1)
+# ``date.fromisoformat`` also reads ``20241231`` and ``2024-W01-1``: the API promises YYYY-MM-DD.
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+# The order DESIGN.md shows keys in. The store's JSON may come back in another order (PostgreSQL's
+# jsonb sorts keys), so responses are put back in it; keys not listed (group names) follow, sorted.
+_KEY_ORDER = {
+    key: index
+    for index, key in enumerate(
+        (
+            "as_of", "metric", "interval", "points",
+            "communities", "hubs", "users", "contributions", "staff",
+            "period", "start", "end", "value", "groups",
+            "active", "historically_marginalized", "countries",
+            "monthly_active", "weekly_active", "daily_active",
+            "merged_pull_requests", "repositories", "since", "headcount", "fte",
+            "net", "net_groups", "total_value", "total_value_groups",
+        )
+    )
+}  # fmt: skip
+_GROUP_KEYS = {"groups", "net_groups", "total_value_groups"}
+
+
+class BadParameter(ValueError):
+    """A query or path parameter the API cannot answer for: a 400 naming it."""
+
+
+class Unavailable(LookupError):
+    """A metric that exists but is not public on this site: a 404."""
+
+
+def _in_order(value: Any, *, groups: bool = False) -> Any:
+    if isinstance(value, dict):
+        if groups:
+            # A group name may coincide with a key of the layout ("staff", "active"): group
+            # names are data, sorted by name.
+            return {key: value[key] for key in sorted(value)}
+        return {
+            key: _in_order(value[key], groups=key in _GROUP_KEYS)
+            for key in sorted(value, key=lambda key: (_KEY_ORDER.get(key, len(_KEY_ORDER)), key))
+        }
+    if isinstance(value, list):
+        return [_in_order(item) for item in value]
+    return value
+
+
+def parse_day(name: str, raw: str | None) -> date | None:
+    """``raw`` as a date, None when absent; BadParameter naming ``name`` when malformed."""
+    if raw is None or raw == "":
+        return None
+    try:
+        if not _ISO_DATE.match(raw):
+            raise ValueError(raw)
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise BadParameter(f"{name} must be a date written YYYY-MM-DD, not {raw!r}.") from None
+    if day < EARLIEST_AS_OF:
+        raise BadParameter(f"{name} {raw} is too early: the earliest is {EARLIEST_AS_OF.isoformat()}.")
+    return day
+
+
+def public_metric(name: str) -> rollups.Metric:
+    """The public metric called ``name``; BadParameter if there is none, Unavailable if not public here."""
+    metric = rollups.METRICS.get(name)
+    if metric is None:
+        raise BadParameter(f"Unknown metric {name!r}: use one of {', '.join(public_metric_names())}.")
+    if metric.funding and not settings.OPSITE_PUBLIC_FUNDING:
+        raise Unavailable(f"The metric {name!r} is unknown or unavailable on this site.")
+    return metric
+
+
+def public_metric_names() -> list[str]:
+    return [
+        name
+        for name, metric in rollups.METRICS.items()
+        if settings.OPSITE_PUBLIC_FUNDING or not metric.funding
+    ]
+
+
+def _etag(version: str) -> str:
+    return f'"{version}"'
+
+
+@dataclass(frozen=True)
+class _Body:
+    version: str
+    content: bytes
+
+
+# The rendered answers of the published rollups (the latest KPI block, each whole series, each
+# badge), by name, in this process. A request reads only the row's version from the store and
+# reuses the bytes while it holds: the same answer, without reading, decoding, reordering and
+# encoding the JSON again. A few dozen entries at most, replaced when their rollup changes.
+_BODIES: dict[str, _Body] = {}
+_RENDERER = JSONRenderer()
+
+
+@receiver(setting_changed)
+def _forget_bodies(**kwargs: Any) -> None:
+    # An answer may depend on a setting (the currency a badge names): a test changing one sees it.
+    _BODIES.clear()
+
+
+def stored_version(key: str) -> str | None:
+    """The version of the stored rollup ``key``, or None: one indexed read of 64 bytes.
+
+    Plain SQL: this runs on every public request, and building the ORM query cost more than
+    running it.
+    """
+    quote = connection.ops.quote_name
+    sql = f"SELECT {quote('version')} FROM {quote(Rollup._meta.db_table)} WHERE {quote('key')} = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _not_modified(request: HttpRequest | Request, etag: str) -> bool:
+    """RFC 9110's weak comparison of ``If-None-Match`` with the current ETag."""
+    # From META: request.headers would build a mapping of every header on each request.
+    header = request.META.get("HTTP_IF_NONE_MATCH")
+    if not header:
+        return False
+    tags = parse_etags(header)
+    return tags == ["*"] or any(tag.removeprefix("W/") == etag for tag in tags)
+
+
+# --- views --------------------------------------------------------------------------------------
+
+
+class JsonOnly(BaseContentNegotiation):
+    """The public API answers JSON, whatever the Accept header says: nothing to weigh."""
+
+    def select_parser(self, request: Request, parsers: list) -> None:
+        return None
+
+    def select_renderer(self, request: Request, renderers: list, format_suffix: str | None = None):
+        return renderers[0], renderers[0].media_type
+
+
+class PublicView(APIView):
+    """Shared by the public views: anonymous, read-only, throttled, cacheable.
+
+    Lean on purpose (no authentication, parsers or content negotiation): these are the busiest
+    views of the site, and each such step costs every widget on every visitor's page.
+    """
+
+    # No authentication at all: nobody is treated differently, and a stale token or cookie sent
+    # by a browser never turns a public figure into a 401.
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [PublicRateThrottle]
+    renderer_classes = [JSONRenderer]
+    parser_classes: list = []
+    content_negotiation_class = JsonOnly
+    http_method_names = ["get", "head", "options"]
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """A GET is answered straight from the Django request; the rest goes through DRF.
+
+        DRF's request wrapping, negotiation and finalizing cost more than the whole answer does
+        (one indexed read, bytes reused), on the site's busiest views. The fast path applies the
+        same throttle and gives the same answer; a refusal, an error, HEAD and OPTIONS take
+        DRF's full path, which renders them as for any DRF view.
+        """
+        counted = request.method == "GET" and all(
+            throttle.allow_request(request, self) for throttle in self.get_throttles()
+        )
+        if counted:
+            # Counted once: the full path, if taken below, does not throttle again.
+            request._opsite_throttled = True  # type: ignore[attr-defined]
+            try:
+                return self.answer(request, request.GET, **kwargs)
+            except (BadParameter, Unavailable):
+                pass
+        return super().dispatch(request, *args, **kwargs)
+
+    def check_throttles(self, request: Request) -> None:
+        if not getattr(request._request, "_opsite_throttled", False):
+            super().check_throttles(request)
+
+    def get(self, request: Request, **kwargs: Any) -> HttpResponse:
+        return self.answer(request, request.query_params, **kwargs)
+
+    def answer(self, request: HttpRequest | Request, query: QueryDict, **kwargs: Any) -> HttpResponse:
+        """The answer to a GET with the query parameters ``query``; BadParameter or Unavailable."""
+        raise NotImplementedError
+
+    def perform_authentication(self, request: Request) -> None:
+        # With no authentication classes the user is always anonymous: do not build one for every
+        # request (DRF then makes request.user anonymous if anything asks).
+        return None
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, BadParameter):
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        if isinstance(exc, Unavailable):
+            return Response({"detail": str(exc)}, status=status.HTTP_404_NOT_FOUND)
+        return super().handle_exception(exc)
+
+    def serve(
+        self,
+        request: HttpRequest | Request,
+        *,
+        key: str | None,
+        read: Callable[[], rollups.StoredRollup],
+        render: Callable[[Any], Any],
+        cache_as: str | None = None,
+    ) -> HttpResponse:
+        """The answer rendered from rollup ``key``: 304 when the client holds its version, else 200.
+
+        A published rollup (``key``) is checked by its version alone; its rendered answer, kept
+        as ``cache_as``, is reused while the version holds. Otherwise (no such row yet, or an
+        answer computed per request: a slice of a series, another day's KPIs) ``read()`` gives it.
+        """
+        version = stored_version(key) if key else None
+        if version is not None and _not_modified(request, _etag(version)):
+            return self._cacheable(HttpResponseNotModified(), version)
+        body = _BODIES.get(cache_as) if cache_as else None
+        if body is None or version is None or body.version != version:
+            stored = (rollups.get_rollup(key) if version is not None else None) or read()
+            if _not_modified(request, _etag(stored.version)):
+                return self._cacheable(HttpResponseNotModified(), stored.version)
+            body = _Body(stored.version, _RENDERER.render(render(stored.value)))
+            if cache_as and version is not None:
+                _BODIES[cache_as] = body
+        return self._cacheable(HttpResponse(body.content, content_type="application/json"), body.version)
+
+    @staticmethod
+    def _cacheable(response: HttpResponse, version: str) -> HttpResponse:
+        response["ETag"] = _etag(version)
+        response["Cache-Control"] = CACHE_CONTROL
+        return response
+
+
+class PublicKpisView(PublicView):
+    """The headline figures: communities, hubs, users, upstream contributions, staff."""
+
+    @extend_schema(
+        operation_id="public_kpis_retrieve",
+        tags=["public"],
+        summary="The KPI block, as of the latest recompute or a given day",
+        parameters=[
+            OpenApiParameter(
+                "as_of",
+                OpenApiTypes.DATE,
+                OpenApiParameter.QUERY,
+                description="YYYY-MM-DD, not in the future; the latest computed day when left out.",
+            ),
+            IF_NONE_MATCH,
+        ],
+        responses={200: KpisSerializer, **PUBLIC_ERRORS},
+    )
+    def get(self, request: Request) -> HttpResponse:
+        return super().get(request)
+
+    def answer(self, request: HttpRequest | Request, query: QueryDict) -> HttpResponse:
+        as_of = parse_day("as_of", query.get("as_of"))
+        if as_of is None:
+            return self.serve(
+                request, key=rollups.KPIS_LATEST, read=rollups.kpis, render=_in_order, cache_as="kpis"
+            )
+        try:
+            # Another day: computed once and stored by the rollups, not kept here.
+            stored = rollups.kpis(as_of)
+        except ValueError as error:
+            # A day in the future: the message names it and the latest possible day.
+            raise BadParameter(str(error)) from None
+        return self.serve(request, key=None, read=lambda: stored, render=_in_order)
+
+
+class PublicSeriesView(PublicView):
+    """A metric over time, one point per month, quarter or year."""
+
+    @extend_schema(
+        operation_id="public_series_retrieve",
+        tags=["public"],
+        summary="A public metric per month, quarter or year",
+        parameters=[
+            OpenApiParameter(
+                "metric",
+                OpenApiTypes.STR,
+                OpenApiParameter.PATH,
+                enum=list(rollups.METRICS),
+                description="funding and contracts only where the site publishes funding figures.",
+            ),
+            OpenApiParameter(
+                "interval",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                enum=list(INTERVALS),
+                description=f"The length of a period; {DEFAULT_INTERVAL} when left out.",
+            ),
+            OpenApiParameter(
+                "start",
+                OpenApiTypes.DATE,
+                OpenApiParameter.QUERY,
+                description="YYYY-MM-DD: only the periods ending on or after this day.",
+            ),
+            OpenApiParameter(
+                "end",
+                OpenApiTypes.DATE,
+                OpenApiParameter.QUERY,
+                description="YYYY-MM-DD: only the periods starting on or before this day.",
+            ),
+            IF_NONE_MATCH,
+        ],
+        responses={
+            200: SeriesSerializer,
+            404: OpenApiResponse(PublicErrorSerializer, description="A metric not published on this site."),
+            **PUBLIC_ERRORS,
+        },
+    )
+    def get(self, request: Request, metric: str) -> HttpResponse:
+        return super().get(request, metric=metric)
+
+    def answer(self, request: HttpRequest | Request, query: QueryDict, metric: str) -> HttpResponse:
+        public_metric(metric)
+        interval = query.get("interval") or DEFAULT_INTERVAL
+        if interval not in INTERVALS:
+            raise BadParameter(f"Unknown interval {interval!r}: use one of {', '.join(INTERVALS)}.")
+        start = parse_day("start", query.get("start"))
+        end = parse_day("end", query.get("end"))
+        if start and end and end < start:
+            raise BadParameter(f"end {end.isoformat()} is before start {start.isoformat()}.")
+        if start or end:
+            # A slice: its own version, computed from the stored series.
+            return self.serve(
+                request, key=None, read=lambda: rollups.series(metric, interval, start, end), render=_in_order
+            )
+        return self.serve(
+            request,
+            key=rollups.series_key(metric, interval),
+            read=lambda: rollups.series(metric, interval),
+            render=_in_order,
+            cache_as=f"series:{metric}:{interval}",
+        )
+
+
+# How each badge reads its figure from the KPI block.
+_KPI_BADGES = {
+    "active-communities": ("communities", "active"),
+    "active-hubs": ("hubs", "active"),
+    "monthly-active-users": ("users", "monthly_active"),
+    "weekly-active-users": ("users", "weekly_active"),
+    "merged-pull-requests": ("contributions", "merged_pull_requests"),
+    "headcount": ("staff", "headcount"),
+}
+BADGE_COLOR = "blue"
+NO_DATA_COLOR = "lightgrey"
+
+
+def _count(value: int) -> str:
+    return f"{value:,}"
+
+
+def _amount(value: str) -> str:
+    """``"1234567.00"`` as ``1,234,567 USD``: whole units read better on a badge."""
+    whole = Decimal(value).quantize(Decimal(1))
+    return f"{whole:,} {settings.OPSITE_CURRENCY}"
+
+
+def badge_source(metric: rollups.Metric) -> tuple[str, Callable[[], rollups.StoredRollup]]:
+    """The rollup a badge reads: the latest KPI block, or, for funding and contracts, which the
+    block does not hold, their yearly series."""
+    if metric.name in _KPI_BADGES:
+        return rollups.KPIS_LATEST, rollups.kpis
+    return rollups.series_key(metric.name, "year"), lambda: rollups.series(metric.name, "year")
+
+
+def badge_for(metric: rollups.Metric, value: dict[str, Any]) -> dict[str, Any]:
+    """The badge of ``metric`` from the value of its rollup (see :func:`badge_source`): a KPI
+    figure, or the current year of a yearly series."""
+    if metric.name in _KPI_BADGES:
+        section, key = _KPI_BADGES[metric.name]
+        return _badge(metric.label, _count(value[section][key]), BADGE_COLOR)
+    points = value["points"]
+    if not points:
+        return _badge(metric.label, "no data", NO_DATA_COLOR)
+    latest = points[-1]
+    label = f"{metric.label} {latest['period']}"
+    message = _amount(latest["value"]) if metric.name == "funding" else _count(latest["value"])
+    return _badge(label, message, BADGE_COLOR)
+
+
+def _badge(label: str, message: str, color: str) -> dict[str, Any]:
+    return {
+        "schemaVersion": 1,
+        "label": label,
+        "message": message,
+        "color": color,
+        "cacheSeconds": CACHE_SECONDS,
+    }
+
+
+class PublicBadgeView(PublicView):
+    """A figure as a shields.io endpoint badge (https://shields.io/badges/endpoint-badge)."""
+
+    @extend_schema(
+        operation_id="public_badge_retrieve",
+        tags=["public"],
+        summary="A public figure in the shields.io endpoint-badge schema",
+        parameters=[
+            OpenApiParameter(
+                "metric",
+                OpenApiTypes.STR,
+                OpenApiParameter.PATH,
+                enum=list(rollups.METRICS),
+                description="funding and contracts only where the site publishes funding figures.",
+            ),
+            IF_NONE_MATCH,
+        ],
+        responses={
+            200: BadgeSerializer,
+            404: OpenApiResponse(PublicErrorSerializer, description="A metric not published on this site."),
+            **PUBLIC_ERRORS,
+        },
+    )
+    def get(self, request: Request, metric: str) -> HttpResponse:
+        return super().get(request, metric=metric)
+
+    def answer(self, request: HttpRequest | Request, query: QueryDict, metric: str) -> HttpResponse:
+        found = public_metric(metric)
+        key, read = badge_source(found)
+        return self.serve(
+            request,
+            key=key,
+            read=read,
+            render=lambda value: badge_for(found, value),
+            cache_as=f"badge:{metric}",
+        )
