@@ -16,8 +16,12 @@ class ContributionsConfig(AppConfig):
 
     def ready(self) -> None:
         post_save.connect(
-            _resolve_authors_after_commit, sender="staff.StaffMember", dispatch_uid="contributions-authors-save"
+            _resolve_authors_after_commit,
+            sender="staff.StaffMember",
+            dispatch_uid="contributions-authors-save",
         )
         post_delete.connect(
-            _resolve_authors_after_commit, sender="staff.StaffMember", dispatch_uid="contributions-authors-delete"
+            _resolve_authors_after_commit,
+            sender="staff.StaffMember",
+            dispatch_uid="contributions-authors-delete",
         )
