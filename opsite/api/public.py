@@ -1,13 +1,15 @@
 """The public KPI API (DESIGN.md "Public KPI API"): figures for the website's widgets and badges.
 
 Anonymous and read-only, these are the only views open to everybody (``AllowAny``). They serve the
-rollup store (``opsite.rollups``) as it is: a request reads the stored row's version and never
-recomputes figures, so a busy website costs one indexed query per request, and the figures a
-visitor sees are those of the last recompute. The shapes of the answers are in :mod:`.schema`.
+rollup store (``opsite.rollups``) as it is and never recompute figures: a worker checks the stored
+row's version (an indexed read, at most once a second per figure) and reuses the answer it
+rendered for it, so the figures a visitor sees are those of the last recompute. The shapes of the
+answers are in :mod:`.schema`.
 
 Caching: ``Cache-Control: public, max-age=300`` and a strong ``ETag`` made of the stored rollup's
-version (the content hash of its value), so it changes exactly when the figures do; a request
-whose ``If-None-Match`` names it gets ``304 Not Modified`` with no body. Browsers on the origins in
+version (the content hash of its value), so it changes exactly when the figures do (each worker
+sees a new version within ``VERSION_TTL``, a second); a request whose ``If-None-Match`` names it
+gets ``304 Not Modified`` with no body. Browsers on the origins in
 ``OPSITE_PUBLIC_CORS_ORIGINS`` may call the API from pages (django-cors-headers, configured in the
 settings for ``/api/v1/public/`` only). Each client address is throttled (:mod:`.throttling`).
 
@@ -18,6 +20,7 @@ reads salaries, cash or the runway: the rollups hold aggregates only.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -160,13 +163,13 @@ _RENDERER = JSONRenderer()
 def _forget_bodies(**kwargs: Any) -> None:
     # An answer may depend on a setting (the currency a badge names): a test changing one sees it.
     _BODIES.clear()
+    _VERSIONS.clear()
 
 
 def stored_version(key: str) -> str | None:
     """The version of the stored rollup ``key``, or None: one indexed read of 64 bytes.
 
-    Plain SQL: this runs on every public request, and building the ORM query cost more than
-    running it.
+    Plain SQL: building the ORM query costs more than running it.
     """
     quote = connection.ops.quote_name
     sql = f"SELECT {quote('version')} FROM {quote(Rollup._meta.db_table)} WHERE {quote('key')} = %s"
@@ -174,6 +177,32 @@ def stored_version(key: str) -> str | None:
         cursor.execute(sql, [key])
         row = cursor.fetchone()
     return row[0] if row else None
+
+
+# How long a worker trusts the version it last read of a published rollup, in seconds. Reading
+# it is half of what a public answer costs a worker (the throttle is the other half); rollups
+# change once a night or after an edit, and a widget's answer is cached for five minutes anyway.
+# So a recompute reaches each worker's answers within a second, always as a whole: a version
+# with its own body, never one with another's. 0 reads the store on every request.
+VERSION_TTL = 1.0
+_clock = time.monotonic
+_VERSIONS: dict[str, tuple[str | None, float]] = {}
+
+
+def current_version(key: str) -> str | None:
+    """The version of rollup ``key``, read from the store at most once per ``VERSION_TTL``."""
+    now = _clock()
+    seen = _VERSIONS.get(key)
+    if seen is not None and now - seen[1] < VERSION_TTL:
+        return seen[0]
+    version = stored_version(key)
+    _VERSIONS[key] = (version, now)
+    return version
+
+
+def _saw_version(key: str, version: str) -> None:
+    # A full read found this version: trust it from now on, not the older one just remembered.
+    _VERSIONS[key] = (version, _clock())
 
 
 def _not_modified(request: HttpRequest | Request, etag: str) -> bool:
@@ -274,12 +303,14 @@ class PublicView(APIView):
         as ``cache_as``, is reused while the version holds. Otherwise (no such row yet, or an
         answer computed per request: a slice of a series, another day's KPIs) ``read()`` gives it.
         """
-        version = stored_version(key) if key else None
+        version = current_version(key) if key else None
         if version is not None and _not_modified(request, _etag(version)):
             return self._cacheable(HttpResponseNotModified(), version)
         body = _BODIES.get(cache_as) if cache_as else None
         if body is None or version is None or body.version != version:
             stored = (rollups.get_rollup(key) if version is not None else None) or read()
+            if key and stored.key == key:
+                _saw_version(key, stored.version)
             if _not_modified(request, _etag(stored.version)):
                 return self._cacheable(HttpResponseNotModified(), stored.version)
             body = _Body(stored.version, _RENDERER.render(render(stored.value)))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 
+from django.http import HttpRequest
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle
@@ -28,7 +29,8 @@ class PublicRateThrottle(AnonRateThrottle):
     Signed-in users count like anyone else: the public API is the same for everybody, and a
     session cookie must not be a way around the limit. The client address is DRF's
     ``get_ident``: ``REMOTE_ADDR``, or the ``X-Forwarded-For`` entry the ``NUM_PROXIES`` setting
-    says the proxies in front of the site added.
+    says the proxies in front of the site added. Only headers are read, so it works on a Django
+    request as well as on DRF's (the public views' fast path uses the former).
     """
 
     scope = "public"
@@ -39,10 +41,10 @@ class PublicRateThrottle(AnonRateThrottle):
         rates = api_settings.DEFAULT_THROTTLE_RATES or {}
         return rates.get(self.scope)
 
-    def get_cache_key(self, request: Request, view: APIView) -> str:
+    def get_cache_key(self, request: HttpRequest | Request, view: APIView) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
-    def allow_request(self, request: Request, view: APIView) -> bool:
+    def allow_request(self, request: HttpRequest | Request, view: APIView) -> bool:
         if self.rate is None:
             return True
         self.now = self.timer()
@@ -61,7 +63,7 @@ class PublicRateThrottle(AnonRateThrottle):
     def _count(self, key: str) -> int:
         """Add this request to the window's counter; the count so far, this one included."""
         try:
-            # The common case, one round trip: the window's counter exists.
+            # The common case: the window's counter exists.
             return self.cache.incr(key)
         except ValueError:
             pass
