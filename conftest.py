@@ -51,6 +51,15 @@ def _migration_data(request):
     if not uses_db:
         return
     request.getfixturevalue("db")
+    # A recompute batch is kept on the connection until its transaction commits; one left by
+    # an earlier test whose transaction was rolled back must not swallow this test's requests.
+    from django.db import connections
+
+    from opsite import recompute
+
+    for conn in connections.all(initialized_only=True):
+        conn.__dict__.pop("_opsite_recompute_batch", None)
+    recompute._running.active = False
     if not Group.objects.filter(name=OPERATIONS).exists():
         _restore_migration_data()
 
