@@ -28,7 +28,6 @@ from funding.models import (
     RunwaySnapshot,
     Scenario,
 )
-from funding.tasks import recompute_runway
 from opsite import signals
 from opsite.celery import app, reset_connections
 from opsite.recompute import (
@@ -38,7 +37,7 @@ from opsite.recompute import (
     request_recompute,
 )
 from opsite.resources import OpsiteResource, import_file
-from opsite.tasks import recompute_rollups, retry_pending_recomputes
+from opsite.tasks import retry_pending_recomputes
 from staff.tests.factories import StaffMemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -74,7 +73,14 @@ class _FakeResult:
 def enqueued(monkeypatch) -> Counter:
     """Counts the tasks published (``apply_async``), by kind; nothing runs."""
     counts: Counter = Counter()
-    for kind, task in (("rollups", recompute_rollups), ("runway", recompute_runway)):
+    # The task objects recompute itself resolves now (not this module's imports, which another
+    # test module may have made stale by re-importing the task modules).
+    from opsite import recompute as _recompute
+
+    for kind, task in (
+        ("rollups", _recompute._task_for("rollups")),
+        ("runway", _recompute._task_for("runway")),
+    ):
 
         def publish(*args, _kind=kind, _task=task, **kwargs):
             counts[_kind] += 1
