@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from opsite.countries import region_for_country
+from opsite.services import by_natural_key
 
 from .choices import MARGINALIZED_KINDS, NON_MARGINALIZED_REGIONS, HubKind, UsagePeriod
 from .models import ActiveUserCount, Community, Hub, Network
@@ -113,21 +114,11 @@ def hub_validate(hub: Hub) -> None:
 
 
 def _community_by_slug(value: Community | str) -> Community:
-    if isinstance(value, Community):
-        return value
-    community = Community.objects.filter(slug=value).first()
-    if community is None:
-        raise ValidationError({"community": f"No community with slug {value!r}."})
-    return community
+    return by_natural_key(Community, value, key="slug", field="community")
 
 
 def _hub_by_slug(value: Hub | str) -> Hub:
-    if isinstance(value, Hub):
-        return value
-    hub = Hub.objects.filter(slug=value).first()
-    if hub is None:
-        raise ValidationError({"hub": f"No hub with slug {value!r}."})
-    return hub
+    return by_natural_key(Hub, value, key="slug", field="hub")
 
 
 def _networks_by_slug(values: Iterable[Network | str]) -> list[Network]:

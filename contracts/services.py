@@ -18,6 +18,7 @@ from django.db.models import Sum
 
 from communities.models import Community
 from opsite.money import CENT, ZERO, quantize
+from opsite.services import by_natural_key
 
 from .choices import BillingPlan, ContractStatus
 from .models import ContractPayment, ServiceContract
@@ -46,21 +47,11 @@ def _assign(instance: Any, data: Mapping[str, Any], allowed: Iterable[str]) -> N
 
 
 def _community_by_slug(value: Community | str) -> Community:
-    if isinstance(value, Community):
-        return value
-    community = Community.objects.filter(slug=value).first()
-    if community is None:
-        raise ValidationError({"community": f"No community with slug {value!r}."})
-    return community
+    return by_natural_key(Community, value, key="slug", field="community")
 
 
 def _contract_by_reference(value: ServiceContract | str) -> ServiceContract:
-    if isinstance(value, ServiceContract):
-        return value
-    contract = ServiceContract.objects.filter(reference=value).first()
-    if contract is None:
-        raise ValidationError({"contract": f"No contract with reference {value!r}."})
-    return contract
+    return by_natural_key(ServiceContract, value, key="reference", field="contract", noun="contract")
 
 
 def payments_total(contract: ServiceContract, *, excluding: Iterable[int] = ()) -> Decimal:

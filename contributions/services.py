@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from opsite.recompute import ROLLUPS, request_recompute
+from opsite.services import by_natural_key
 from staff.models import StaffMember
 
 from .models import PullRequest, Repository, UpstreamCommunity
@@ -56,12 +57,9 @@ def _assign(instance: Any, data: Mapping[str, Any], allowed: Iterable[str]) -> N
 
 
 def _upstream_community_by_slug(value: UpstreamCommunity | str | None) -> UpstreamCommunity | None:
-    if value is None or isinstance(value, UpstreamCommunity):
-        return value
-    found = UpstreamCommunity.objects.filter(slug=value).first()
-    if found is None:
-        raise ValidationError({"upstream_community": f"No upstream community with slug {value!r}."})
-    return found
+    if value is None:
+        return None
+    return by_natural_key(UpstreamCommunity, value, key="slug", field="upstream_community")
 
 
 def _repository_by_full_name(value: Repository | str) -> Repository:

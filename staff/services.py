@@ -18,6 +18,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from opsite.services import by_natural_key
+
 from .choices import Employment
 from .models import Compensation, StaffMember
 
@@ -135,12 +137,7 @@ def compensation_validate(compensation: Compensation) -> None:
 
 
 def _staff_member_by_slug(value: StaffMember | str, *, field: str = "staff") -> StaffMember:
-    if isinstance(value, StaffMember):
-        return value
-    staff_member = StaffMember.objects.filter(slug=value).first()
-    if staff_member is None:
-        raise ValidationError({field: f"No staff member with slug {value!r}."})
-    return staff_member
+    return by_natural_key(StaffMember, value, key="slug", field=field)
 
 
 @transaction.atomic
