@@ -8,7 +8,7 @@ import shutil
 import pytest
 from django.contrib.auth.models import Group
 
-from opsite.roles import FINANCE, LEADERSHIP, OPERATIONS
+from opsite.core.roles import FINANCE, LEADERSHIP, OPERATIONS
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -38,7 +38,7 @@ def _restore_migration_data() -> None:
 
     from django.apps import apps
 
-    from opsite.roles import sync_role_groups
+    from opsite.core.roles import sync_role_groups
 
     sync_role_groups(apps)
     import_module("funding.migrations.0003_default_scenarios").create_default_scenarios(apps, None)
@@ -55,7 +55,7 @@ def _migration_data(request):
     # an earlier test whose transaction was rolled back must not swallow this test's requests.
     from django.db import connections
 
-    from opsite import recompute
+    from opsite.core import recompute
 
     for conn in connections.all(initialized_only=True):
         conn.__dict__.pop("_opsite_recompute_batch", None)

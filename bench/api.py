@@ -214,9 +214,9 @@ def prepare() -> str:
     from django.core.management import call_command
     from rest_framework.authtoken.models import Token
 
-    from opsite.rollups import recompute_rollups
+    from opsite.kpis.rollups import recompute_rollups
 
-    logging.getLogger("opsite.rollups").setLevel(logging.WARNING)
+    logging.getLogger("opsite.kpis.rollups").setLevel(logging.WARNING)
     call_command("load_demo", verbosity=0)
     recompute_rollups()
     user = get_user_model().objects.create_superuser("bench", "bench@example.org", None)

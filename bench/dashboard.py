@@ -47,8 +47,8 @@ def _setup() -> Path:
 
 def _compute_stored_figures() -> None:
     from funding.runway.snapshots import runway_recompute_all
-    from opsite.models import Rollup
-    from opsite.rollups import recompute_rollups
+    from opsite.kpis.models import Rollup
+    from opsite.kpis.rollups import recompute_rollups
 
     if not Rollup.objects.filter(key="kpis:latest").exists():
         recompute_rollups()
@@ -60,7 +60,7 @@ def _leadership_client():
     from django.contrib.auth.models import Group
     from django.test import Client
 
-    from opsite.roles import LEADERSHIP
+    from opsite.core.roles import LEADERSHIP
 
     user, _ = get_user_model().objects.get_or_create(username="bench-leadership", defaults={"is_staff": True})
     user.groups.add(Group.objects.get(name=LEADERSHIP))
@@ -100,9 +100,9 @@ def measure(label: str) -> tuple[float, int]:
 def main() -> None:
     workdir = _setup()
     # One line per figure: the recomputes' own log lines would drown them.
-    logging.getLogger("opsite.rollups").setLevel(logging.WARNING)
+    logging.getLogger("opsite.kpis.rollups").setLevel(logging.WARNING)
     logging.getLogger("celery").setLevel(logging.WARNING)
-    from opsite.demo import demo_load
+    from opsite.demo.loader import demo_load
 
     demo_load()
     _compute_stored_figures()

@@ -52,16 +52,16 @@ def _django(workdir: Path) -> None:
 @contextmanager
 def _recompute_stubbed():
     """Requests for the rollup recompute are recorded, not run (a worker would run them)."""
-    import opsite.recompute
+    import opsite.core.recompute
 
-    original = opsite.recompute.enqueue_recompute
-    opsite.recompute.enqueue_recompute = lambda kind: opsite.recompute.Enqueued(
+    original = opsite.core.recompute.enqueue_recompute
+    opsite.core.recompute.enqueue_recompute = lambda kind: opsite.core.recompute.Enqueued(
         kind=kind, task_id="bench", status="queued"
     )
     try:
         yield
     finally:
-        opsite.recompute.enqueue_recompute = original
+        opsite.core.recompute.enqueue_recompute = original
 
 
 def _empty(*models) -> None:

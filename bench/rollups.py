@@ -179,7 +179,7 @@ def raw_sql_baseline(as_of: date, usage_days: list[date], staff_days: list[date]
 
 def _reading_days(as_of: date) -> tuple[list[date], list[date]]:
     from communities.rollups import usage_first_day
-    from opsite.periods import reading_days
+    from opsite.core.periods import reading_days
     from staff.rollups import staffing_first_day
 
     usage_first, staff_first = usage_first_day(), staffing_first_day()
@@ -207,7 +207,7 @@ def _import_usage_day(day: date) -> int:
 
 def _check(baseline: dict[str, Any], as_of: date) -> bool:
     """Whether the stored KPIs agree with the baseline's figures for the as-of day."""
-    from opsite.rollups import kpis
+    from opsite.kpis.rollups import kpis
 
     block = kpis(as_of=as_of).value
     mau, wau, dau, hubs, communities, marginalized, countries = baseline["usage"][as_of.isoformat()]
@@ -238,11 +238,11 @@ def main() -> None:
 
     from bench.synthetic import END, build
     from communities.models import ActiveUserCount
-    from opsite.models import Rollup
-    from opsite.rollups import recompute_rollups
+    from opsite.kpis.models import Rollup
+    from opsite.kpis.rollups import recompute_rollups
 
     # One line per figure: the store's own log lines would drown them.
-    logging.getLogger("opsite.rollups").setLevel(logging.WARNING)
+    logging.getLogger("opsite.kpis.rollups").setLevel(logging.WARNING)
     build(scale=10)
     if connection.vendor != "sqlite":
         print("rollups skipped: the raw SQL baseline is written for SQLite")

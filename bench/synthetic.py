@@ -211,7 +211,7 @@ def _day_between(rng: random.Random, first: date, last: date) -> date:
 def _communities(rng: random.Random, size: Size) -> list:
     from communities.choices import MARGINALIZED_KINDS, NON_MARGINALIZED_REGIONS, CommunityKind
     from communities.models import Community
-    from opsite.countries import COUNTRIES, region_for_country
+    from opsite.core.countries import COUNTRIES, region_for_country
 
     countries = sorted(COUNTRIES)
     kinds = [choice.value for choice in CommunityKind]

@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.db import models
 from django.utils import timezone
 
-from opsite.admin import OpsiteAdmin
+from opsite.core.admin import OpsiteAdmin
 
 from .models import ActiveUserCount, Community, Hub, Network
 from .resources import ActiveUserCountResource, CommunityResource, HubResource, NetworkResource

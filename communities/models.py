@@ -3,8 +3,8 @@
 from django.db import models
 from django.db.models import F, Q
 
-from opsite.countries import COUNTRY_CHOICES
-from opsite.models import TimeStampedModel
+from opsite.core.countries import COUNTRY_CHOICES
+from opsite.core.models import TimeStampedModel
 
 from .choices import CommunityKind, HubKind, Provider, Region, UsagePeriod
 

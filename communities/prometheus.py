@@ -34,8 +34,8 @@ from django.db.models import Max
 from django.utils import timezone
 from requests.auth import AuthBase, HTTPBasicAuth
 
-from opsite.recompute import ROLLUPS, request_recompute
-from opsite.resources import ImportFailed
+from opsite.core.recompute import ROLLUPS, request_recompute
+from opsite.core.resources import ImportFailed
 
 from .choices import UsagePeriod
 from .models import ActiveUserCount, Hub, PrometheusSource

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from import_export import fields, widgets
 
-from opsite.resources import (
+from opsite.core.resources import (
     NaturalKeyResource,
     NaturalKeysWidget,
     NaturalKeyWidget,

@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 from django.db import connection
 from django.db.models import Max, Min
 
-from opsite.periods import Period, periods_between
+from opsite.core.periods import Period, periods_between
 
 from .choices import HubKind, UsagePeriod
 from .models import ActiveUserCount, Hub
@@ -244,7 +244,7 @@ def usage_last_day() -> date | None:
     return max((day for day in latest if day is not None), default=None)
 
 
-# --- change detection, for the incremental recompute (opsite.rollups) ------------------------
+# --- change detection, for the incremental recompute (opsite.kpis.rollups) ------------------------
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from opsite.countries import region_for_country
-from opsite.services import by_natural_key
+from opsite.core.countries import region_for_country
+from opsite.core.services import by_natural_key
 
 from .choices import MARGINALIZED_KINDS, NON_MARGINALIZED_REGIONS, HubKind, UsagePeriod
 from .models import ActiveUserCount, Community, Hub, Network

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from opsite.resources import ImportFailed, RowError
+from opsite.core.resources import ImportFailed, RowError
 
 from .choices import UsagePeriod
 from .models import ClusterUsage, Hub

@@ -10,8 +10,8 @@ import os
 from django.contrib import admin
 from django.db import models
 
-from opsite.admin import OpsiteAdmin
-from opsite.resources import OpsiteResource
+from opsite.core.admin import OpsiteAdmin
+from opsite.core.resources import OpsiteResource
 
 from .models import ClusterUsage, PrometheusSource
 

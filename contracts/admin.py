@@ -15,8 +15,8 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
-from opsite.admin import OpsiteHistoryAdmin
-from opsite.money import quantize
+from opsite.core.admin import OpsiteHistoryAdmin
+from opsite.core.money import quantize
 
 from .choices import BillingPlan
 from .models import ContractPayment, ServiceContract

@@ -4,8 +4,8 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-from opsite.models import TimeStampedModel
-from opsite.money import CurrencyField, MoneyField
+from opsite.core.models import TimeStampedModel
+from opsite.core.money import CurrencyField, MoneyField
 
 from .choices import ContractCategory, ContractStatus
 

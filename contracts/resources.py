@@ -12,8 +12,8 @@ from django.core.exceptions import ValidationError
 from import_export import fields, widgets
 
 from communities.models import Community
-from opsite.money import quantize
-from opsite.resources import NaturalKeyResource, NaturalKeyWidget, OpsiteResource
+from opsite.core.money import quantize
+from opsite.core.resources import NaturalKeyResource, NaturalKeyWidget, OpsiteResource
 
 from .models import ContractPayment, ServiceContract
 from .selectors import contract_list, contract_payment_list

@@ -16,8 +16,8 @@ from decimal import Decimal
 
 from django.db.models import QuerySet
 
-from opsite.money import ZERO
-from opsite.periods import Period, period_start, periods_between
+from opsite.core.money import ZERO
+from opsite.core.periods import Period, period_start, periods_between
 
 from .choices import ContractCategory, ContractStatus
 from .models import ServiceContract

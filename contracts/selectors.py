@@ -18,7 +18,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from opsite.money import ZERO
+from opsite.core.money import ZERO
 
 from .models import ContractPayment, ServiceContract
 
@@ -37,7 +37,7 @@ def with_payment_totals(queryset: QuerySet[ServiceContract]) -> QuerySet[Service
     """Annotate ``payments_total``, ``paid_total`` and ``schedule_incomplete``.
 
     ``schedule_incomplete``: the contract's payments sum to less than its ``total_value``. The
-    totals are exact on PostgreSQL; on SQLite, pass them through ``opsite.money.quantize``
+    totals are exact on PostgreSQL; on SQLite, pass them through ``opsite.core.money.quantize``
     before showing them.
     """
     payments = ContractPayment.objects.filter(contract=OuterRef("pk"))

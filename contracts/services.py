@@ -17,8 +17,8 @@ from django.db import transaction
 from django.db.models import Sum
 
 from communities.models import Community
-from opsite.money import CENT, ZERO, quantize
-from opsite.services import by_natural_key
+from opsite.core.money import CENT, ZERO, quantize
+from opsite.core.services import by_natural_key
 
 from .choices import BillingPlan, ContractStatus
 from .models import ContractPayment, ServiceContract

@@ -17,7 +17,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils.html import format_html
 
-from opsite.admin import OpsiteAdmin
+from opsite.core.admin import OpsiteAdmin
 
 # The GitHub importer's run log has its own module; importing it registers its admin.
 from . import sync_admin  # noqa: F401

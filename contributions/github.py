@@ -35,8 +35,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from opsite.recompute import ROLLUPS, request_recompute
-from opsite.resources import ImportFailed
+from opsite.core.recompute import ROLLUPS, request_recompute
+from opsite.core.resources import ImportFailed
 
 from .models import SyncRun, UpstreamCommunity
 

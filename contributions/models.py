@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from opsite.models import TimeStampedModel
+from opsite.core.models import TimeStampedModel
 
 
 class UpstreamCommunity(TimeStampedModel):

@@ -15,7 +15,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.encoding import force_str
 from import_export import fields, widgets
 
-from opsite.resources import (
+from opsite.core.resources import (
     CommaListWidget,
     NaturalKeyResource,
     NaturalKeyWidget,

@@ -7,7 +7,7 @@ whose author is a staff member employed on the merge date (``staff.rollups.emplo
 
 The merge date is the UTC date of ``merged_at``: Django runs every database session in UTC when
 ``USE_TZ`` is on, so casting the instant to a date gives the UTC date on SQLite and PostgreSQL
-alike, whatever time zone a request has activated. Periods come from ``opsite.periods``.
+alike, whatever time zone a request has activated. Periods come from ``opsite.core.periods``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db.models import Count, DateField, F, Max, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 
-from opsite.periods import INTERVALS, Period, period_of, period_start, periods_between
+from opsite.core.periods import INTERVALS, Period, period_of, period_start, periods_between
 from staff.models import StaffMember
 from staff.rollups import employed_on
 

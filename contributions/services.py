@@ -22,8 +22,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from opsite.recompute import ROLLUPS, request_recompute
-from opsite.services import by_natural_key
+from opsite.core.recompute import ROLLUPS, request_recompute
+from opsite.core.services import by_natural_key
 from staff.models import StaffMember
 
 from .models import PullRequest, Repository, UpstreamCommunity

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from opsite.admin import OpsiteAdmin
-from opsite.resources import OpsiteResource
+from opsite.core.admin import OpsiteAdmin
+from opsite.core.resources import OpsiteResource
 
 from .models import SyncRun
 

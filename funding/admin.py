@@ -18,8 +18,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.forms.models import BaseInlineFormSet
 
-from opsite.admin import OpsiteAdmin, OpsiteHistoryAdmin
-from opsite.money import ZERO, reporting_currency
+from opsite.core.admin import OpsiteAdmin, OpsiteHistoryAdmin, ReadOnlyAdmin
+from opsite.core.money import ZERO, reporting_currency
 
 from . import selectors
 from .choices import GrantRole
@@ -30,7 +30,6 @@ from .models import (
     Expense,
     Funder,
     Grant,
-    RecomputeState,
     RunwayAlert,
     RunwaySnapshot,
     Scenario,
@@ -370,7 +369,7 @@ class SubawardPaymentAdmin(OpsiteHistoryAdmin):
 
 @admin.register(CashPosition)
 class CashPositionAdmin(OpsiteHistoryAdmin):
-    """Sensitive: Finance, Leadership and superusers only (see opsite.roles)."""
+    """Sensitive: Finance, Leadership and superusers only (see opsite.core.roles)."""
 
     resource_classes = [CashPositionResource]
     form = ServiceRulesForm
@@ -537,16 +536,6 @@ class RunwaySnapshotAdmin(OpsiteAdmin):
         return False
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Bookkeeping written by jobs: shown for the record, never typed in."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(RunwayAlert)
 class RunwayAlertAdmin(ReadOnlyAdmin):
     """The runway alerts e-mailed to Leadership (sensitive: Finance and Leadership only)."""
@@ -555,10 +544,3 @@ class RunwayAlertAdmin(ReadOnlyAdmin):
     list_filter = ("reason", "scenario")
     list_select_related = ("scenario", "snapshot__scenario")
     date_hierarchy = "sent_at"
-
-
-@admin.register(RecomputeState)
-class RecomputeStateAdmin(ReadOnlyAdmin):
-    """Whether a recompute of the rollups or the runway is still owed (e.g. the broker was down)."""
-
-    list_display = ("kind", "pending", "requested_at", "succeeded_at")

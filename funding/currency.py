@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 
-from opsite.money import quantize, reporting_currency
+from opsite.core.money import quantize, reporting_currency
 
 from .models import ExchangeRate
 

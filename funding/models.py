@@ -7,8 +7,8 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-from opsite.models import TimeStampedModel
-from opsite.money import CurrencyField, MoneyField
+from opsite.core.models import TimeStampedModel
+from opsite.core.money import CurrencyField, MoneyField
 
 from .choices import (
     AdjustmentKind,
@@ -344,27 +344,3 @@ class RunwayAlert(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Runway alert for {self.scenario.slug} ({self.get_reason_display()})"
-
-
-class RecomputeState(TimeStampedModel):
-    """Whether a recompute of derived figures (the rollups, the runway) is still owed.
-
-    Set when a change asks for a recompute, cleared by a recompute that started after that request
-    and succeeded. It lives in the database, not the cache, because the cache is the same Redis as
-    the broker: when one is down, so is the other, and this flag is what says so.
-    """
-
-    class Kind(models.TextChoices):
-        ROLLUPS = "rollups", "Impact rollups"
-        RUNWAY = "runway", "Runway"
-
-    kind = models.CharField(max_length=20, unique=True, choices=Kind.choices)
-    pending = models.BooleanField(default=False)
-    requested_at = models.DateTimeField(null=True, blank=True)
-    succeeded_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["kind"]
-
-    def __str__(self) -> str:
-        return f"{self.kind}: {'pending' if self.pending else 'up to date'}"

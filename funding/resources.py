@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from import_export import fields, widgets
 
-from opsite.resources import NaturalKeyWidget, OpsiteResource
+from opsite.core.resources import NaturalKeyWidget, OpsiteResource
 
 from .models import (
     CashPosition,

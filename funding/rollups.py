@@ -22,8 +22,8 @@ from decimal import Decimal
 from django.db.models import QuerySet
 
 from contracts.rollups import contracts_first_day, signed_contract_rows
-from opsite.money import ZERO
-from opsite.periods import Period, period_start, periods_between
+from opsite.core.money import ZERO
+from opsite.core.periods import Period, period_start, periods_between
 
 from .choices import AWARDED_STATUSES, GrantCategory, GrantRole
 from .currency import RateTable

@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from opsite.money import ZERO
+from opsite.core.money import ZERO
 
 from .choices import AWARDED_STATUSES, GrantRole
 from .models import (

@@ -18,8 +18,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from opsite.celery import IDEMPOTENT_TASK_OPTIONS
-from opsite.recompute import RUNWAY, recompute_succeeded
-from opsite.roles import LEADERSHIP
+from opsite.core.recompute import RUNWAY, recompute_succeeded
+from opsite.core.roles import LEADERSHIP
 
 from .models import RunwayAlert, RunwaySnapshot, Scenario
 

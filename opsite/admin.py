@@ -1,21 +1,13 @@
-"""Bases for every ModelAdmin: import/export with the opsite resource rules."""
+"""Admin of the ``opsite`` app's own table: the recompute scheduler's state."""
 
-from import_export.admin import ImportExportModelAdmin
-from import_export.formats.base_formats import CSV, JSON, XLSX
-from simple_history.admin import SimpleHistoryAdmin
+from django.contrib import admin
 
-
-class OpsiteAdmin(ImportExportModelAdmin):
-    """Import/export (CSV, XLSX, JSON) with a dry-run preview; permissions follow the roles."""
-
-    formats = [CSV, XLSX, JSON]
-    list_per_page = 50
-    show_full_result_count = False
+from opsite.core.admin import ReadOnlyAdmin
+from opsite.core.models import RecomputeState
 
 
-class OpsiteHistoryAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
-    """As :class:`OpsiteAdmin`, with the audit history of every change."""
+@admin.register(RecomputeState)
+class RecomputeStateAdmin(ReadOnlyAdmin):
+    """Whether a recompute of the rollups or the runway is still owed (e.g. the broker was down)."""
 
-    formats = [CSV, XLSX, JSON]
-    list_per_page = 50
-    show_full_result_count = False
+    list_display = ("kind", "pending", "requested_at", "succeeded_at")

@@ -7,6 +7,6 @@ class OpsiteConfig(AppConfig):
 
     def ready(self) -> None:
         # Every app's models are loaded by now (ready() runs after all of them are imported).
-        from . import signals
+        from .core import signals
 
         signals.connect()

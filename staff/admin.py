@@ -15,8 +15,8 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.text import capfirst
 
-from opsite.admin import OpsiteAdmin, OpsiteHistoryAdmin
-from opsite.money import quantize
+from opsite.core.admin import OpsiteAdmin, OpsiteHistoryAdmin
+from opsite.core.money import quantize
 
 from .models import Compensation, StaffMember
 from .resources import CompensationResource, StaffMemberResource

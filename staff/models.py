@@ -8,9 +8,9 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 from simple_history.models import HistoricalRecords
 
-from opsite.countries import COUNTRY_CHOICES
-from opsite.models import TimeStampedModel
-from opsite.money import CurrencyField, MoneyField
+from opsite.core.countries import COUNTRY_CHOICES
+from opsite.core.models import TimeStampedModel
+from opsite.core.money import CurrencyField, MoneyField
 
 from .choices import Employment, Team
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from import_export import fields
 
-from opsite.resources import NaturalKeyResource, NaturalKeyWidget, OpsiteResource, StrictBooleanWidget
+from opsite.core.resources import NaturalKeyResource, NaturalKeyWidget, OpsiteResource, StrictBooleanWidget
 
 from .models import Compensation, StaffMember
 

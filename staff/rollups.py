@@ -17,7 +17,7 @@ from typing import Any
 from django.db.models import Count, Q
 from django.db.models.expressions import Combinable
 
-from opsite.periods import Period, periods_between
+from opsite.core.periods import Period, periods_between
 
 from .choices import Team
 from .models import StaffMember

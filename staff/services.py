@@ -18,7 +18,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from opsite.services import by_natural_key
+from opsite.core.services import by_natural_key
 
 from .choices import Employment
 from .models import Compensation, StaffMember

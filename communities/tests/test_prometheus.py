@@ -390,15 +390,15 @@ def test_a_source_is_validated(db, changes, field):
 
 @pytest.fixture
 def enqueued(monkeypatch) -> list[str]:
-    import opsite.recompute
+    import opsite.core.recompute
 
     kinds: list[str] = []
 
-    def enqueue(kind: str) -> opsite.recompute.Enqueued:
+    def enqueue(kind: str) -> opsite.core.recompute.Enqueued:
         kinds.append(kind)
-        return opsite.recompute.Enqueued(kind=kind, task_id="recorded", status="queued")
+        return opsite.core.recompute.Enqueued(kind=kind, task_id="recorded", status="queued")
 
-    monkeypatch.setattr(opsite.recompute, "enqueue_recompute", enqueue)
+    monkeypatch.setattr(opsite.core.recompute, "enqueue_recompute", enqueue)
     return kinds
 
 

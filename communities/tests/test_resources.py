@@ -13,7 +13,7 @@ from django.urls import reverse
 from communities.choices import CommunityKind, Region
 from communities.models import ActiveUserCount, Community, Hub, Network
 from communities.resources import ActiveUserCountResource, CommunityResource, HubResource, NetworkResource
-from opsite.resources import FORMATS, ImportFailed, RowError, import_file
+from opsite.core.resources import FORMATS, ImportFailed, RowError, import_file
 
 from .factories import ActiveUserCountFactory, CommunityFactory, HubFactory, NetworkFactory
 

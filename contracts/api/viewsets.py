@@ -17,7 +17,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from opsite.api.viewsets import SLUG, ReadBackServiceModelViewSet, updater
+from opsite.core.api.viewsets import SLUG, ReadBackServiceModelViewSet, updater
 
 from .. import selectors, services
 from . import filters, serializers

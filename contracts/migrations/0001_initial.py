@@ -2,7 +2,7 @@
 
 import django.core.validators
 import django.db.models.deletion
-import opsite.money
+import opsite.core.money
 import simple_history.models
 from decimal import Decimal
 from django.conf import settings
@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
                 ('start_on', models.DateField()),
                 ('end_on', models.DateField()),
                 ('total_value', models.DecimalField(decimal_places=2, max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0.00'))])),
-                ('currency', models.CharField(default=opsite.money.reporting_currency, max_length=3, validators=[django.core.validators.RegexValidator('^[A-Z]{3}$', 'Enter an ISO 4217 currency code such as USD.')])),
+                ('currency', models.CharField(default=opsite.core.money.reporting_currency, max_length=3, validators=[django.core.validators.RegexValidator('^[A-Z]{3}$', 'Enter an ISO 4217 currency code such as USD.')])),
                 ('history_id', models.AutoField(primary_key=True, serialize=False)),
                 ('history_date', models.DateTimeField(db_index=True)),
                 ('history_change_reason', models.CharField(max_length=100, null=True)),
@@ -63,7 +63,7 @@ class Migration(migrations.Migration):
                 ('start_on', models.DateField()),
                 ('end_on', models.DateField()),
                 ('total_value', models.DecimalField(decimal_places=2, max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0.00'))])),
-                ('currency', models.CharField(default=opsite.money.reporting_currency, max_length=3, validators=[django.core.validators.RegexValidator('^[A-Z]{3}$', 'Enter an ISO 4217 currency code such as USD.')])),
+                ('currency', models.CharField(default=opsite.core.money.reporting_currency, max_length=3, validators=[django.core.validators.RegexValidator('^[A-Z]{3}$', 'Enter an ISO 4217 currency code such as USD.')])),
                 ('community', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contracts', to='communities.community')),
             ],
             options={

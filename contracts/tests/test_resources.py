@@ -12,7 +12,7 @@ from django.urls import reverse
 from communities.tests.factories import CommunityFactory
 from contracts.models import ContractPayment, ServiceContract
 from contracts.resources import ContractPaymentResource, ServiceContractResource
-from opsite.resources import FORMATS, ImportFailed, RowError, import_file
+from opsite.core.resources import FORMATS, ImportFailed, RowError, import_file
 
 from .factories import ContractPaymentFactory, ServiceContractFactory
 

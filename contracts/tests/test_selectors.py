@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from contracts.selectors import contract_list, contract_payment_list, contracts_with_incomplete_schedule
-from opsite.money import quantize
+from opsite.core.money import quantize
 
 from .factories import ContractPaymentFactory, ServiceContractFactory
 

@@ -23,9 +23,16 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from opsite.api.filters import StableOrderingFilter
-from opsite.api.permissions import CanUpsert, RolePermission
-from opsite.api.viewsets import BATCH_MAX_ROWS, ID, SLUG, ReadBackServiceModelViewSet, batch_rows, updater
+from opsite.core.api.filters import StableOrderingFilter
+from opsite.core.api.permissions import CanUpsert, RolePermission
+from opsite.core.api.viewsets import (
+    BATCH_MAX_ROWS,
+    ID,
+    SLUG,
+    ReadBackServiceModelViewSet,
+    batch_rows,
+    updater,
+)
 
 from .. import selectors, services
 from ..models import SyncRun

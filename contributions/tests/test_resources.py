@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from contributions.models import PullRequest, Repository, UpstreamCommunity
 from contributions.resources import PullRequestResource, RepositoryResource, UpstreamCommunityResource
-from opsite.resources import FORMATS, ImportFailed, RowError, import_file
+from opsite.core.resources import FORMATS, ImportFailed, RowError, import_file
 from staff.models import StaffMember
 from staff.tests.factories import StaffMemberFactory
 

@@ -22,7 +22,7 @@ from contributions.rollups import (
     inputs_signature,
 )
 from contributions.tests.factories import PullRequestFactory, RepositoryFactory, UpstreamCommunityFactory
-from opsite.periods import periods_between
+from opsite.core.periods import periods_between
 from staff.tests.factories import StaffMemberFactory
 
 pytestmark = pytest.mark.django_db

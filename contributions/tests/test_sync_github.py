@@ -302,15 +302,15 @@ def test_a_saved_answer_replays_offline_into_the_same_tables(github, client, ros
 @pytest.fixture
 def enqueued(monkeypatch) -> list[str]:
     """The recomputes enqueued after a commit, in order (nothing really runs)."""
-    import opsite.recompute
+    import opsite.core.recompute
 
     kinds: list[str] = []
 
-    def enqueue(kind: str) -> opsite.recompute.Enqueued:
+    def enqueue(kind: str) -> opsite.core.recompute.Enqueued:
         kinds.append(kind)
-        return opsite.recompute.Enqueued(kind=kind, task_id="recorded", status="queued")
+        return opsite.core.recompute.Enqueued(kind=kind, task_id="recorded", status="queued")
 
-    monkeypatch.setattr(opsite.recompute, "enqueue_recompute", enqueue)
+    monkeypatch.setattr(opsite.core.recompute, "enqueue_recompute", enqueue)
     return kinds
 
 

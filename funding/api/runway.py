@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from opsite.recompute import RUNWAY, enqueue_recompute
+from opsite.core.recompute import RUNWAY, enqueue_recompute
 
 from ..runway.engine import IN_SOURCES, INDICATORS, OUT_SOURCES
 from ..runway.snapshots import runway_latest, runway_scenario

@@ -15,7 +15,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from opsite.money import currency_validator
+from opsite.core.money import currency_validator
 
 from ..models import (
     CashPosition,

@@ -20,9 +20,9 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from opsite.api.filters import StableOrderingFilter
-from opsite.api.permissions import RolePermission
-from opsite.api.viewsets import DATE, ID, SLUG, ReadBackServiceModelViewSet, updater
+from opsite.core.api.filters import StableOrderingFilter
+from opsite.core.api.permissions import RolePermission
+from opsite.core.api.viewsets import DATE, ID, SLUG, ReadBackServiceModelViewSet, updater
 
 from .. import selectors, services
 from ..models import RunwayAlert, Scenario

@@ -2,7 +2,7 @@
 
 import django.core.validators
 import django.db.models.deletion
-import opsite.money
+import opsite.core.money
 import simple_history.models
 from decimal import Decimal
 from django.conf import settings
@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ('updated_at', models.DateTimeField(auto_now=True)),
                 ('as_of', models.DateField(unique=True)),
                 ('balance', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('currency', models.CharField(default=opsite.money.reporting_currency, max_length=3, validators=[django.core.validators.RegexValidator('^[A-Z]{3}$', 'Enter an ISO 4217 currency code such as USD.')])),
+                ('currency', models.CharField(default=opsite.core.money.reporting_currency, max_length=3, validators=[django.core.validators.RegexValidator('^[A-Z]{3}$', 'Enter an ISO 4217 currency code such as USD.')])),
                 ('note', models.TextField(blank=True)),
             ],
             options={
@@ -71,7 +71,7 @@ class Migration(migrations.Migration):
                 ('name', models.CharField(max_length=200)),
                 ('category', models.CharField(choices=[('cloud', 'Cloud'), ('software', 'Software'), ('travel', 'Travel'), ('services', 'Services'), ('overhead', 'Overhead'), ('other', 'Other')], max_length=20)),
                 ('amount', models.DecimalField(decimal_places=2, max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0.00'))])),
-                ('currency', models.CharField(default=opsite.money.reporting_currency, max_length=3, validators=[django.core.validators.RegexValidator('^[A-Z]{3}$', 'Enter an ISO 4217 currency code such as USD.')])),
+                ('currency', models.CharField(default=opsite.core.money.reporting_currency, max_length=3, validators=[django.core.validators.RegexValidator('^[A-Z]{3}$', 'Enter an ISO 4217 currency code such as USD.')])),
                 ('recurrence', models.CharField(choices=[('monthly', 'Monthly'), ('once', 'Once')], default='monthly', max_length=10)),
                 ('start_on', models.DateField()),
                 ('end_on', models.DateField(blank=True, null=True)),
@@ -94,7 +94,7 @@ class Migration(migrations.Migration):
                 ('status', models.CharField(choices=[('prospect', 'Prospect'), ('submitted', 'Submitted'), ('awarded', 'Awarded'), ('declined', 'Declined'), ('closed', 'Closed')], default='prospect', max_length=20)),
                 ('probability', models.PositiveSmallIntegerField(default=100, help_text='0 to 100; meaningful in the pipeline.')),
                 ('amount', models.DecimalField(decimal_places=2, max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0.00'))])),
-                ('currency', models.CharField(default=opsite.money.reporting_currency, max_length=3, validators=[django.core.validators.RegexValidator('^[A-Z]{3}$', 'Enter an ISO 4217 currency code such as USD.')])),
+                ('currency', models.CharField(default=opsite.core.money.reporting_currency, max_length=3, validators=[django.core.validators.RegexValidator('^[A-Z]{3}$', 'Enter an ISO 4217 currency code such as USD.')])),
                 ('awarded_on', models.DateField(blank=True, null=True)),
                 ('start_on', models.DateField()),
                 ('end_on', models.DateField()),
@@ -128,7 +128,7 @@ class Migration(migrations.Migration):
                 ('updated_at', models.DateTimeField(blank=True, editable=False)),
                 ('as_of', models.DateField(db_index=True)),
                 ('balance', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('currency', models.CharField(default=opsite.money.reporting_currency, max_length=3, validators=[django.core.validators.RegexValidator('^[A-Z]{3}$', 'Enter an ISO 4217 currency code such as USD.')])),
+                ('currency', models.CharField(default=opsite.core.money.reporting_currency, max_length=3, validators=[django.core.validators.RegexValidator('^[A-Z]{3}$', 'Enter an ISO 4217 currency code such as USD.')])),
                 ('note', models.TextField(blank=True)),
                 ('history_id', models.AutoField(primary_key=True, serialize=False)),
                 ('history_date', models.DateTimeField(db_index=True)),
@@ -181,7 +181,7 @@ class Migration(migrations.Migration):
                 ('status', models.CharField(choices=[('prospect', 'Prospect'), ('submitted', 'Submitted'), ('awarded', 'Awarded'), ('declined', 'Declined'), ('closed', 'Closed')], default='prospect', max_length=20)),
                 ('probability', models.PositiveSmallIntegerField(default=100, help_text='0 to 100; meaningful in the pipeline.')),
                 ('amount', models.DecimalField(decimal_places=2, max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0.00'))])),
-                ('currency', models.CharField(default=opsite.money.reporting_currency, max_length=3, validators=[django.core.validators.RegexValidator('^[A-Z]{3}$', 'Enter an ISO 4217 currency code such as USD.')])),
+                ('currency', models.CharField(default=opsite.core.money.reporting_currency, max_length=3, validators=[django.core.validators.RegexValidator('^[A-Z]{3}$', 'Enter an ISO 4217 currency code such as USD.')])),
                 ('awarded_on', models.DateField(blank=True, null=True)),
                 ('start_on', models.DateField()),
                 ('end_on', models.DateField()),

@@ -10,7 +10,7 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import Sum
 
-from opsite.money import ZERO
+from opsite.core.money import ZERO
 
 Errors = dict[str, list[str]]
 

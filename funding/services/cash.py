@@ -10,7 +10,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from opsite.money import reporting_currency
+from opsite.core.money import reporting_currency
 
 from ..choices import Recurrence
 from ..models import CashPosition, ExchangeRate, Expense

@@ -11,7 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count, Sum
 
-from opsite.money import ZERO, reporting_currency
+from opsite.core.money import ZERO, reporting_currency
 
 from ..choices import AWARDED_STATUSES, GrantRole, GrantStatus
 from ..models import Disbursement, Funder, Grant, Subaward, SubawardPayment

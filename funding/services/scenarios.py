@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from opsite.money import ZERO
+from opsite.core.money import ZERO
 
 from ..choices import AdjustmentKind, AdjustmentRecurrence, Pipeline
 from ..models import Grant, RunwaySnapshot, Scenario, ScenarioAdjustment

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from funding.models import RunwayAlert, RunwaySnapshot, Scenario
 from funding.tasks import runway_alert, runway_alert_decide, runway_alert_send
-from opsite.roles import LEADERSHIP
+from opsite.core.roles import LEADERSHIP
 
 pytestmark = pytest.mark.django_db
 

@@ -28,7 +28,7 @@ from funding.models import (
     Subaward,
     SubawardPayment,
 )
-from opsite.resources import FORMATS, ImportFailed, import_file
+from opsite.core.resources import FORMATS, ImportFailed, import_file
 
 from .factories import (
     CashPositionFactory,

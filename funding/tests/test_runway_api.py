@@ -16,9 +16,10 @@ from django.urls import path, reverse
 from drf_spectacular.generators import SchemaGenerator
 
 from funding.api.runway import RunwayRecomputeView, RunwayView
-from funding.models import RecomputeState, RunwaySnapshot, Scenario
+from funding.models import RunwaySnapshot, Scenario
 from funding.runway.snapshots import runway_recompute_all
 from opsite.celery import app, reset_connections
+from opsite.core.models import RecomputeState
 from staff.tests.factories import CompensationFactory, StaffMemberFactory
 
 from .factories import CashPositionFactory, DisbursementFactory, ExpenseFactory, GrantFactory

@@ -8,7 +8,7 @@ from django.urls import include, path
 from .schema import ApiDocsView, ApiSchemaView
 
 urlpatterns = [
-    path("v1/public/", include("opsite.api.public_urls")),
+    path("v1/public/", include("opsite.kpis.api.urls")),
     # Anonymous, like the public API: the schema names fields, never values. The docs' assets
     # are served from this site (drf-spectacular-sidecar), so they work without a CDN.
     path("schema/", ApiSchemaView.as_view(), name="api-schema"),

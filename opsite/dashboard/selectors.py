@@ -1,7 +1,7 @@
 """The data the leadership dashboard shows, read in a fixed number of queries.
 
 Everything here reads stored figures: the latest runway snapshot of each scenario, the history of
-snapshots, the impact rollups (``opsite.rollups``) and a few small lists for the what-if form.
+snapshots, the impact rollups (``opsite.kpis.rollups``) and a few small lists for the what-if form.
 Nothing is recomputed while a page is served, so the page costs the same queries and about the
 same time at any size of history; the recompute jobs keep the stored figures current.
 
@@ -30,8 +30,8 @@ from django.utils import timezone
 
 from funding.choices import GrantStatus
 from funding.models import CashPosition, Grant, RunwaySnapshot, Scenario, ScenarioAdjustment
-from opsite.models import Rollup
-from opsite.rollups import KPIS_LATEST, series_key
+from opsite.kpis.models import Rollup
+from opsite.kpis.rollups import KPIS_LATEST, series_key
 from staff.rollups import Staffing, staffing_on
 
 # The stored series each chart reads: (metric, interval).

@@ -14,7 +14,7 @@ from dateutil.relativedelta import relativedelta
 from django.conf import settings
 
 from funding.runway import INDICATORS, Thresholds
-from opsite.money import reporting_currency
+from opsite.core.money import reporting_currency
 
 from .health import (
     INDICATOR_HELP,

@@ -26,8 +26,8 @@ from django.views.decorators.http import require_GET, require_POST
 from funding.models import Scenario
 from funding.runway.loader import NoCashPosition
 from funding.runway.snapshots import runway_preview, runway_recompute
-from opsite.money import reporting_currency
-from opsite.resources import neutralize_formula
+from opsite.core.money import reporting_currency
+from opsite.core.resources import neutralize_formula
 
 from .charts import CHART_SLUGS, Chart, build_charts, flow_traces, scenario_trace
 from .forms import WhatIfAdjustmentForm, parse_what_if_request

@@ -132,6 +132,8 @@ else:
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL or "cache+memory://")
 # The embedded default has no broker: tasks run inline, after the transaction that asked for them.
+# Task modules outside an installed app's own ``tasks`` (which autodiscovery finds by itself).
+CELERY_IMPORTS = ("opsite.kpis.tasks",)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -186,7 +188,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 6 * 3600},
     },
     "recompute-rollups-nightly": {
-        "task": "opsite.tasks.recompute_rollups",
+        "task": "opsite.kpis.tasks.recompute_rollups",
         "schedule": crontab(minute=0, hour=3),
         "options": {"expires": 6 * 3600},
     },
@@ -202,7 +204,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Recomputes asked for while the broker was down are recorded as pending: enqueue them again.
     "retry-pending-recomputes": {
-        "task": "opsite.tasks.retry_pending_recomputes",
+        "task": "opsite.kpis.tasks.retry_pending_recomputes",
         "schedule": crontab(minute="*/15"),
         "options": {"expires": 15 * 60},
     },
@@ -220,11 +222,11 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "opsite.api.pagination.OpsitePagination",
+    "DEFAULT_PAGINATION_CLASS": "opsite.core.api.pagination.OpsitePagination",
     "PAGE_SIZE": 100,
-    "EXCEPTION_HANDLER": "opsite.api.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "opsite.core.api.exceptions.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
-    # Only the public KPI views throttle (opsite.api.throttling), per client address.
+    # Only the public KPI views throttle (opsite.core.api.throttling), per client address.
     "DEFAULT_THROTTLE_RATES": {"public": env("OPSITE_PUBLIC_THROTTLE", default="120/min")},
     # How many proxies in front of the site append to X-Forwarded-For: the client address is the
     # entry the outermost one added. 0 (no proxy) uses REMOTE_ADDR, so a client cannot pick its

@@ -14,8 +14,8 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 from import_export.admin import ExportMixin, ImportMixin
 
-from opsite.demo import demo_load
-from opsite.roles import FINANCE_EDITS, OPERATIONS_EDITS, OPERATIONS_VIEWS
+from opsite.core.roles import FINANCE_EDITS, OPERATIONS_EDITS, OPERATIONS_VIEWS
+from opsite.demo.loader import demo_load
 
 REGISTRY = dict(sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label))
 LABELS = [model._meta.label for model in REGISTRY]
@@ -91,7 +91,8 @@ def job_written_row(label: str):
 
     from communities.models import ClusterUsage, PrometheusSource
     from contributions.models import SyncRun
-    from funding.models import RecomputeState, RunwayAlert, RunwaySnapshot, Scenario
+    from funding.models import RunwayAlert, RunwaySnapshot, Scenario
+    from opsite.core.models import RecomputeState
 
     now = timezone.now()
     label = label.lower()
@@ -106,7 +107,7 @@ def job_written_row(label: str):
         return PrometheusSource.objects.create(cluster="demo-cluster", url="http://127.0.0.1:9090/")
     if label == "contributions.syncrun":
         return SyncRun.objects.create(started_at=now)
-    if label == "funding.recomputestate":
+    if label == "opsite.recomputestate":
         return RecomputeState.objects.get_or_create(kind="rollups", defaults={"requested_at": now})[0]
     snapshot = RunwaySnapshot.objects.create(
         scenario=Scenario.objects.get(slug="base"), as_of=dt.date(2024, 12, 31), computed_at=now

@@ -39,10 +39,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.models import Token
 from rest_framework.routers import APIRootView
 
-from opsite import rollups
-from opsite.api.permissions import RolePermission
-from opsite.api.public import PublicBadgeView, PublicKpisView, PublicSeriesView
-from opsite.roles import FINANCE, LEADERSHIP, OPERATIONS, OPSITE_APPS, role_matrix
+from opsite.core.api.permissions import RolePermission
+from opsite.core.roles import FINANCE, LEADERSHIP, OPERATIONS, OPSITE_APPS, role_matrix
+from opsite.kpis import rollups
+from opsite.kpis.api.public import PublicBadgeView, PublicKpisView, PublicSeriesView
 from opsite.tests.test_roles import ensure_role_groups
 
 pytestmark = pytest.mark.django_db

@@ -21,9 +21,9 @@ from django.db import models
 from django.test import Client
 
 from funding.models import CashPosition, RunwayAlert, RunwaySnapshot
-from opsite import rollups
-from opsite.periods import INTERVALS
-from opsite.roles import OPERATIONS
+from opsite.core.periods import INTERVALS
+from opsite.core.roles import OPERATIONS
+from opsite.kpis import rollups
 from opsite.tests.test_api_matrix import (
     Persona,
     Route,

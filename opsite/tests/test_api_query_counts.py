@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from opsite.roles import OPERATIONS
+from opsite.core.roles import OPERATIONS
 from opsite.tests.test_api_matrix import (
     Persona,
     Route,

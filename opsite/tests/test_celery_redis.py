@@ -29,9 +29,9 @@ from conftest import require, require_executable
 from funding.models import RunwayAlert, RunwaySnapshot, Scenario
 from funding.tasks import recompute_runway, runway_alert
 from opsite.celery import app, reset_connections
-from opsite.recompute import recompute_pending, request_recompute
-from opsite.roles import LEADERSHIP
-from opsite.tasks import recompute_rollups
+from opsite.core.recompute import recompute_pending, request_recompute
+from opsite.core.roles import LEADERSHIP
+from opsite.kpis.tasks import recompute_rollups
 from opsite.tests.test_celery_unit import seed_runway_inputs
 from opsite.tests.test_recompute import database_restored_after_module  # noqa: F401 (autouse)
 
@@ -63,9 +63,9 @@ app.conf.update(
 
 marker = os.environ.get("OPSITE_IT_MARKER")
 if marker:
-    import opsite.rollups
+    import opsite.kpis.rollups
 
-    real = opsite.rollups.recompute_rollups
+    real = opsite.kpis.rollups.recompute_rollups
 
     def recompute_then_stall(*, as_of=None):
         result = real(as_of=as_of)
@@ -78,7 +78,7 @@ if marker:
         time.sleep(60)
         return result
 
-    opsite.rollups.recompute_rollups = recompute_then_stall
+    opsite.kpis.rollups.recompute_rollups = recompute_then_stall
 
 app.worker_main(
     ["worker", "--pool=prefork", "--concurrency", os.environ.get("OPSITE_IT_CONCURRENCY", "1"),
@@ -267,7 +267,7 @@ def snapshot_rows() -> list[tuple]:
 def rollup_rows() -> list[tuple]:
     """The published figures, without their times of computation (what a rerun may change), nor
     the store's ``state:*`` bookkeeping (when it last ran, how far it has read)."""
-    from opsite.models import Rollup
+    from opsite.kpis.models import Rollup
 
     rows = Rollup.objects.exclude(key__startswith="state:").order_by("key")
     return list(rows.values_list("key", "version", "value"))
@@ -275,8 +275,8 @@ def rollup_rows() -> list[tuple]:
 
 def clean_run_rows() -> list[tuple]:
     """The rollup store after one recompute in this process, from empty; the store is emptied again."""
-    from opsite.models import Rollup
-    from opsite.rollups import recompute_rollups as recompute
+    from opsite.kpis.models import Rollup
+    from opsite.kpis.rollups import recompute_rollups as recompute
 
     Rollup.objects.all().delete()
     recompute(as_of=date(2024, 12, 31))
@@ -289,7 +289,7 @@ def clean_run_rows() -> list[tuple]:
 @pytest.fixture
 def rollups() -> None:
     """Skip before starting anything when the impact rollups are not there."""
-    pytest.importorskip("opsite.rollups", reason="the impact rollups are not there yet")
+    pytest.importorskip("opsite.kpis.rollups", reason="the impact rollups are not there yet")
 
 
 # --- tests ----------------------------------------------------------------------------------

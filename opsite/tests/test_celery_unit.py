@@ -12,11 +12,12 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from funding.models import RecomputeState, RunwaySnapshot, Scenario
+from funding.models import RunwaySnapshot, Scenario
 from funding.tasks import recompute_runway, runway_alert
 from opsite.celery import IDEMPOTENT_TASK_OPTIONS, app, visibility_timeout
-from opsite.recompute import recompute_pending
-from opsite.tasks import recompute_rollups, retry_pending_recomputes
+from opsite.core.models import RecomputeState
+from opsite.core.recompute import recompute_pending
+from opsite.kpis.tasks import recompute_rollups, retry_pending_recomputes
 from opsite.tests.test_recompute import _stand_in_module
 
 OUR_TASKS = (recompute_rollups, recompute_runway, runway_alert, retry_pending_recomputes)
@@ -40,7 +41,7 @@ def calls(monkeypatch) -> list:
         seen.append(("runway_one", scenario.slug))
         return RunwaySnapshot(pk=21, scenario=scenario)
 
-    _stand_in_module(monkeypatch, "opsite.rollups", recompute_rollups=rollups)
+    _stand_in_module(monkeypatch, "opsite.kpis.rollups", recompute_rollups=rollups)
     _stand_in_module(
         monkeypatch, "funding.runway.snapshots", runway_recompute_all=runway_all, runway_recompute=runway_one
     )
@@ -97,10 +98,10 @@ def test_the_beat_schedule_holds_every_periodic_job_in_one_place():
     schedule = {entry["task"]: entry for entry in settings.CELERY_BEAT_SCHEDULE.values()}
 
     assert set(schedule) == {
-        "opsite.tasks.recompute_rollups",
+        "opsite.kpis.tasks.recompute_rollups",
         "funding.tasks.recompute_runway",
         "funding.tasks.runway_alert",
-        "opsite.tasks.retry_pending_recomputes",
+        "opsite.kpis.tasks.retry_pending_recomputes",
         "contributions.tasks.sync_github",
         "communities.tasks.import_usage",
     }
@@ -114,8 +115,8 @@ def test_the_daily_alert_runs_after_the_runway_it_reads_and_the_rollups_after_th
         return hour * 60 + minute
 
     assert minutes("funding.tasks.recompute_runway") < minutes("funding.tasks.runway_alert")
-    assert minutes("contributions.tasks.sync_github") < minutes("opsite.tasks.recompute_rollups")
-    assert minutes("communities.tasks.import_usage") < minutes("opsite.tasks.recompute_rollups")
+    assert minutes("contributions.tasks.sync_github") < minutes("opsite.kpis.tasks.recompute_rollups")
+    assert minutes("communities.tasks.import_usage") < minutes("opsite.kpis.tasks.recompute_rollups")
 
 
 def test_every_scheduled_task_that_exists_is_registered_under_its_scheduled_name():
@@ -197,7 +198,7 @@ def test_a_failed_recompute_leaves_the_recompute_pending(calls, monkeypatch):
     def broken(*, as_of=None):
         raise RuntimeError("no data")
 
-    _stand_in_module(monkeypatch, "opsite.rollups", recompute_rollups=broken)
+    _stand_in_module(monkeypatch, "opsite.kpis.rollups", recompute_rollups=broken)
 
     with pytest.raises(RuntimeError):
         recompute_rollups.apply().get()
@@ -209,7 +210,7 @@ def test_a_failed_recompute_leaves_the_recompute_pending(calls, monkeypatch):
 
 def _rollup_rows() -> list[tuple]:
     """The published figures; ``state:*`` rows are the store's bookkeeping (when it last ran)."""
-    from opsite.models import Rollup
+    from opsite.kpis.models import Rollup
 
     rows = Rollup.objects.exclude(key__startswith="state:").order_by("key")
     return list(rows.values_list("key", "version", "value"))
@@ -217,7 +218,7 @@ def _rollup_rows() -> list[tuple]:
 
 @pytest.mark.django_db
 def test_recomputing_the_rollups_twice_leaves_the_same_tables():
-    pytest.importorskip("opsite.rollups", reason="the rollups are not there yet")
+    pytest.importorskip("opsite.kpis.rollups", reason="the rollups are not there yet")
     from communities.tests.factories import ActiveUserCountFactory
     from staff.tests.factories import StaffMemberFactory
 

@@ -18,13 +18,13 @@ import pytest
 from conftest import require_executable
 from funding.models import RunwaySnapshot, ScenarioAdjustment
 from opsite.dashboard.charts import CHART_SLUGS
-from opsite.demo import demo_load
-from opsite.models import Rollup
-from opsite.rollups import recompute_rollups, series
+from opsite.demo.loader import demo_load
+from opsite.kpis.models import Rollup
+from opsite.kpis.rollups import recompute_rollups, series
 
 # Transactional: the live server's thread must see the demo committed. The rollback restores what
 # the migrations put in (the role groups, the default scenarios) for the tests that run after these.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -24,11 +24,11 @@ from funding.models import RunwaySnapshot, Scenario, ScenarioAdjustment
 from funding.runway import Band
 from funding.runway.snapshots import runway_recompute, runway_recompute_all
 from funding.tests.factories import GrantFactory
+from opsite.core.roles import OPSITE_APPS
 from opsite.dashboard.charts import CHART_SLUGS
 from opsite.dashboard.health import HealthFigures, format_money, green_sentence, round_up
-from opsite.demo import demo_load
-from opsite.roles import OPSITE_APPS
-from opsite.rollups import recompute_rollups
+from opsite.demo.loader import demo_load
+from opsite.kpis.rollups import recompute_rollups
 from staff.tests.factories import StaffMemberFactory
 
 URL = "/leadership/"

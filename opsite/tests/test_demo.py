@@ -34,8 +34,8 @@ from funding.models import (
     Subaward,
     SubawardPayment,
 )
-from opsite.demo import DemoBuilder, demo_load
-from opsite.roles import OPSITE_APPS
+from opsite.core.roles import OPSITE_APPS
+from opsite.demo.loader import DemoBuilder, demo_load
 from staff.models import Compensation, StaffMember
 
 END_2023 = date(2023, 12, 31)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from opsite.periods import (
+from opsite.core.periods import (
     Period,
     parse_period,
     period_end,

@@ -20,10 +20,10 @@ from communities.tests.factories import ActiveUserCountFactory, CommunityFactory
 from contracts.tests.factories import ServiceContractFactory
 from contributions.tests.factories import PullRequestFactory, RepositoryFactory, UpstreamCommunityFactory
 from funding.tests.factories import GrantFactory
-from opsite import rollups
-from opsite.api import public
-from opsite.api.throttling import PublicRateThrottle
-from opsite.periods import INTERVALS
+from opsite.core.api.throttling import PublicRateThrottle
+from opsite.core.periods import INTERVALS
+from opsite.kpis import rollups
+from opsite.kpis.api import public
 from staff.tests.factories import StaffMemberFactory
 
 pytestmark = pytest.mark.django_db

@@ -23,21 +23,21 @@ from funding.models import (
     CashPosition,
     Expense,
     Funder,
-    RecomputeState,
     RunwayAlert,
     RunwaySnapshot,
     Scenario,
 )
-from opsite import signals
 from opsite.celery import app, reset_connections
-from opsite.recompute import (
+from opsite.core import signals
+from opsite.core.models import RecomputeState
+from opsite.core.recompute import (
     enqueue_recompute,
     recompute_pending,
     recompute_succeeded,
     request_recompute,
 )
-from opsite.resources import OpsiteResource, import_file
-from opsite.tasks import retry_pending_recomputes
+from opsite.core.resources import OpsiteResource, import_file
+from opsite.kpis.tasks import retry_pending_recomputes
 from staff.tests.factories import StaffMemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -75,7 +75,7 @@ def enqueued(monkeypatch) -> Counter:
     counts: Counter = Counter()
     # The task objects recompute itself resolves now (not this module's imports, which another
     # test module may have made stale by re-importing the task modules).
-    from opsite import recompute as _recompute
+    from opsite.core import recompute as _recompute
 
     for kind, task in (
         ("rollups", _recompute._task_for("rollups")),
@@ -118,7 +118,7 @@ def stand_ins(monkeypatch) -> Counter:
         calls[f"runway:{scenario.slug}"] += 1
         return RunwaySnapshot(pk=1, scenario=scenario)
 
-    _stand_in_module(monkeypatch, "opsite.rollups", recompute_rollups=rollups)
+    _stand_in_module(monkeypatch, "opsite.kpis.rollups", recompute_rollups=rollups)
     _stand_in_module(
         monkeypatch, "funding.runway.snapshots", runway_recompute_all=runway_all, runway_recompute=runway_one
     )
@@ -334,7 +334,7 @@ def test_an_eager_recompute_that_fails_stays_pending_without_failing_the_caller(
     def broken(*, as_of=None):
         raise RuntimeError("the rollups are broken")
 
-    _stand_in_module(monkeypatch, "opsite.rollups", recompute_rollups=broken)
+    _stand_in_module(monkeypatch, "opsite.kpis.rollups", recompute_rollups=broken)
 
     with django_capture_on_commit_callbacks(execute=True):
         StaffMemberFactory()
@@ -349,7 +349,7 @@ def test_an_eager_recompute_that_saves_a_watched_row_does_not_schedule_itself_ag
         stand_ins["rollups"] += 1
         Funder.objects.create(slug=f"side-effect-{stand_ins['rollups']}", name="Side effect", kind="other")
 
-    _stand_in_module(monkeypatch, "opsite.rollups", recompute_rollups=rollups_that_write_an_input)
+    _stand_in_module(monkeypatch, "opsite.kpis.rollups", recompute_rollups=rollups_that_write_an_input)
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         HubFactory()

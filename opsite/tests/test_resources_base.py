@@ -17,7 +17,7 @@ from import_export import fields
 from communities.models import Community, Hub, Network
 from communities.tests.factories import CommunityFactory, HubFactory, NetworkFactory
 from contributions.models import Repository
-from opsite.resources import (
+from opsite.core.resources import (
     FORMULA_TRIGGERS,
     CommaListWidget,
     ImportFailed,

@@ -19,8 +19,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from funding.models import CashPosition, RunwayAlert, RunwaySnapshot, Scenario
-from opsite.demo import demo_load
-from opsite.roles import (
+from opsite.core.roles import (
     FINANCE,
     LEADERSHIP,
     OPERATIONS,
@@ -30,6 +29,7 @@ from opsite.roles import (
     role_matrix,
     sync_role_groups,
 )
+from opsite.demo.loader import demo_load
 from staff.models import Compensation, StaffMember
 
 SENSITIVE_ADMIN_NAMES = ("Compensation", "Cash position", "Runway snapshot")

@@ -18,9 +18,9 @@ from contracts.tests.factories import ServiceContractFactory
 from contributions.tests.factories import PullRequestFactory, RepositoryFactory, UpstreamCommunityFactory
 from funding.currency import MissingExchangeRate
 from funding.tests.factories import GrantFactory, SubawardFactory
-from opsite.models import Rollup
-from opsite.periods import INTERVALS
-from opsite.rollups import (
+from opsite.core.periods import INTERVALS
+from opsite.kpis.models import Rollup
+from opsite.kpis.rollups import (
     KPIS_LATEST,
     METRICS,
     default_as_of,

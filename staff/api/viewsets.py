@@ -8,7 +8,7 @@ read, and Operations cannot reach it at all (403 on every method, OPTIONS includ
 
 from __future__ import annotations
 
-from opsite.api.viewsets import SLUG, ServiceModelViewSet, updater
+from opsite.core.api.viewsets import SLUG, ServiceModelViewSet, updater
 
 from .. import selectors, services
 from . import filters, serializers

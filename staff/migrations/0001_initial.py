@@ -3,7 +3,7 @@
 import django.core.validators
 import django.db.models.deletion
 import django.db.models.functions.text
-import opsite.money
+import opsite.core.money
 import simple_history.models
 from decimal import Decimal
 from django.conf import settings
@@ -52,7 +52,7 @@ class Migration(migrations.Migration):
                 ('effective_on', models.DateField()),
                 ('annual_salary', models.DecimalField(decimal_places=2, max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0.00'))])),
                 ('benefits_rate', models.DecimalField(decimal_places=4, default=Decimal('0'), help_text='Benefits and payroll taxes as a fraction of salary, e.g. 0.25.', max_digits=5, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('1'))])),
-                ('currency', models.CharField(default=opsite.money.reporting_currency, max_length=3, validators=[django.core.validators.RegexValidator('^[A-Z]{3}$', 'Enter an ISO 4217 currency code such as USD.')])),
+                ('currency', models.CharField(default=opsite.core.money.reporting_currency, max_length=3, validators=[django.core.validators.RegexValidator('^[A-Z]{3}$', 'Enter an ISO 4217 currency code such as USD.')])),
                 ('history_id', models.AutoField(primary_key=True, serialize=False)),
                 ('history_date', models.DateTimeField(db_index=True)),
                 ('history_change_reason', models.CharField(max_length=100, null=True)),
@@ -77,7 +77,7 @@ class Migration(migrations.Migration):
                 ('effective_on', models.DateField()),
                 ('annual_salary', models.DecimalField(decimal_places=2, max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0.00'))])),
                 ('benefits_rate', models.DecimalField(decimal_places=4, default=Decimal('0'), help_text='Benefits and payroll taxes as a fraction of salary, e.g. 0.25.', max_digits=5, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('1'))])),
-                ('currency', models.CharField(default=opsite.money.reporting_currency, max_length=3, validators=[django.core.validators.RegexValidator('^[A-Z]{3}$', 'Enter an ISO 4217 currency code such as USD.')])),
+                ('currency', models.CharField(default=opsite.core.money.reporting_currency, max_length=3, validators=[django.core.validators.RegexValidator('^[A-Z]{3}$', 'Enter an ISO 4217 currency code such as USD.')])),
                 ('staff', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='compensations', to='staff.staffmember')),
             ],
             options={

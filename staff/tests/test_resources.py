@@ -11,7 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from opsite.resources import FORMATS, ImportFailed, RowError, import_file
+from opsite.core.resources import FORMATS, ImportFailed, RowError, import_file
 from staff.models import Compensation, StaffMember
 from staff.resources import CompensationResource, StaffMemberResource
 

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from opsite.roles import FINANCE, LEADERSHIP, OPERATIONS
+from opsite.core.roles import FINANCE, LEADERSHIP, OPERATIONS
 
 DEFAULT_PASSWORD = "opsite-demo"
 # username: the role group it belongs to (None: a superuser, who needs none).

@@ -7,7 +7,7 @@ import time
 from django.core.management.base import BaseCommand
 
 from communities.models import Community
-from opsite.demo import demo_load
+from opsite.demo.loader import demo_load
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@
 
 One table says which models feed which recompute. Saving or deleting one of their rows (in the
 admin, an import, the API, a service) asks for the recompute after the commit, collapsed per
-transaction by ``opsite.recompute.request_recompute``. ``bulk_create``, ``bulk_update`` and
+transaction by ``opsite.core.recompute.request_recompute``. ``bulk_create``, ``bulk_update`` and
 ``QuerySet.update`` send no signals: code that writes that way calls ``request_recompute`` itself.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.apps import apps
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from opsite.recompute import ROLLUPS, RUNWAY, request_recompute
+from opsite.core.recompute import ROLLUPS, RUNWAY, request_recompute
 
 # Which recompute each model's rows feed (DESIGN.md "Definitions"). A model that feeds neither is
 # listed in NOT_INPUTS, so a new model cannot be forgotten silently (a test checks both lists
@@ -54,7 +54,7 @@ NOT_INPUTS: frozenset[str] = frozenset(
     {
         "funding.RunwaySnapshot",
         "funding.RunwayAlert",
-        "funding.RecomputeState",
+        "opsite.RecomputeState",
         # The importers' run log and settings (their rows, not their imports, change no figure).
         "contributions.SyncRun",
         "communities.PrometheusSource",
@@ -86,13 +86,18 @@ def connect() -> None:
         model = apps.get_model(label)
         receiver = _row_receiver(kinds)
         # weak=False: nothing else holds these closures.
-        post_save.connect(receiver, sender=model, weak=False, dispatch_uid=f"opsite.recompute.save.{label}")
+        post_save.connect(
+            receiver, sender=model, weak=False, dispatch_uid=f"opsite.core.recompute.save.{label}"
+        )
         post_delete.connect(
-            receiver, sender=model, weak=False, dispatch_uid=f"opsite.recompute.delete.{label}"
+            receiver, sender=model, weak=False, dispatch_uid=f"opsite.core.recompute.delete.{label}"
         )
     for label, kinds in RECOMPUTE_M2M_INPUTS.items():
         model_label, field_name = label.rsplit(".", 1)
         through = apps.get_model(model_label)._meta.get_field(field_name).remote_field.through
         m2m_changed.connect(
-            _m2m_receiver(kinds), sender=through, weak=False, dispatch_uid=f"opsite.recompute.m2m.{label}"
+            _m2m_receiver(kinds),
+            sender=through,
+            weak=False,
+            dispatch_uid=f"opsite.core.recompute.m2m.{label}",
         )

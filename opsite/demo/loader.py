@@ -51,11 +51,11 @@ from funding.models import (
     Subaward,
     SubawardPayment,
 )
-from opsite.money import CENT
-from opsite.recompute import ROLLUPS, RUNWAY, request_recompute
+from opsite.core.money import CENT
+from opsite.core.recompute import ROLLUPS, RUNWAY, request_recompute
 from staff.models import Compensation, StaffMember
 
-from . import demo_data as data
+from . import data
 
 SEED = 2021
 AS_OF = date(2024, 12, 31)

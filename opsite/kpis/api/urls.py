@@ -1,4 +1,4 @@
-"""Routes of the public KPI API, mounted at ``/api/v1/public/`` (see :mod:`opsite.api.public`)."""
+"""Routes of the public KPI API, mounted at ``/api/v1/public/`` (see :mod:`opsite.kpis.api.public`)."""
 
 from django.urls import path
 

@@ -10,7 +10,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from opsite.celery import IDEMPOTENT_TASK_OPTIONS
-from opsite.recompute import ROLLUPS, enqueue_recompute, pending_kinds, recompute_succeeded
+from opsite.core.recompute import ROLLUPS, enqueue_recompute, pending_kinds, recompute_succeeded
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def parse_as_of(as_of: str | None) -> date | None:
 
 
 @shared_task(
-    name="opsite.tasks.recompute_rollups",
+    name="opsite.kpis.tasks.recompute_rollups",
     soft_time_limit=ROLLUPS_SOFT_TIME_LIMIT,
     time_limit=ROLLUPS_TIME_LIMIT,
     **IDEMPOTENT_TASK_OPTIONS,
@@ -47,14 +47,14 @@ def recompute_rollups(as_of: str | None = None) -> dict[str, Any]:
     """
     day = parse_as_of(as_of)
     started_at = timezone.now()
-    from opsite.rollups import recompute_rollups as recompute
+    from opsite.kpis.rollups import recompute_rollups as recompute
 
     recompute(as_of=day)
     recompute_succeeded(ROLLUPS, started_at=started_at)
     return {"kind": ROLLUPS, "as_of": as_of}
 
 
-@shared_task(name="opsite.tasks.retry_pending_recomputes", soft_time_limit=60, time_limit=90)
+@shared_task(name="opsite.kpis.tasks.retry_pending_recomputes", soft_time_limit=60, time_limit=90)
 def retry_pending_recomputes() -> list[str]:
     """Enqueue again the recomputes still pending after :data:`PENDING_GRACE` (lost while the
     broker was down). Run by the beat; a duplicate of one still queued is harmless (idempotent)."""

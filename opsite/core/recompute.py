@@ -1,7 +1,7 @@
 """Scheduling the recompute of derived figures (the impact rollups, the runway) after a change.
 
 A change to any input of a rollup or of the runway calls :func:`request_recompute` (the model
-signals in ``opsite/signals.py`` do, and so must any service that writes with ``bulk_create`` or
+signals in ``opsite/core/signals.py`` do, and so must any service that writes with ``bulk_create`` or
 ``QuerySet.update``, which send no signals). Requests collapse: however many rows one transaction
 changes, it registers one ``transaction.on_commit`` callback, which enqueues each asked-for kind
 once after the commit. Nothing is enqueued for a transaction that rolls back.
@@ -22,10 +22,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from celery import Task
+from celery import Task, current_app
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Value, When
 from django.utils import timezone
+
+from .models import RecomputeState
 
 logger = logging.getLogger(__name__)
 
@@ -51,16 +53,26 @@ class Enqueued:
     ran_inline: bool = False
 
 
+# The task that recomputes each kind, by name: the kernel never imports the consumers that own
+# them (docs/architecture.md). Each name is registered when the worker, or the web process through
+# Celery's autodiscovery, imports the ``tasks`` module of its app.
+TASK_NAMES: dict[str, str] = {
+    ROLLUPS: "opsite.kpis.tasks.recompute_rollups",
+    RUNWAY: "funding.tasks.recompute_runway",
+}
+
+
 def _task_for(kind: str) -> Task:
-    # Imported here: the tasks import the apps' models, and this module is imported by signals
-    # wired while the app registry is still loading.
-    if kind == ROLLUPS:
-        from opsite.tasks import recompute_rollups
-
-        return recompute_rollups
-    from funding.tasks import recompute_runway
-
-    return recompute_runway
+    app = current_app
+    name = TASK_NAMES[kind]
+    if name not in app.tasks:
+        # The web process does not import task modules at start-up; Celery's autodiscovery does,
+        # once, on first need.
+        app.loader.import_default_modules()
+    try:
+        return app.tasks[name]
+    except KeyError:
+        raise LookupError(f"No Celery task named {name!r} is registered for the {kind} recompute.") from None
 
 
 def _check_kinds(kinds: tuple[str, ...]) -> None:
@@ -162,14 +174,7 @@ def _mark_requested_quietly(kind: str) -> None:
         logger.exception("Could not record the %s recompute as pending.", kind)
 
 
-def _state_model():
-    from funding.models import RecomputeState
-
-    return RecomputeState
-
-
 def _mark_requested(kind: str) -> None:
-    RecomputeState = _state_model()
     now = timezone.now()
     if RecomputeState.objects.filter(kind=kind).update(pending=True, requested_at=now, updated_at=now):
         return
@@ -188,7 +193,6 @@ def recompute_succeeded(kind: str, *, started_at: datetime) -> None:
     it ran may not be in its figures, and the recompute that change enqueued is still owed.
     """
     _check_kinds((kind,))
-    RecomputeState = _state_model()
     now = timezone.now()
     still_owed = Case(When(requested_at__gt=started_at, then=Value(True)), default=Value(False))
     if RecomputeState.objects.filter(kind=kind).update(pending=still_owed, succeeded_at=now, updated_at=now):
@@ -202,7 +206,6 @@ def recompute_succeeded(kind: str, *, started_at: datetime) -> None:
 
 def recompute_pending() -> dict[str, bool]:
     """``{"rollups": bool, "runway": bool}``: whether each recompute is still owed (one query)."""
-    RecomputeState = _state_model()
     flags = dict.fromkeys(KINDS, False)
     flags.update(RecomputeState.objects.filter(kind__in=KINDS).values_list("kind", "pending"))
     return flags
@@ -210,7 +213,6 @@ def recompute_pending() -> dict[str, bool]:
 
 def pending_kinds(*, requested_before: datetime) -> list[str]:
     """The kinds still pending whose latest request is older than ``requested_before``."""
-    RecomputeState = _state_model()
     return list(
         RecomputeState.objects.filter(pending=True, requested_at__lt=requested_before)
         .order_by("kind")

@@ -2,7 +2,7 @@
 
 Each app computes its own figures (``communities.rollups``, ``contributions.rollups``,
 ``staff.rollups``, ``funding.rollups``, ``contracts.rollups``); this module decides which are
-published, keeps them in :class:`~opsite.models.Rollup` rows, and serves them back:
+published, keeps them in :class:`~opsite.kpis.models.Rollup` rows, and serves them back:
 
 ``kpis:<YYYY-MM-DD>``
     the KPI block of DESIGN.md "Public KPI API" as of that day;
@@ -57,11 +57,11 @@ from contracts import rollups as contract_rollups
 from contributions import rollups as contribution_rollups
 from funding import rollups as funding_rollups
 from funding.currency import RateTable
+from opsite.core.money import quantize
+from opsite.core.periods import INTERVALS, Period, check_interval, periods_between, reading_days
 from staff import rollups as staff_rollups
 
 from .models import Rollup
-from .money import quantize
-from .periods import INTERVALS, Period, check_interval, periods_between, reading_days
 
 logger = logging.getLogger(__name__)
 

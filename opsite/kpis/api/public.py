@@ -1,7 +1,7 @@
 """The public KPI API (DESIGN.md "Public KPI API"): figures for the website's widgets and badges.
 
 Anonymous and read-only, these are the only views open to everybody (``AllowAny``). They serve the
-rollup store (``opsite.rollups``) as it is and never recompute figures: a worker checks the stored
+rollup store (``opsite.kpis.rollups``) as it is and never recompute figures: a worker checks the stored
 row's version (an indexed read, at most once a second per figure) and reuses the answer it
 rendered for it, so the figures a visitor sees are those of the last recompute. The shapes of the
 answers are in :mod:`.schema`.
@@ -43,9 +43,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from opsite import rollups
-from opsite.models import Rollup
-from opsite.periods import INTERVALS, QUARTER
+from opsite.core.api.throttling import PublicRateThrottle
+from opsite.core.periods import INTERVALS, QUARTER
+from opsite.kpis import rollups
+from opsite.kpis.models import Rollup
 
 from .schema import (
     IF_NONE_MATCH,
@@ -55,7 +56,6 @@ from .schema import (
     PublicErrorSerializer,
     SeriesSerializer,
 )
-from .throttling import PublicRateThrottle
 
 CACHE_CONTROL = "public, max-age=300"
 CACHE_SECONDS = 300

@@ -1,0 +1,1 @@
+"""The demo organization: its generator (``data``) and its loader (``loader``)."""

@@ -1,0 +1,1 @@
+"""The KPI consumer: the rollup store, its recompute tasks and the public KPI API."""
