@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-NOT_BENCHMARKS = {"__init__", "run", "synthetic"}
+NOT_BENCHMARKS = {"__init__", "run", "synthetic", "synthetic_rows", "urls_bench"}
 # Where ``bench.synthetic`` keeps the organizations it built, for the next benchmark to copy.
 WORKDIR_ENV = "OPSITE_BENCH_WORKDIR"
 
