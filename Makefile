@@ -30,11 +30,7 @@ run: demo
 
 # pytest exits 5 when it collected no test: that is a failure, never a quiet pass.
 test: install
-	@# test_recompute.py runs in its own process: on PostgreSQL some state another module leaves
-	@# in a shared worker makes it see no enqueues (cause not yet found; alone it passes).
-	@DJANGO_SETTINGS_MODULE=opsite.settings.test $(PY) -m pytest -q opsite/tests/test_recompute.py
-	@status=0; DJANGO_SETTINGS_MODULE=opsite.settings.test $(PY) -m pytest -n 2 --dist loadfile \
-		--ignore=opsite/tests/test_recompute.py $(PYTEST_ARGS) \
+	@status=0; DJANGO_SETTINGS_MODULE=opsite.settings.test $(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS) \
 		|| status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no test" >&2; fi; \
 	exit $$status

@@ -1,12 +1,14 @@
-"""Project-wide fixtures: one persona per role (see DESIGN.md "Roles")."""
+"""Project-wide fixtures: one persona per role (see docs/roles.md), and the migration data kept."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 
 import pytest
 from django.contrib.auth.models import Group
+from pytest_django.plugin import blocking_manager_key
 
 from opsite.core.roles import FINANCE, LEADERSHIP, OPERATIONS
 
@@ -28,40 +30,67 @@ def require_executable(name: str) -> str:
     return path
 
 
-def _restore_migration_data() -> None:
-    """Put back the rows migrations create (role groups, default scenarios).
+@functools.cache
+def _migrated_apps():
+    """The app registry as the migrations left it: the models the data migrations wrote with."""
+    from django.db.migrations.loader import MigrationLoader
 
-    A transactional test ends by flushing every table, migration data included, and the
-    tests after it on the same worker would find no groups or scenarios.
+    return MigrationLoader(None, ignore_no_migrations=True).project_state().apps
+
+
+def _restore_migration_data() -> None:
+    """Put back the rows the data migrations write (role groups, default scenarios).
+
+    Written as the migrations wrote them: with their historical models, in one committed
+    transaction outside any test. Historical models send no signal to the live receivers, so the
+    restore asks for no recompute and leaves no ``on_commit`` callback (asserted) behind.
     """
     from importlib import import_module
 
-    from django.apps import apps
+    from django.db import connection, transaction
 
     from opsite.core.roles import sync_role_groups
 
-    sync_role_groups(apps)
-    import_module("funding.migrations.0003_default_scenarios").create_default_scenarios(apps, None)
+    apps = _migrated_apps()
+    with transaction.atomic():
+        sync_role_groups(apps)
+        import_module("funding.migrations.0003_default_scenarios").create_default_scenarios(apps, None)
+        assert not connection.run_on_commit, "restoring the migration data scheduled work on commit"
+
+
+# Set on a test that ran on a committed (transactional) test database: its teardown empties it.
+_EMPTIES_THE_DATABASE = pytest.StashKey[bool]()
 
 
 @pytest.fixture(autouse=True)
 def _migration_data(request):
+    """Note a transactional test, whose teardown flushes every table, migration data included."""
     marker = request.node.get_closest_marker("django_db")
     uses_db = marker is not None or {"db", "transactional_db"} & set(request.fixturenames)
     if not uses_db:
         return
     request.getfixturevalue("db")
-    # A recompute batch is kept on the connection until its transaction commits; one left by
-    # an earlier test whose transaction was rolled back must not swallow this test's requests.
-    from django.db import connections
+    from django.db import connection
 
-    from opsite.core import recompute
+    # A test run in a transaction rolls back and leaves the database as it found it; one outside
+    # (transaction=True, transactional_db, live_server) commits, so its teardown empties the tables.
+    request.node.stash[_EMPTIES_THE_DATABASE] = not connection.in_atomic_block
 
-    for conn in connections.all(initialized_only=True):
-        conn.__dict__.pop("_opsite_recompute_batch", None)
-    recompute._running.active = False
-    if not Group.objects.filter(name=OPERATIONS).exists():
-        _restore_migration_data()
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
+    """After a transactional test's flush, put the migration data back for the tests after it.
+
+    Done here, after the test's fixtures are torn down, rather than at the start of the next test:
+    there it would run inside that test's transaction, and the rows it writes would be that test's.
+    After the last test there is nothing to restore for (and the test database is gone).
+    """
+    try:
+        return (yield)
+    finally:
+        if nextitem is not None and item.stash.get(_EMPTIES_THE_DATABASE, False):
+            with item.config.stash[blocking_manager_key].unblock():
+                _restore_migration_data()
 
 
 def _make_user(django_user_model, username: str, group: str | None = None, **extra):

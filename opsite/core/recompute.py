@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -110,6 +112,21 @@ class _Batch:
                 continue
             outcome = enqueue_recompute(kind)
             broker_down = outcome.status == "pending" and not outcome.ran_inline
+
+
+@contextmanager
+def requests_ignored() -> Iterator[None]:
+    """Within the block, this thread's writes ask for no recompute.
+
+    For writes that change no figure anyone has computed yet: a test fixture emptying a table
+    before the test's own writes, whose requests must not be collapsed into the fixture's.
+    """
+    previous = getattr(_running, "active", False)
+    _running.active = True
+    try:
+        yield
+    finally:
+        _running.active = previous
 
 
 def request_recompute(*kinds: str, using: str | None = None) -> None:

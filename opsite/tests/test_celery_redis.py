@@ -33,7 +33,6 @@ from opsite.core.recompute import recompute_pending, request_recompute
 from opsite.core.roles import LEADERSHIP
 from opsite.kpis.tasks import recompute_rollups
 from opsite.tests.test_celery_unit import seed_runway_inputs
-from opsite.tests.test_recompute import database_restored_after_module  # noqa: F401 (autouse)
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
 
@@ -286,16 +285,10 @@ def clean_run_rows() -> list[tuple]:
     return rows
 
 
-@pytest.fixture
-def rollups() -> None:
-    """Skip before starting anything when the impact rollups are not there."""
-    pytest.importorskip("opsite.kpis.rollups", reason="the impact rollups are not there yet")
-
-
 # --- tests ----------------------------------------------------------------------------------
 
 
-def test_a_change_committed_here_is_recomputed_by_a_real_worker_through_redis(rollups, workers):
+def test_a_change_committed_here_is_recomputed_by_a_real_worker_through_redis(workers):
     seed_impact_data()
     expected = clean_run_rows()
     workers.start()
@@ -312,7 +305,7 @@ def test_a_change_committed_here_is_recomputed_by_a_real_worker_through_redis(ro
     assert rollup_rows() == expected, workers.log()
 
 
-def test_killing_the_whole_worker_mid_task_still_converges_once_a_worker_returns(rollups, workers, tmp_path):
+def test_killing_the_whole_worker_mid_task_still_converges_once_a_worker_returns(workers, tmp_path):
     seed_impact_data()
     expected = clean_run_rows()
     marker = tmp_path / "runs"
@@ -336,7 +329,7 @@ def test_killing_the_whole_worker_mid_task_still_converges_once_a_worker_returns
     assert rollup_rows() == expected
 
 
-def test_a_pool_process_killed_mid_task_is_requeued_and_run_again(rollups, workers, tmp_path):
+def test_a_pool_process_killed_mid_task_is_requeued_and_run_again(workers, tmp_path):
     seed_impact_data()
     expected = clean_run_rows()
     marker = tmp_path / "runs"
@@ -355,7 +348,7 @@ def test_a_pool_process_killed_mid_task_is_requeued_and_run_again(rollups, worke
     assert rollup_rows() == expected
 
 
-def test_two_rollup_recomputes_at_once_leave_the_tables_of_one(rollups, workers):
+def test_two_rollup_recomputes_at_once_leave_the_tables_of_one(workers):
     seed_impact_data()
     expected = clean_run_rows()
     workers.start(concurrency=2)
@@ -391,7 +384,6 @@ def test_two_runway_alerts_at_once_send_one(workers, django_user_model):
 
 
 def test_the_runway_is_recomputed_by_a_real_worker_and_a_rerun_stores_no_duplicate(workers):
-    pytest.importorskip("funding.runway.snapshots", reason="the runway snapshots are not there yet")
     with transaction.atomic():
         seed_runway_inputs()  # still eager here: computed inline once, after the commit: the clean run
     expected = snapshot_rows()
