@@ -225,6 +225,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "opsite.core.api.pagination.OpsitePagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "opsite.core.api.exceptions.exception_handler",
+    # JSON read strictly and within bounds (opsite.core.api.parsers); forms for the browsable API.
+    "DEFAULT_PARSER_CLASSES": [
+        "opsite.core.api.parsers.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "COERCE_DECIMAL_TO_STRING": True,
     # Only the public KPI views throttle (opsite.core.api.throttling), per client address.
     "DEFAULT_THROTTLE_RATES": {"public": env("OPSITE_PUBLIC_THROTTLE", default="120/min")},
@@ -250,6 +256,16 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- opsite -------------------------------------------------------------------------------
+# The largest JSON body the API reads, and how deep it may nest (a 413 or a 400 past them); the
+# batch endpoints take up to 10,000 rows, hence their larger ceiling.
+OPSITE_JSON_MAX_BYTES = env.int("OPSITE_JSON_MAX_BYTES", default=2_621_440)
+OPSITE_BATCH_JSON_MAX_BYTES = env.int("OPSITE_BATCH_JSON_MAX_BYTES", default=16 * 1024 * 1024)
+OPSITE_JSON_MAX_DEPTH = env.int("OPSITE_JSON_MAX_DEPTH", default=32)
+# Business dates and instants outside this range are refused at every door (opsite.core.dates).
+OPSITE_PLAUSIBLE_DATES = (
+    env("OPSITE_PLAUSIBLE_DATES_FROM", default="2000-01-01"),
+    env("OPSITE_PLAUSIBLE_DATES_TO", default="2100-12-31"),
+)
 OPSITE_CURRENCY = env("OPSITE_CURRENCY", default="USD")
 OPSITE_PUBLIC_FUNDING = env.bool("OPSITE_PUBLIC_FUNDING", default=False)
 OPSITE_PUBLIC_CORS_ORIGINS = env.list("OPSITE_PUBLIC_CORS_ORIGINS", default=[])
