@@ -1,8 +1,9 @@
 """Admin for networks, communities, hubs and usage: the daily tools of operations staff.
 
 Computed columns come from annotations in :mod:`communities.selectors`, so a changelist costs the
-same number of queries whatever its length. Saves go through ``full_clean()``, which runs the
-rules of :mod:`communities.services`; their messages land on the field they name.
+same number of queries whatever its length. Saves and deletes, the hubs inline included, go
+through :mod:`communities.services` (the kernel's admin base calls them), which set a community's
+derived columns; the rules' messages land on the field they name.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from django.contrib import admin
 from django.db import models
 from django.utils import timezone
 
-from opsite.core.admin import OpsiteAdmin
+from opsite.core.admin import OpsiteAdmin, OpsiteTabularInline
 
 from .models import ActiveUserCount, Community, Hub, Network
 from .resources import ActiveUserCountResource, CommunityResource, HubResource, NetworkResource
@@ -38,7 +39,7 @@ class NetworkAdmin(OpsiteAdmin):
         return obj.community_count
 
 
-class HubInline(admin.TabularInline):
+class HubInline(OpsiteTabularInline):
     """The hubs a community owns, edited in place; a hub's own page has the rest."""
 
     model = Hub
@@ -66,14 +67,6 @@ class CommunityAdminForm(forms.ModelForm):
             "left_on",
             "marginalized_override",
         )
-
-    def clean(self):
-        cleaned = super().clean()
-        # The region shown was derived from the old country: a user who changes only the
-        # country means "where it is now", so let the save derive the region again.
-        if self.instance.pk and "country" in self.changed_data and "region" not in self.changed_data:
-            cleaned["region"] = ""
-        return cleaned
 
 
 class LiveHubsFilter(admin.SimpleListFilter):
@@ -240,6 +233,12 @@ class ActiveUserCountAdmin(OpsiteAdmin):
 
     def get_queryset(self, request):
         return active_user_count_list()
+
+    def get_readonly_fields(self, request, obj=None):
+        # A sample's hub, date and period are what it is (``active_user_count_update``): record
+        # a new sample and delete the wrong one.
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, "hub", "date", "period") if obj is not None else fields
 
     @admin.display(description="community", ordering="hub__community__name")
     def community(self, obj: ActiveUserCount) -> Community:

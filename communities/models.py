@@ -1,5 +1,14 @@
-"""Communities we serve, their hubs, and how many people use them."""
+"""Communities we serve, their hubs, and how many people use them.
 
+The models hold the database's rules and, in ``clean()``, the checks of a row's own fields. Writes,
+and the derived columns of a community, are ``communities.services``' (docs/architecture.md "One
+write path").
+"""
+
+import re
+from datetime import date
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
@@ -7,6 +16,14 @@ from opsite.core.countries import COUNTRY_CHOICES
 from opsite.core.models import TimeStampedModel
 
 from .choices import CommunityKind, HubKind, Provider, Region, UsagePeriod
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+
+def _day(value: object) -> date | None:
+    """``value`` if it is already a date. Fields that failed to parse are reported elsewhere."""
+    return value if isinstance(value, date) else None
 
 
 class Network(TimeStampedModel):
@@ -55,19 +72,12 @@ class Community(TimeStampedModel):
         return self.name
 
     def clean(self):
-        from .services import community_validate
-
-        community_validate(self)
-
-    def save(self, *args, **kwargs):
-        # Derived columns are kept true on every write path (admin, import, API, bulk loaders
-        # that call save), so readers can filter on them in SQL.
-        from .services import community_derive
-
-        community_derive(self)
-        if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "region", "historically_marginalized"}
-        super().save(*args, **kwargs)
+        """A community cannot leave before it joined."""
+        joined_on, left_on = _day(self.joined_on), _day(self.left_on)
+        if joined_on and left_on and left_on < joined_on:
+            raise ValidationError(
+                {"left_on": f"Left on {left_on.isoformat()} is before joined on {joined_on.isoformat()}."}
+            )
 
 
 class Hub(TimeStampedModel):
@@ -96,9 +106,20 @@ class Hub(TimeStampedModel):
         return self.name
 
     def clean(self):
-        from .services import hub_validate
+        """A hub cannot retire before it launched.
 
-        hub_validate(self)
+        A hub launched before its community's ``joined_on`` is allowed on purpose: pilots often
+        run before the paperwork that makes a community a member.
+        """
+        launched_on, retired_on = _day(self.launched_on), _day(self.retired_on)
+        if launched_on and retired_on and retired_on < launched_on:
+            raise ValidationError(
+                {
+                    "retired_on": (
+                        f"Retired on {retired_on.isoformat()} is before launched on {launched_on.isoformat()}."
+                    )
+                }
+            )
 
 
 class ActiveUserCount(TimeStampedModel):
@@ -174,9 +195,27 @@ class PrometheusSource(TimeStampedModel):
         return f"{self.cluster} ({self.url})"
 
     def clean(self):
-        from .prometheus import prometheus_source_validate
-
-        prometheus_source_validate(self)
+        """Credentials named as the auth needs them; a label name and a mapping Prometheus takes."""
+        errors: dict[str, str] = {}
+        if self.auth != self.Auth.NONE and not self.secret_env:
+            errors["secret_env"] = (
+                f"{self.get_auth_display()} needs the name of the variable holding the secret."
+            )
+        if self.secret_env and not _ENV_NAME.fullmatch(self.secret_env):
+            errors["secret_env"] = (
+                f"{self.secret_env!r} is not an environment variable name (letters, digits, _)."
+            )
+        if self.auth == self.Auth.BASIC and not self.username:
+            errors["username"] = "Basic auth needs a username."
+        if not _LABEL_NAME.fullmatch(self.hub_label or ""):
+            errors["hub_label"] = f"{self.hub_label!r} is not a Prometheus label name."
+        mapping = self.hub_mapping
+        if not isinstance(mapping, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
+        ):
+            errors["hub_mapping"] = 'Give an object of "label value": "hub-slug" pairs.'
+        if errors:
+            raise ValidationError(errors)
 
 
 class ClusterUsage(TimeStampedModel):

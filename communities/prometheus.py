@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from opsite.core.resources import ImportFailed
 
 from .choices import UsagePeriod
 from .models import ActiveUserCount, Hub, PrometheusSource
+from .services import active_user_counts_upsert
 from .usage import (
     FileReport,
     cluster_usage_csv_import,
@@ -53,8 +53,6 @@ PERIODS = tuple(UsagePeriod.values)
 QUERY = 'max(jupyterhub_active_users{{period="{period}"}}) by ({label})'
 DAY_SECONDS = 86400
 RETRY_STATUSES = frozenset({502, 503, 504})
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 
 class PrometheusError(Exception):
@@ -63,30 +61,6 @@ class PrometheusError(Exception):
 
 class MalformedResponse(PrometheusError):
     """An answer (or saved file) that is not the JSON the Prometheus HTTP API documents."""
-
-
-def prometheus_source_validate(source: PrometheusSource) -> None:
-    """The rules of a :class:`PrometheusSource`; called from its ``clean()``."""
-    errors: dict[str, str] = {}
-    if source.auth != PrometheusSource.Auth.NONE and not source.secret_env:
-        errors["secret_env"] = (
-            f"{source.get_auth_display()} needs the name of the variable holding the secret."
-        )
-    if source.secret_env and not _ENV_NAME.fullmatch(source.secret_env):
-        errors["secret_env"] = (
-            f"{source.secret_env!r} is not an environment variable name (letters, digits, _)."
-        )
-    if source.auth == PrometheusSource.Auth.BASIC and not source.username:
-        errors["username"] = "Basic auth needs a username."
-    if not _LABEL_NAME.fullmatch(source.hub_label or ""):
-        errors["hub_label"] = f"{source.hub_label!r} is not a Prometheus label name."
-    mapping = source.hub_mapping
-    if not isinstance(mapping, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
-    ):
-        errors["hub_mapping"] = 'Give an object of "label value": "hub-slug" pairs.'
-    if errors:
-        raise ValidationError(errors)
 
 
 class PrometheusClient:
@@ -360,8 +334,6 @@ def cluster_usage_import(
     client: PrometheusClient | None = None,
 ) -> ClusterReport:
     """Import one cluster, from its server or from a saved ``payload``, as one batch."""
-    from .services import active_user_counts_upsert
-
     report = ClusterReport(cluster=source.cluster)
     try:
         if payload is None:
@@ -385,7 +357,8 @@ def cluster_usage_import(
         known = set(Hub.objects.values_list("slug", flat=True))
         rows = usage_rows(series, source=source, known=known, report=report)
         with transaction.atomic():
-            active_user_counts_upsert(rows=rows)
+            # The recompute is asked for once per run, by ``usage_import``.
+            active_user_counts_upsert(rows=rows, recompute=False)
         report.written = len(rows)
     except (PrometheusError, ValidationError, ImportFailed, OSError) as exc:
         report.status, report.error, report.written = "failed", describe_error(exc), 0

@@ -1,6 +1,6 @@
 """Who we serve: live and active hubs, active communities, countries, and MAU/WAU/DAU.
 
-The definitions of DESIGN.md, each implemented once here:
+The definitions of docs/definitions.md ("Impact"), each implemented once here:
 
 - a hub is **live** on day d when ``launched_on <= d`` and (``retired_on`` is null or
   ``retired_on > d``): a hub retired on d is no longer live on d;

@@ -12,7 +12,7 @@ from .models import ActiveUserCount, Community, Hub, Network
 
 
 def live_hub_q(day: date, prefix: str = "") -> Q:
-    """Live on ``day`` (DESIGN.md, Definitions): launched on or before it, not yet retired.
+    """Live on ``day`` (docs/definitions.md#live-hub): launched on or before it, not yet retired.
 
     ``retired_on`` is the first day a hub no longer runs, hence ``>`` where launch uses ``<=``.
     ``prefix`` (e.g. ``"hubs__"``) applies the rule through a relation.

@@ -1,7 +1,10 @@
-"""Writes to communities, hubs and hub usage, with the rules that guard them.
+"""Writes to networks, communities, hubs, hub usage and the usage importer's settings.
 
-Every write path (admin, import, API, importers, demo loader) ends in these functions or in the
-model's ``clean()``/``save()``, which call ``*_validate`` and :func:`community_derive` below.
+Every door (admin, import, API, the batch endpoint) writes through the
+:class:`~opsite.core.services.ModelWrites` at the bottom of this module; the importers, the
+demo loader and the other apps call these functions directly (docs/architecture.md "One write
+path"). A row's own fields are checked by the model's ``clean()``; the services set the derived
+columns of a community (:func:`community_derive`).
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from opsite.core.countries import region_for_country
-from opsite.core.services import by_natural_key
+from opsite.core.recompute import ROLLUPS, request_recompute
+from opsite.core.services import ModelWrites, assign, by_natural_key
 
 from .choices import MARGINALIZED_KINDS, NON_MARGINALIZED_REGIONS, HubKind, UsagePeriod
-from .models import ActiveUserCount, Community, Hub, Network
+from .models import ActiveUserCount, ClusterUsage, Community, Hub, Network, PrometheusSource
 
 NETWORK_FIELDS = frozenset({"slug", "name"})
 COMMUNITY_FIELDS = frozenset(
@@ -40,36 +44,32 @@ HUB_FIELDS = frozenset(
     {"slug", "community", "name", "url", "cluster", "provider", "kind", "launched_on", "retired_on"}
 )
 ACTIVE_USER_COUNT_FIELDS = frozenset({"active_users"})
+# What identifies a sample: given to ``active_user_count_create``, never changed afterwards.
+ACTIVE_USER_COUNT_IDENTITY = frozenset({"hub", "date", "period"})
+PROMETHEUS_SOURCE_FIELDS = frozenset(
+    {"cluster", "url", "auth", "username", "secret_env", "hub_label", "hub_mapping", "enabled"}
+)
+CLUSTER_USAGE_FIELDS = frozenset({"cluster", "date", "unique_users"})
 
 # Rows written per INSERT statement by the bulk upsert: well under every backend's limit on
 # query parameters (SQLite's is the lowest).
 UPSERT_BATCH_SIZE = 500
 
 
-def _day(value: object) -> date | None:
-    """``value`` if it is already a date. Fields that failed to parse are reported elsewhere."""
-    return value if isinstance(value, date) else None
-
-
-def _assign(instance, data: Mapping[str, Any], allowed: Iterable[str]) -> None:
-    """Set ``data`` on ``instance``; an unknown field is a programming error, not bad input."""
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        raise TypeError(f"{type(instance).__name__} cannot be updated with {', '.join(unknown)}")
-    for field, value in data.items():
-        setattr(instance, field, value)
-
-
 # --- derived fields -------------------------------------------------------------------------
 
 
 def community_derive(community: Community) -> None:
-    """Fill the derived columns of ``community`` in place (called by ``Community.save()``).
+    """Fill the derived columns of ``community`` in place, from its own fields.
 
     * ``region``: from ``country`` when blank; an explicit region is kept.
-    * ``historically_marginalized`` (DESIGN.md, Definitions): ``marginalized_override`` when set;
-      otherwise an educational institution that is not an R1 university, or a community whose
-      region is neither North America nor Western Europe.
+    * ``historically_marginalized`` (docs/definitions.md#historically-marginalized-community):
+      ``marginalized_override`` when set; otherwise an educational institution that is not an R1
+      university, or a community whose region is neither North America nor Western Europe.
+
+    It reads no other row, so a bulk path (the demo loader's ``bulk_create``) derives a whole
+    batch with no query at all; :func:`community_create` and :func:`community_update` call it
+    for every door.
     """
     if not community.region and community.country:
         community.region = region_for_country(community.country)
@@ -78,35 +78,6 @@ def community_derive(community: Community) -> None:
     else:
         community.historically_marginalized = (
             community.kind in MARGINALIZED_KINDS or community.region not in NON_MARGINALIZED_REGIONS
-        )
-
-
-# --- validators (called from the models' clean()) ------------------------------------------
-
-
-def community_validate(community: Community) -> None:
-    """A community cannot leave before it joined."""
-    joined_on, left_on = _day(community.joined_on), _day(community.left_on)
-    if joined_on and left_on and left_on < joined_on:
-        raise ValidationError(
-            {"left_on": f"Left on {left_on.isoformat()} is before joined on {joined_on.isoformat()}."}
-        )
-
-
-def hub_validate(hub: Hub) -> None:
-    """A hub cannot retire before it launched.
-
-    A hub launched before its community's ``joined_on`` is allowed on purpose: pilots often run
-    before the paperwork that makes a community a member.
-    """
-    launched_on, retired_on = _day(hub.launched_on), _day(hub.retired_on)
-    if launched_on and retired_on and retired_on < launched_on:
-        raise ValidationError(
-            {
-                "retired_on": (
-                    f"Retired on {retired_on.isoformat()} is before launched on {launched_on.isoformat()}."
-                )
-            }
         )
 
 
@@ -145,7 +116,7 @@ def network_create(*, slug: str, name: str) -> Network:
 
 @transaction.atomic
 def network_update(*, network: Network, data: Mapping[str, Any]) -> Network:
-    _assign(network, data, NETWORK_FIELDS)
+    assign(network, data, NETWORK_FIELDS)
     network.full_clean()
     network.save()
     return network
@@ -181,7 +152,8 @@ def community_create(
         website=website,
         marginalized_override=marginalized_override,
     )
-    community.full_clean()
+    community.full_clean()  # first: deriving the region needs a known country
+    community_derive(community)
     community.save()
     if network_rows:
         community.networks.set(network_rows)
@@ -190,18 +162,23 @@ def community_create(
 
 @transaction.atomic
 def community_update(*, community: Community, data: Mapping[str, Any]) -> Community:
-    """Change the fields named in ``data`` (any of :data:`COMMUNITY_FIELDS`).
+    """Change the fields named in ``data`` (any of :data:`COMMUNITY_FIELDS`), and derive again.
 
     A new ``country`` without a ``region`` re-derives the region: keeping the old one would
-    silently leave a community that moved from the US to Kenya in North America.
+    silently leave a community that moved from the US to Kenya in North America. The country is
+    compared with the stored row, not with ``community``: the admin's form sets the new value on
+    the instance before it reaches here (and sends only the fields the user changed).
     """
     data = dict(data)
     networks = data.pop("networks", None)
     network_rows = _networks_by_slug(networks) if networks is not None else None
-    if "country" in data and "region" not in data and data["country"] != community.country:
-        data["region"] = ""
-    _assign(community, data, COMMUNITY_FIELDS)
-    community.full_clean()
+    if "country" in data and "region" not in data:
+        stored = Community.objects.filter(pk=community.pk).values_list("country", flat=True).first()
+        if data["country"] != stored:
+            data["region"] = ""
+    assign(community, data, COMMUNITY_FIELDS)
+    community.full_clean()  # first: deriving the region needs a known country
+    community_derive(community)
     community.save()
     if network_rows is not None:
         community.networks.set(network_rows)
@@ -247,7 +224,7 @@ def hub_update(*, hub: Hub, data: Mapping[str, Any]) -> Hub:
     data = dict(data)
     if "community" in data:
         data["community"] = _community_by_slug(data["community"])
-    _assign(hub, data, HUB_FIELDS)
+    assign(hub, data, HUB_FIELDS)
     hub.full_clean()
     hub.save()
     return hub
@@ -271,8 +248,17 @@ def active_user_count_create(
 def active_user_count_update(
     *, active_user_count: ActiveUserCount, data: Mapping[str, Any]
 ) -> ActiveUserCount:
-    """Correct the number of a sample; its hub, date and period are its identity."""
-    _assign(active_user_count, data, ACTIVE_USER_COUNT_FIELDS)
+    """Correct the number of a sample; its hub, date and period are its identity.
+
+    An import row repeats the identity (it is how the row was matched): that is no change. A
+    different one is a programming error (the admin shows them read-only, the API refuses them).
+    """
+    data = {
+        name: value
+        for name, value in data.items()
+        if name not in ACTIVE_USER_COUNT_IDENTITY or value != getattr(active_user_count, name)
+    }
+    assign(active_user_count, data, ACTIVE_USER_COUNT_FIELDS)
     active_user_count.full_clean()
     active_user_count.save()
     return active_user_count
@@ -324,7 +310,7 @@ def _clean_active_users(value: object) -> int:
 
 
 @transaction.atomic
-def active_user_counts_upsert(*, rows: Iterable[Mapping[str, Any]]) -> UpsertResult:
+def active_user_counts_upsert(*, rows: Iterable[Mapping[str, Any]], recompute: bool = True) -> UpsertResult:
     """Insert or update many ``ActiveUserCount`` rows by (hub, date, period), all or nothing.
 
     Each row is a mapping with ``hub`` (a :class:`Hub` or its slug), ``date`` (a date or
@@ -336,6 +322,10 @@ def active_user_counts_upsert(*, rows: Iterable[Mapping[str, Any]]) -> UpsertRes
 
     Costs three statements whatever the size (hubs, existing rows, one batched insert): the
     GitHub/Prometheus importers and the API batch mode send thousands of rows.
+
+    A bulk insert sends no signal, so when anything was written the rollup recompute is asked
+    for here (once per transaction). The usage importer passes ``recompute=False`` and asks once
+    per run instead, after every cluster's own transaction.
     """
     rows = list(rows)
     errors: dict[str, list[str]] = defaultdict(list)
@@ -441,6 +431,95 @@ def active_user_counts_upsert(*, rows: Iterable[Mapping[str, Any]]) -> UpsertRes
             unique_fields=["hub", "date", "period"],
             update_fields=["active_users", "updated_at"],
         )
+        if recompute:
+            request_recompute(ROLLUPS)
     return UpsertResult(
         created=created, updated=len(to_write) - created, unchanged=len(parsed) - len(to_write)
     )
+
+
+# --- the usage importer's sources and figures -----------------------------------------------
+
+
+@transaction.atomic
+def prometheus_source_create(
+    *,
+    cluster: str,
+    url: str,
+    auth: str = PrometheusSource.Auth.NONE,
+    username: str = "",
+    secret_env: str = "",
+    hub_label: str = "namespace",
+    hub_mapping: dict[str, str] | None = None,
+    enabled: bool = True,
+) -> PrometheusSource:
+    """Say where a cluster's Prometheus answers; ``secret_env`` names a variable, never a secret."""
+    source = PrometheusSource(
+        cluster=cluster,
+        url=url,
+        auth=auth,
+        username=username,
+        secret_env=secret_env,
+        hub_label=hub_label,
+        hub_mapping={} if hub_mapping is None else hub_mapping,
+        enabled=enabled,
+    )
+    source.full_clean()
+    source.save()
+    return source
+
+
+@transaction.atomic
+def prometheus_source_update(
+    *, prometheus_source: PrometheusSource, data: Mapping[str, Any]
+) -> PrometheusSource:
+    assign(prometheus_source, data, PROMETHEUS_SOURCE_FIELDS)
+    prometheus_source.full_clean()
+    prometheus_source.save()
+    return prometheus_source
+
+
+@transaction.atomic
+def cluster_usage_create(*, cluster: str, date: date, unique_users: int) -> ClusterUsage:
+    """Record one cluster's unique users; the usage importer upserts many at once."""
+    usage = ClusterUsage(cluster=cluster, date=date, unique_users=unique_users)
+    usage.full_clean()
+    usage.save()
+    return usage
+
+
+@transaction.atomic
+def cluster_usage_update(*, cluster_usage: ClusterUsage, data: Mapping[str, Any]) -> ClusterUsage:
+    assign(cluster_usage, data, CLUSTER_USAGE_FIELDS)
+    cluster_usage.full_clean()
+    cluster_usage.save()
+    return cluster_usage
+
+
+# --- what every door writes through (docs/adding-a-model.md, step 3) ------------------------
+# No model here has a rule across rows, so none has a ``validate``: each row's own checks are
+# its model's ``clean()``, which ``full_clean()`` runs at every door. Deleting has no rule beyond
+# the database's (a community with hubs is protected), so the kernel's delete serves.
+
+NETWORK_WRITES = ModelWrites(
+    model=Network, create=network_create, update=network_update, fields=NETWORK_FIELDS
+)
+COMMUNITY_WRITES = ModelWrites(
+    model=Community, create=community_create, update=community_update, fields=COMMUNITY_FIELDS
+)
+HUB_WRITES = ModelWrites(model=Hub, create=hub_create, update=hub_update, fields=HUB_FIELDS)
+ACTIVE_USER_COUNT_WRITES = ModelWrites(
+    model=ActiveUserCount,
+    create=active_user_count_create,
+    update=active_user_count_update,
+    fields=ACTIVE_USER_COUNT_FIELDS | ACTIVE_USER_COUNT_IDENTITY,
+)
+PROMETHEUS_SOURCE_WRITES = ModelWrites(
+    model=PrometheusSource,
+    create=prometheus_source_create,
+    update=prometheus_source_update,
+    fields=PROMETHEUS_SOURCE_FIELDS,
+)
+CLUSTER_USAGE_WRITES = ModelWrites(
+    model=ClusterUsage, create=cluster_usage_create, update=cluster_usage_update, fields=CLUSTER_USAGE_FIELDS
+)

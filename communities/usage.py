@@ -28,6 +28,7 @@ from opsite.core.resources import ImportFailed, RowError
 
 from .choices import UsagePeriod
 from .models import ClusterUsage, Hub
+from .services import active_user_counts_upsert
 
 HUB_COLUMNS = ("date", "hub", "users", "cluster")
 CLUSTER_COLUMNS = ("date", "cluster", "unique_users")
@@ -224,11 +225,10 @@ def cluster_usages_upsert(*, rows: list[dict]) -> int:
 
 def hub_usage_csv_import(*, path: str | Path) -> FileReport:
     """Import a per-hub usage CSV as one batch; the report says what was skipped and why."""
-    from .services import active_user_counts_upsert
-
     try:
         rows, report = read_hub_csv(path)
-        active_user_counts_upsert(rows=rows)
+        # Its caller asks for the recompute (``usage_import``: once per run).
+        active_user_counts_upsert(rows=rows, recompute=False)
     except (ImportFailed, ValidationError) as exc:
         return FileReport(
             name=Path(path).name, kind="per-hub usage", status="failed", error=describe_error(exc)

@@ -1,9 +1,10 @@
 """Admin for service contracts and their payments, with their audit history.
 
 Payment totals come from annotations in :mod:`contracts.selectors`, so a changelist costs the same
-number of queries whatever its length. Saves go through ``full_clean()``, which runs the rules of
-:mod:`contracts.services`; the payments edited inside a contract are checked against its total
-value as one set, and the error is shown above them.
+number of queries whatever its length. Every save, delete and action goes through
+:mod:`contracts.services` (the kernel's admin base, ``opsite.core.admin``); the payments edited
+inside a contract are checked against its total value as one set, the error shown above them, and
+saved together by ``contract_payments_save``.
 """
 
 from __future__ import annotations
@@ -15,17 +16,19 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
-from opsite.core.admin import OpsiteHistoryAdmin
+from opsite.core.admin import OpsiteHistoryAdmin, OpsiteTabularInline, form_data
 from opsite.core.money import quantize
+from opsite.core.services import adopt
 
 from .choices import BillingPlan
 from .models import ContractPayment, ServiceContract
 from .resources import ContractPaymentResource, ServiceContractResource
 from .selectors import with_payment_totals
 from .services import (
-    CHECKED_AS_A_SET,
+    PaymentChange,
     contract_payment_update,
-    contract_payments_validate,
+    contract_payments_check,
+    contract_payments_save,
     contract_schedule_create,
     money,
 )
@@ -34,36 +37,48 @@ from .services import (
 
 
 class ContractPaymentInlineFormSet(BaseInlineFormSet):
-    """The payments of one contract, checked against its total value as a whole.
+    """The payments of one contract, checked against its total value and saved as one set.
 
     Checked row by row against the stored payments, moving money from one payment to another
-    in one save would be refused; so each form skips that check and :meth:`clean` runs it once
-    for the set as submitted.
+    in one save would be refused; so :meth:`clean` checks the set as submitted, and the
+    contract's admin saves it with the same set-level service.
     """
 
-    def _construct_form(self, i, **kwargs):
-        form = super()._construct_form(i, **kwargs)
-        setattr(form.instance, CHECKED_AS_A_SET, True)
-        return form
+    def payment_changes(self) -> tuple[list[PaymentChange], list[ContractPayment], list]:
+        """The submitted set: its changes (stored payments changed, new ones), its deletions,
+        and the form of each change, in the same order."""
+        changes, deletions, forms_of_changes = [], [], []
+        for form in self.initial_forms:
+            if form.instance.pk is None:
+                continue
+            if self.can_delete and self._should_delete_form(form):
+                deletions.append(form.instance)
+            elif form.has_changed():
+                changes.append(PaymentChange(form.instance, form_data(form, changed_only=True)))
+                forms_of_changes.append(form)
+        for form in self.extra_forms:
+            if not form.has_changed() or (self.can_delete and self._should_delete_form(form)):
+                continue
+            data = {**form_data(form, changed_only=False), "contract": self.instance}
+            changes.append(PaymentChange(None, data))
+            forms_of_changes.append(form)
+        return changes, deletions, forms_of_changes
 
     def clean(self):
         super().clean()
         if any(self.errors):
             return
-        amounts, replacing = [], []
-        for form in self.forms:
-            if form.instance.pk is not None:
-                replacing.append(form.instance.pk)
-            if not form.cleaned_data or self._should_delete_form(form):
-                continue
-            amounts.append(form.cleaned_data.get("amount"))
+        changes, deletions, _ = self.payment_changes()
         try:
-            contract_payments_validate(contract=self.instance, amounts=amounts, replacing=replacing)
+            contract_payments_check(changes=changes, deletions=deletions)
         except ValidationError as error:
-            raise ValidationError(error.message_dict["amount"]) from None
+            raise ValidationError(error.messages) from None
 
 
-class ContractPaymentInline(admin.TabularInline):
+class ContractPaymentInline(OpsiteTabularInline):
+    # The payments' only rule across rows, the contract's total, is checked for the whole set by
+    # the formset (a row checked alone against the stored ones would refuse a valid set).
+    row_rules = None
     model = ContractPayment
     formset = ContractPaymentInlineFormSet
     fields = ("due_on", "amount", "paid_on")
@@ -133,6 +148,26 @@ class ServiceContractAdmin(OpsiteHistoryAdmin):
 
     def get_queryset(self, request):
         return with_payment_totals(super().get_queryset(request))
+
+    def save_formset(self, request, form, formset, change):
+        """The payments inline: written as one set by ``contract_payments_save``.
+
+        Fills the formset's ``new_objects``, ``changed_objects`` and ``deleted_objects``, as
+        ``BaseModelFormSet.save`` does, for the admin's change message.
+        """
+        if not isinstance(formset, ContractPaymentInlineFormSet):
+            return super().save_formset(request, form, formset, change)
+        changes, deletions, forms_of_changes = formset.payment_changes()
+        saved = contract_payments_save(changes=changes, deletions=deletions)
+        formset.deleted_objects = deletions
+        formset.new_objects, formset.changed_objects = [], []
+        for change, inline_form, payment in zip(changes, forms_of_changes, saved, strict=True):
+            if change.payment is None:
+                adopt(inline_form.instance, payment)
+                formset.new_objects.append(inline_form.instance)
+            else:
+                formset.changed_objects.append((payment, inline_form.changed_data))
+        return None
 
     @admin.display(description="payments", ordering="payments_total")
     def scheduled(self, obj: ServiceContract):

@@ -1,5 +1,6 @@
 """Service contracts with communities and their payment schedules."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
@@ -47,9 +48,16 @@ class ServiceContract(TimeStampedModel):
         return self.reference
 
     def clean(self):
-        from .services import contract_validate
-
-        contract_validate(self)
+        """The rules on the contract's own fields; those reading its payments are in services."""
+        errors: dict[str, str] = {}
+        if self.status == ContractStatus.SIGNED and self.signed_on is None:
+            errors["signed_on"] = "A signed contract needs the date it was signed."
+        if self.start_on and self.end_on and self.end_on < self.start_on:
+            errors["end_on"] = f"The contract ends on {self.end_on} before it starts on {self.start_on}."
+        if self.probability is not None and not 0 <= self.probability <= 100:
+            errors["probability"] = f"The probability is a percentage from 0 to 100, not {self.probability}."
+        if errors:
+            raise ValidationError(errors)
 
 
 class ContractPayment(TimeStampedModel):
@@ -71,6 +79,6 @@ class ContractPayment(TimeStampedModel):
         return f"{self.contract.reference} due {self.due_on:%Y-%m-%d}"
 
     def clean(self):
-        from .services import contract_payment_validate
-
-        contract_payment_validate(self)
+        """The rule on the payment's own amount; the contract's total is checked in services."""
+        if self.amount is not None and self.amount <= 0:
+            raise ValidationError({"amount": f"A payment must be more than 0.00, not {self.amount}."})

@@ -1,10 +1,10 @@
 """New service contracts per period, by category: how many were signed, and for how much.
 
-A contract counts in the period of its ``signed_on`` while its status is ``signed`` (DESIGN.md's
-rule for funding brought in, which reads :func:`signed_contract_rows` too). Values are converted to
-the reporting currency at the rate in effect on the signing date; the conversion is passed in
-(``funding.currency.RateTable.convert``), since ``contracts`` sits below ``funding`` and does not
-import it.
+A contract counts in the period of its ``signed_on`` while its status is ``signed`` (the rule for
+funding brought in, docs/definitions.md#funding-brought-in, which reads
+:func:`signed_contract_rows` too). Values are converted to the reporting currency at the rate in
+effect on the signing date; the conversion is passed in (``funding.currency.RateTable.convert``),
+since ``contracts`` sits below ``funding`` and does not import it.
 """
 
 from __future__ import annotations

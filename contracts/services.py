@@ -1,12 +1,21 @@
 """Writes with business rules for service contracts and their payment schedules.
 
-The model ``clean()`` methods call ``contract_validate`` and ``contract_payment_validate``, so the
-admin, imports and the API refuse the same things with the same messages.
+Every door (the admin, imports and the API) writes through these services, which refuse the same
+things with the same messages (docs/architecture.md "One write path"). The models check only
+their own fields (``clean()``); the rule across rows, "a contract's payments never sum past its
+total value", lives here, checked under the contract's row lock:
+
+* one payment written alone (:func:`contract_payment_create`, :func:`contract_payment_update`)
+  is checked against the contract's stored payments;
+* a set of payments written together (the payments inline in a contract's admin page, an import
+  file, a schedule) goes through :func:`contract_payments_save`, which checks the set as it will
+  be once written, so moving money from one payment to another in one save is accepted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
@@ -18,7 +27,7 @@ from django.db.models import Sum
 
 from communities.models import Community
 from opsite.core.money import CENT, ZERO, quantize
-from opsite.core.services import by_natural_key
+from opsite.core.services import ModelWrites, assign, by_natural_key
 
 from .choices import BillingPlan, ContractStatus
 from .models import ContractPayment, ServiceContract
@@ -26,24 +35,31 @@ from .models import ContractPayment, ServiceContract
 # Months between two payments of each recurring plan.
 PLAN_MONTHS = {BillingPlan.MONTHLY: 1, BillingPlan.QUARTERLY: 3, BillingPlan.ANNUAL: 12}
 
-# Set on a payment whose contract total is checked for the whole set it belongs to (an admin
-# inline, an import file): checking each row against the stored rows would refuse a valid set
-# that moves money from one payment to another.
-CHECKED_AS_A_SET = "_total_checked_as_a_set"
+CONTRACT_FIELDS = frozenset(
+    {
+        "reference",
+        "community",
+        "category",
+        "status",
+        "probability",
+        "signed_on",
+        "start_on",
+        "end_on",
+        "total_value",
+        "currency",
+    }
+)
+CONTRACT_PAYMENT_FIELDS = frozenset({"contract", "due_on", "amount", "paid_on"})
+
+# The code of the error "the payments would sum past the total value"; its ``params`` name the
+# contract (``reference``), so a door writing many contracts' payments at once (an import) can
+# show each error next to that contract's rows.
+OVER_TOTAL = "payments_over_total"
 
 
 def money(amount: Decimal, currency: str) -> str:
     """``12,000.00 USD``: how amounts are written in messages."""
     return f"{amount:,.2f} {currency}"
-
-
-def _assign(instance: Any, data: Mapping[str, Any], allowed: Iterable[str]) -> None:
-    """Set ``data`` on ``instance``; an unknown field is a programming error, not bad input."""
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        raise TypeError(f"{type(instance).__name__} cannot be updated with {', '.join(unknown)}")
-    for name, value in data.items():
-        setattr(instance, name, value)
 
 
 def _community_by_slug(value: Community | str) -> Community:
@@ -66,60 +82,50 @@ def payments_total(contract: ServiceContract, *, excluding: Iterable[int] = ()) 
     return quantize(payments.aggregate(total=Sum("amount"))["total"] or ZERO)
 
 
-def _lock(contract: ServiceContract) -> None:
-    """Take the contract's row lock until the end of the transaction (PostgreSQL).
+def _lock(*contracts: ServiceContract) -> None:
+    """Take the contracts' row locks until the end of the transaction (PostgreSQL).
 
     Writes that change a contract's payments or its total value take turns on the contract row,
-    so two payments added at once cannot both fit under the total. Outside a transaction there
-    is nothing to hold a lock for (the rules then run unlocked, as on SQLite, which serializes
-    writes anyway).
+    so two payments added at once cannot both fit under the total. Several contracts are locked
+    in one query, in id order, so two writers never wait on each other in a circle. Outside a
+    transaction there is nothing to hold a lock for (the rules then run unlocked, as on SQLite,
+    which serializes writes anyway).
     """
-    if contract.pk is None or not transaction.get_connection().in_atomic_block:
+    pks = sorted({contract.pk for contract in contracts if contract.pk is not None})
+    if not pks or not transaction.get_connection().in_atomic_block:
         return
-    list(ServiceContract.objects.select_for_update().filter(pk=contract.pk).values_list("pk", flat=True))
+    list(
+        ServiceContract.objects.select_for_update()
+        .filter(pk__in=pks)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 # --- contracts -------------------------------------------------------------------------------
 
 
 def contract_validate(contract: ServiceContract) -> None:
-    """Dates in order, signed contracts dated, probability a percentage, value covering payments."""
-    errors: dict[str, str] = {}
-    if contract.status == ContractStatus.SIGNED and contract.signed_on is None:
-        errors["signed_on"] = "A signed contract needs the date it was signed."
-    if contract.start_on and contract.end_on and contract.end_on < contract.start_on:
-        errors["end_on"] = f"The contract ends on {contract.end_on} before it starts on {contract.start_on}."
-    if contract.probability is not None and not 0 <= contract.probability <= 100:
-        errors["probability"] = f"The probability is a percentage from 0 to 100, not {contract.probability}."
-    if contract.total_value is not None and contract.pk is not None:
-        _lock(contract)
-        paid_in = payments_total(contract)
-        if paid_in > contract.total_value:
-            errors["total_value"] = (
-                f"The payments of contract {contract.reference} already sum to "
-                f"{money(paid_in, contract.currency)}: the total value cannot be "
-                f"{money(contract.total_value, contract.currency)}, "
-                f"{money(paid_in - contract.total_value, contract.currency)} less than that."
-            )
-    if errors:
-        raise ValidationError(errors)
+    """The rule across rows: the total value covers the contract's stored payments.
 
-
-CONTRACT_FIELDS = frozenset(
-    {
-        "reference",
-        "community",
-        "category",
-        "status",
-        "probability",
-        "signed_on",
-        "start_on",
-        "end_on",
-        "total_value",
-        "currency",
-    }
-)
-CONTRACT_PAYMENT_FIELDS = frozenset({"contract", "due_on", "amount", "paid_on"})
+    The rules on the contract's own fields (a signed contract is dated, dates in order, the
+    probability a percentage) are the model's ``clean()``, which ``full_clean()`` runs first.
+    """
+    if contract.total_value is None or contract.pk is None:
+        return
+    _lock(contract)
+    paid_in = payments_total(contract)
+    if paid_in > contract.total_value:
+        raise ValidationError(
+            {
+                "total_value": (
+                    f"The payments of contract {contract.reference} already sum to "
+                    f"{money(paid_in, contract.currency)}: the total value cannot be "
+                    f"{money(contract.total_value, contract.currency)}, "
+                    f"{money(paid_in - contract.total_value, contract.currency)} less than that."
+                )
+            }
+        )
 
 
 @transaction.atomic
@@ -151,6 +157,7 @@ def contract_create(
     if currency:
         contract.currency = currency
     contract.full_clean()
+    contract_validate(contract)
     contract.save()
     return contract
 
@@ -161,9 +168,10 @@ def contract_update(*, contract: ServiceContract, data: Mapping[str, Any]) -> Se
     data = dict(data)
     if "community" in data:
         data["community"] = _community_by_slug(data["community"])
-    # contract_validate locks the contract row before it sums the payments.
-    _assign(contract, data, CONTRACT_FIELDS)
+    assign(contract, data, CONTRACT_FIELDS)
     contract.full_clean()
+    # Locks the contract row before it sums the payments, so none is added meanwhile.
+    contract_validate(contract)
     contract.save()
     return contract
 
@@ -171,11 +179,17 @@ def contract_update(*, contract: ServiceContract, data: Mapping[str, Any]) -> Se
 # --- payments --------------------------------------------------------------------------------
 
 
-def _over_total_error(contract: ServiceContract, total: Decimal) -> str:
-    return (
-        f"The payments of contract {contract.reference} would sum to "
-        f"{money(total, contract.currency)}, {money(total - contract.total_value, contract.currency)} "
-        f"over its total value of {money(contract.total_value, contract.currency)}."
+def _over_total_error(contract: ServiceContract, total: Decimal) -> ValidationError:
+    return ValidationError(
+        "The payments of contract %(reference)s would sum to %(total)s, %(over)s over its total value "
+        "of %(value)s.",
+        code=OVER_TOTAL,
+        params={
+            "reference": contract.reference,
+            "total": money(total, contract.currency),
+            "over": money(total - contract.total_value, contract.currency),
+            "value": money(contract.total_value, contract.currency),
+        },
     )
 
 
@@ -198,10 +212,8 @@ def contract_payments_validate(
 
 
 def contract_payment_validate(payment: ContractPayment) -> None:
-    """A positive amount, and a contract's payments never summing past its total value."""
-    if payment.amount is not None and payment.amount <= ZERO:
-        raise ValidationError({"amount": f"A payment must be more than 0.00, not {payment.amount}."})
-    if payment.contract_id is None or payment.amount is None or getattr(payment, CHECKED_AS_A_SET, False):
+    """The rule across rows for one payment: with the contract's stored others, within its value."""
+    if payment.contract_id is None or payment.amount is None:
         return
     contract_payments_validate(contract=payment.contract, amounts=[payment.amount], replacing=[payment.pk])
 
@@ -211,10 +223,12 @@ def contract_payment_create(
     *, contract: ServiceContract | str, due_on: date, amount: Decimal, paid_on: date | None = None
 ) -> ContractPayment:
     """Add one payment to a contract (one or its reference), within the contract's total value."""
-    contract = _contract_by_reference(contract)
-    # contract_payment_validate locks the contract row before it sums the payments.
-    payment = ContractPayment(contract=contract, due_on=due_on, amount=amount, paid_on=paid_on)
+    payment = ContractPayment(
+        contract=_contract_by_reference(contract), due_on=due_on, amount=amount, paid_on=paid_on
+    )
     payment.full_clean()
+    # Locks the contract row before it sums the payments.
+    contract_payment_validate(payment)
     payment.save()
     return payment
 
@@ -225,10 +239,108 @@ def contract_payment_update(*, contract_payment: ContractPayment, data: Mapping[
     data = dict(data)
     if "contract" in data:
         data["contract"] = _contract_by_reference(data["contract"])
-    _assign(contract_payment, data, CONTRACT_PAYMENT_FIELDS)
+    assign(contract_payment, data, CONTRACT_PAYMENT_FIELDS)
     contract_payment.full_clean()
+    contract_payment_validate(contract_payment)
     contract_payment.save()
     return contract_payment
+
+
+# --- sets of payments written together -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentChange:
+    """One payment of a set written together: a stored ``payment`` and the fields that change
+    (``data``), or, with ``payment=None``, a new payment (``data`` holds its fields)."""
+
+    payment: ContractPayment | None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _distinct(changes: Sequence[PaymentChange]) -> list[PaymentChange]:
+    """The changes as they will stand once written in order: a payment changed twice, its last."""
+    last: dict[int, int] = {}
+    for index, change in enumerate(changes):
+        if change.payment is not None and change.payment.pk is not None:
+            last[change.payment.pk] = index
+    return [
+        change
+        for index, change in enumerate(changes)
+        if change.payment is None or change.payment.pk is None or last[change.payment.pk] == index
+    ]
+
+
+def contract_payments_check(
+    *, changes: Sequence[PaymentChange], deletions: Iterable[ContractPayment] = ()
+) -> None:
+    """The total-value rule for a set of payments written together, as the set will stand.
+
+    For each contract the set puts payments on, its stored payments outside the set plus the
+    set's own must fit its total value (a payment moved to another contract, changed or deleted
+    counts only where it ends up). Contracts only losing payments cannot break the rule. Every
+    contract over its value is named, in one error on ``amount`` per contract (code
+    :data:`OVER_TOTAL`). Locks the contracts' rows, in id order.
+    """
+    deletions = list(deletions)
+    replacing = {p.pk for p in deletions} | {c.payment.pk for c in changes if c.payment is not None}
+    # Contracts by id, or by identity while unsaved (payments added with a new contract).
+    groups: dict[Any, tuple[ServiceContract, list[Decimal]]] = {}
+    for change in _distinct(changes):
+        if "contract" in change.data:
+            contract = _contract_by_reference(change.data["contract"])
+        elif change.payment is not None:
+            contract = change.payment.contract
+        else:
+            raise ValidationError({"contract": "A new payment needs its contract."})
+        amount = change.data.get("amount", change.payment.amount if change.payment is not None else None)
+        key = contract.pk if contract.pk is not None else id(contract)
+        groups.setdefault(key, (contract, []))[1].append(amount)
+    _lock(*(contract for contract, _ in groups.values()))
+    errors: list[ValidationError] = []
+    for contract, amounts in groups.values():
+        try:
+            contract_payments_validate(contract=contract, amounts=amounts, replacing=replacing)
+        except ValidationError as error:
+            errors.extend(error.error_dict["amount"])
+    if errors:
+        raise ValidationError({"amount": errors})
+
+
+@transaction.atomic
+def contract_payments_save(
+    *, changes: Sequence[PaymentChange], deletions: Iterable[ContractPayment] = ()
+) -> list[ContractPayment]:
+    """Write a set of payments edited together: the total-value rule checked once, for the set.
+
+    ``deletions`` are deleted, then each change is written in order: a stored payment gets its
+    ``data``, a new one is created from it. Each payment's own fields are checked
+    (``full_clean``) before anything is written; the total of every contract the set touches is
+    checked by :func:`contract_payments_check` under the contracts' row locks. Returns the
+    payments written, in the order of ``changes``.
+    """
+    deletions = list(deletions)
+    payments: list[ContractPayment] = []
+    for change in changes:
+        data = dict(change.data)
+        if "contract" in data:
+            data["contract"] = _contract_by_reference(data["contract"])
+        if change.payment is None:
+            unknown = sorted(set(data) - CONTRACT_PAYMENT_FIELDS)
+            if unknown:
+                raise TypeError(f"A ContractPayment cannot be created with {', '.join(unknown)}")
+            payment = ContractPayment(**data)
+        else:
+            payment = change.payment
+            assign(payment, data, CONTRACT_PAYMENT_FIELDS)
+        payment.full_clean()
+        payments.append(payment)
+    contract_payments_check(changes=changes, deletions=deletions)
+    for payment in deletions:
+        payment.delete()
+    for payment in payments:
+        payment.save()
+    return payments
 
 
 # --- schedules -------------------------------------------------------------------------------
@@ -297,11 +409,30 @@ def contract_schedule_create(
                 f"{len(dates)} {plan.label.lower()} payments of at least 0.01."
             }
         )
-    payments = []
-    for due_on, amount in zip(dates, amounts, strict=True):
-        payment = ContractPayment(contract=contract, due_on=due_on, amount=amount)
-        # Each payment is checked against those saved before it, so the set never exceeds.
-        payment.full_clean()
-        payment.save()
-        payments.append(payment)
-    return payments
+    return contract_payments_save(
+        changes=[
+            PaymentChange(None, {"contract": contract, "due_on": due_on, "amount": amount})
+            for due_on, amount in zip(dates, amounts, strict=True)
+        ]
+    )
+
+
+# --- the services of each model, for every door (docs/architecture.md "One write path") ------
+
+# Deleting has no rule: a contract takes its payments with it (CASCADE), and a deleted payment
+# only lowers its contract's sum; the kernel's model_delete does both.
+SERVICE_CONTRACT_WRITES = ModelWrites(
+    model=ServiceContract,
+    create=contract_create,
+    update=contract_update,
+    validate=contract_validate,
+    fields=CONTRACT_FIELDS,
+    name="contract",
+)
+CONTRACT_PAYMENT_WRITES = ModelWrites(
+    model=ContractPayment,
+    create=contract_payment_create,
+    update=contract_payment_update,
+    validate=contract_payment_validate,
+    fields=CONTRACT_PAYMENT_FIELDS,
+)

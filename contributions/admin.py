@@ -1,9 +1,10 @@
 """Admin for upstream communities, repositories and pull requests.
 
 Counts come from annotations in :mod:`contributions.selectors`, so a changelist costs the same
-number of queries whatever its length. Saves go through ``full_clean()``, which runs the rules of
-:mod:`contributions.services`; their messages land on the field they name. A pull request's
-``author`` is derived from its login on save, so it is shown, never edited.
+number of queries whatever its length. Saves and deletes go through the services of
+:mod:`contributions.services` (the kernel's ``OpsiteAdmin`` finds them by model), whose messages
+land on the field they name. A pull request's ``author`` is derived from its login by the
+services, so it is shown, never edited.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from . import sync_admin  # noqa: F401
 from .models import PullRequest, Repository, UpstreamCommunity
 from .resources import PullRequestResource, RepositoryResource, UpstreamCommunityResource
 from .selectors import with_repository_figures, with_upstream_community_figures
-from .services import repositories_attach
 
 # An address typed without a scheme is meant as https, as browsers take it.
 URL_FIELDS_HTTPS = {models.URLField: {"assume_scheme": "https"}}
@@ -76,11 +76,6 @@ class UpstreamCommunityAdmin(OpsiteAdmin):
 
     def get_queryset(self, request):
         return with_upstream_community_figures(super().get_queryset(request))
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        # Repositories of a newly listed org that had no community join this one.
-        repositories_attach(upstream_community=obj)
 
     @admin.display(description="GitHub organizations")
     def orgs(self, obj: UpstreamCommunity) -> str:

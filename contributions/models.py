@@ -1,10 +1,82 @@
-"""Upstream open-source work: key communities, their repositories and merged pull requests."""
+"""Upstream open-source work: key communities, their repositories and merged pull requests.
 
+Each model's ``clean()`` holds the checks that read only the row's own fields (the shapes of
+GitHub names, a merge after the creation); the rules that read other rows, and the derived fields,
+are the services' (docs/architecture.md "One write path").
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
 from opsite.core.models import TimeStampedModel
+
+# Matched whole (fullmatch), so a trailing newline is refused too.
+# GitHub logins and organization names: letters, digits and hyphens, at most 39 characters.
+GITHUB_LOGIN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}")
+# A pull-request author may be an app ("dependabot[bot]"); old accounts may hold "_" or ".".
+AUTHOR_LOGIN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(?:\[bot\])?")
+REPOSITORY_NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,100}")
+
+
+def github_orgs_problems(orgs: Any) -> list[str]:
+    """Why ``orgs`` is not a list of distinct GitHub organization logins (empty when it is)."""
+    if not isinstance(orgs, list):
+        return [f"Enter a list of GitHub organization logins, not {type(orgs).__name__}."]
+    problems: list[str] = []
+    seen: set[str] = set()
+    for org in orgs:
+        if not isinstance(org, str) or not org.strip():
+            problems.append(f"{org!r} is not a GitHub organization login: each entry must be non-empty text.")
+        elif not GITHUB_LOGIN_RE.fullmatch(org):
+            problems.append(
+                f"{org!r} is not a GitHub organization login (letters, digits and hyphens, "
+                "at most 39 characters)."
+            )
+        elif org.lower() in seen:
+            problems.append(f"The GitHub organization {org!r} is listed twice.")
+        else:
+            seen.add(org.lower())
+    return problems
+
+
+def full_name_problem(full_name: str) -> str | None:
+    """Why ``full_name`` is not ``org/name``, or ``None`` when it is."""
+    org, slash, name = full_name.partition("/")
+    if not slash or not GITHUB_LOGIN_RE.fullmatch(org) or not REPOSITORY_NAME_RE.fullmatch(name):
+        return (
+            f"{full_name!r} is not a GitHub repository: write it as org/name, "
+            "e.g. jupyterhub/zero-to-jupyterhub-k8s."
+        )
+    return None
+
+
+def pull_request_problems(
+    *, number: Any, author_login: Any, created_at: Any, merged_at: Any
+) -> dict[str, str]:
+    """Why these values cannot be a pull request, by field: shared by ``PullRequest.clean()`` and
+    the bulk upsert, which checks its rows without building model instances."""
+    problems: dict[str, str] = {}
+    # Missing values are left to the field checks, which say "required" once.
+    if number is not None and (isinstance(number, bool) or not isinstance(number, int) or number < 1):
+        problems["number"] = f"The pull request number must be a whole number of at least 1, not {number!r}."
+    if author_login not in (None, "") and (
+        not isinstance(author_login, str) or not AUTHOR_LOGIN_RE.fullmatch(author_login)
+    ):
+        problems["author_login"] = f"{author_login!r} is not a GitHub login."
+    if isinstance(created_at, datetime) and isinstance(merged_at, datetime) and merged_at < created_at:
+        problems["merged_at"] = (
+            f"The pull request was merged at {merged_at.isoformat()}, "
+            f"before it was created at {created_at.isoformat()}."
+        )
+    return problems
 
 
 class UpstreamCommunity(TimeStampedModel):
@@ -23,9 +95,12 @@ class UpstreamCommunity(TimeStampedModel):
         return self.name
 
     def clean(self):
-        from .services import upstream_community_validate
-
-        upstream_community_validate(self)
+        # An org claimed by another community is a rule across rows: upstream_community_validate.
+        if self.github_orgs is None:
+            self.github_orgs = []
+        problems = github_orgs_problems(self.github_orgs)
+        if problems:
+            raise ValidationError({"github_orgs": problems})
 
 
 class Repository(TimeStampedModel):
@@ -54,13 +129,20 @@ class Repository(TimeStampedModel):
         return self.full_name.split("/", 1)[0]
 
     def clean(self):
-        from .services import repository_validate
-
-        repository_validate(self)
+        # The same name in another letter case is a rule across rows: repository_validate.
+        self.full_name = (self.full_name or "").strip()
+        # A missing name is left to the field checks, which say "required" once.
+        problem = full_name_problem(self.full_name) if self.full_name else None
+        if problem:
+            raise ValidationError({"full_name": problem})
 
 
 class PullRequest(TimeStampedModel):
-    """A pull request on GitHub; counted upstream work when merged by staff (see DESIGN.md)."""
+    """A pull request on GitHub; counted upstream work when merged by staff.
+
+    See docs/definitions.md "Counted upstream contribution". ``author`` is derived from
+    ``author_login`` by the services, never written by hand.
+    """
 
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="pull_requests")
     number = models.PositiveIntegerField()
@@ -87,18 +169,14 @@ class PullRequest(TimeStampedModel):
         return f"{self.repository.full_name}#{self.number}"
 
     def clean(self):
-        from .services import pull_request_validate
-
-        pull_request_validate(self)
-
-    def save(self, *args, **kwargs):
-        # The author is derived from the login on every write path (admin, import, sync).
-        from .services import pull_request_derive
-
-        pull_request_derive(self)
-        if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "author", "is_bot"}
-        super().save(*args, **kwargs)
+        problems = pull_request_problems(
+            number=self.number,
+            author_login=self.author_login,
+            created_at=self.created_at,
+            merged_at=self.merged_at,
+        )
+        if problems:
+            raise ValidationError(problems)
 
 
 class SyncRun(TimeStampedModel):

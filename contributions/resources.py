@@ -4,6 +4,9 @@ An exported file re-imports as an update: upstream communities are matched by ``
 repositories by ``full_name`` (whatever its case), pull requests by (repository, ``number``).
 Relations are written as natural keys; an upstream community's GitHub organizations as one cell
 separated by commas; instants in ISO 8601, UTC.
+
+Rows are saved through the services (the kernel's ``OpsiteResource``), inside the import's one
+transaction: the same rules, derived fields and side effects as the admin and the API.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from opsite.core.resources import (
 
 from .models import PullRequest, Repository, UpstreamCommunity
 from .selectors import pull_request_list
-from .services import repositories_attach
+from .services import authors_of_batch
 
 
 class UtcDateTimeWidget(widgets.DateTimeWidget):
@@ -69,10 +72,6 @@ class UpstreamCommunityResource(NaturalKeyResource):
     def get_queryset(self):
         return UpstreamCommunity.objects.order_by("name", "slug")
 
-    def after_save_instance(self, instance, row, **kwargs):
-        # As in the admin: repositories of a newly listed org that had no community join it.
-        repositories_attach(upstream_community=instance)
-
 
 class RepositoryResource(NaturalKeyResource):
     """A repository per row, matched by ``full_name`` whatever its case."""
@@ -100,8 +99,8 @@ class RepositoryResource(NaturalKeyResource):
 class PullRequestResource(NaturalKeyResource):
     """A pull request per row, matched by (``repository`` full name, ``number``).
 
-    ``author`` (the staff member's slug) is exported for reading and ignored on import: it is
-    derived from ``author_login``.
+    ``author`` (the staff member's slug) is exported for reading and ignored on import: the
+    services derive it from ``author_login``, from one query on the roster for the whole file.
     """
 
     repository = fields.Field(
@@ -131,6 +130,15 @@ class PullRequestResource(NaturalKeyResource):
         )
         export_order = fields
         import_id_fields = ("repository", "number")
+        # The services check each row (fields, rules, uniqueness) before saving it, and their
+        # errors are reported on the row as these would be; checking the row here as well would
+        # validate its stored ``author`` against the roster, one query per row.
+        clean_model_instances = False
 
     def get_queryset(self):
         return pull_request_list()
+
+    def import_data(self, dataset, *args, **kwargs):
+        logins = dataset["author_login"] if "author_login" in (dataset.headers or ()) else []
+        with authors_of_batch(force_str(login) for login in logins if login is not None):
+            return super().import_data(dataset, *args, **kwargs)

@@ -1,9 +1,10 @@
 """Counted upstream contributions: merged pull requests by our staff in key communities.
 
-**Counted upstream contribution** (DESIGN.md), implemented once in :func:`counted_pull_requests`:
-a ``PullRequest`` with ``merged_at`` set, in a repository whose upstream community ``is_key``,
-whose author is a staff member employed on the merge date (``staff.rollups.employed_on``:
-``start_on <= merged_at.date() <= end_on``, open end allowed), and not ``is_bot``.
+**Counted upstream contribution** (docs/definitions.md), implemented once in
+:func:`counted_pull_requests`: a ``PullRequest`` with ``merged_at`` set, in a repository whose
+upstream community ``is_key``, whose author is a staff member employed on the merge date
+(``staff.rollups.employed_on``: ``start_on <= merged_at.date() <= end_on``, open end allowed),
+and not ``is_bot``.
 
 The merge date is the UTC date of ``merged_at``: Django runs every database session in UTC when
 ``USE_TZ`` is on, so casting the instant to a date gives the UTC date on SQLite and PostgreSQL

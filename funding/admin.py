@@ -1,9 +1,10 @@
 """Admin of the funding app: funders, grants and their money in and out, cash, scenarios.
 
-Every save runs the model's ``clean()``, hence the service validators; the forms below put each
-message on the field it names, or at the top of the form when that field is not on it (Django
-would otherwise fail with "has no field named ..."). Changelists read through the selectors, so
-their computed columns are subqueries in one query, never a query per row.
+Every save and delete goes through the services (``funding.services``, through the kernel's admin
+base), and every form shows their rules before anything is saved; the forms below put each message
+on the field it names, or at the top of the form when that field is not on it (Django would
+otherwise fail with "has no field named ..."). Changelists read through the selectors, so their
+computed columns are subqueries in one query, never a query per row.
 
 Cash positions and runway snapshots are sensitive: the role groups leave them out of
 Operations, and nothing here shows a balance or a runway on any other model's page.
@@ -12,16 +13,25 @@ Operations, and nothing here shows a balance or a runway on any other model's pa
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.forms.models import BaseInlineFormSet
 
-from opsite.core.admin import OpsiteAdmin, OpsiteHistoryAdmin, ReadOnlyAdmin
-from opsite.core.money import ZERO, reporting_currency
+from opsite.core.admin import (
+    OpsiteAdmin,
+    OpsiteHistoryAdmin,
+    OpsiteTabularInline,
+    ReadOnlyAdmin,
+    ServiceWritesMixin,
+    form_data,
+)
+from opsite.core.money import ZERO
+from opsite.core.services import adopt
 
-from . import selectors
+from . import selectors, services
 from .choices import GrantRole
 from .models import (
     CashPosition,
@@ -50,14 +60,6 @@ from .resources import (
     SubawardPaymentResource,
     SubawardResource,
 )
-from .services import (
-    exchange_rate_validate,
-    expense_validate,
-    scenario_delete,
-    scenario_save,
-    scenario_set_default,
-    scenario_validate,
-)
 
 # --- forms --------------------------------------------------------------------------------------
 
@@ -65,18 +67,9 @@ from .services import (
 class ServiceRulesForm(forms.ModelForm):
     """A model form that shows every service message where the user can see it.
 
-    ``validator`` runs a service validator the model's ``clean()`` does not call.
+    A message on a field the form does not show (an inline row's parent, say) goes to the top of
+    the form.
     """
-
-    validator = None
-
-    def _post_clean(self):
-        super()._post_clean()
-        if self.validator is not None:
-            try:
-                type(self).validator(self.instance)
-            except ValidationError as e:
-                self._update_errors(e)
 
     def add_error(self, field, error):
         if field is None and isinstance(error, ValidationError) and hasattr(error, "error_dict"):
@@ -89,17 +82,7 @@ class ServiceRulesForm(forms.ModelForm):
         super().add_error(field, error)
 
 
-class ExpenseForm(ServiceRulesForm):
-    validator = staticmethod(expense_validate)
-
-
-class ExchangeRateForm(ServiceRulesForm):
-    validator = staticmethod(exchange_rate_validate)
-
-
 class ScenarioForm(ServiceRulesForm):
-    validator = staticmethod(scenario_validate)
-
     def _get_validation_exclusions(self):
         # Ticking "default" on a second scenario is a switch, done by scenario_save; the
         # one-default constraint would refuse it here before the switch can happen.
@@ -109,51 +92,63 @@ class ScenarioForm(ServiceRulesForm):
 class CappedInlineFormSet(BaseInlineFormSet):
     """Children edited together must fit under their parent's ``amount`` together.
 
-    Each child's own validation sees only the rows already saved, so two new rows entered in
-    one go could each pass alone.
+    Each row's own validation sees only the rows already saved, so two new rows entered in one go
+    could each pass alone: the set is checked by ``services.children_validate``, and saved by
+    ``services.children_save`` (:class:`CappedChildrenAdmin`).
     """
-
-    children = "rows"
 
     def clean(self):
         super().clean()
-        parent = self.instance
-        cap = getattr(parent, "amount", None)
-        if any(self.errors) or cap is None:
+        if any(self.errors):
             return
-        total = sum(
-            (
-                form.cleaned_data.get("amount") or ZERO
-                for form in self.forms
-                if form.cleaned_data and not self._should_delete_form(form)
-            ),
-            ZERO,
-        )
-        if total > cap:
-            currency = _currency_of(parent)
-            raise ValidationError(
-                f"The {self.children} of {parent._meta.verbose_name} {parent} would sum to {total:,.2f} {currency}, past its amount "
-                f"{cap:,.2f} {currency} by {total - cap:,.2f} {currency}."
+        kept = [form for form in self.forms if form.cleaned_data and not self._should_delete_form(form)]
+        try:
+            services.children_validate(
+                parent=self.instance,
+                model=self.model,
+                amounts=[form.cleaned_data.get("amount") or ZERO for form in kept],
+                edited=[form.instance.pk for form in self.initial_forms],
             )
+        except ValidationError as error:
+            raise ValidationError(error.messages) from None
 
 
-def _currency_of(parent) -> str:
-    if isinstance(parent, Grant):
-        return parent.currency
-    grant = getattr(parent, "grant", None) if getattr(parent, "grant_id", None) else None
-    return grant.currency if grant is not None else reporting_currency()
+class CappedChildrenAdmin:
+    """Saves the rows of a :class:`CappedInlineFormSet` as one set (``services.children_save``).
 
+    Row by row in the form's order, a valid set could pass its parent's amount on the way (one
+    row raised before another is lowered); the service orders the writes so it never does.
+    """
 
-class SubawardFormSet(CappedInlineFormSet):
-    children = "subawards"
-
-
-class DisbursementFormSet(CappedInlineFormSet):
-    children = "disbursements"
-
-
-class PaymentFormSet(CappedInlineFormSet):
-    children = "payments"
+    def save_formset(self, request, form, formset, change):
+        if not isinstance(formset, CappedInlineFormSet):
+            return super().save_formset(request, form, formset, change)
+        deleted, changed, added = [], [], []
+        for inline_form in formset.initial_forms:
+            if inline_form.instance.pk is None:
+                continue
+            if formset.can_delete and formset._should_delete_form(inline_form):
+                deleted.append(inline_form.instance)
+            elif inline_form.has_changed():
+                changed.append(inline_form)
+        for inline_form in formset.extra_forms:
+            if inline_form.has_changed() and not (
+                formset.can_delete and formset._should_delete_form(inline_form)
+            ):
+                added.append(inline_form)
+        created = services.children_save(
+            parent=formset.instance,
+            model=formset.model,
+            deleted=deleted,
+            changed=[(f.instance, form_data(f, changed_only=True)) for f in changed],
+            added=[form_data(f, changed_only=False) for f in added],
+        )
+        for inline_form, row in zip(added, created, strict=True):
+            adopt(inline_form.instance, row)
+        # What BaseModelFormSet.save leaves behind, for the admin's change message.
+        formset.deleted_objects = deleted
+        formset.changed_objects = [(f.instance, f.changed_data) for f in changed]
+        formset.new_objects = [f.instance for f in added]
 
 
 def _money(value: Decimal | None) -> str:
@@ -184,25 +179,28 @@ class FunderAdmin(OpsiteAdmin):
         return obj.awarded_count
 
 
-class SubawardInline(admin.TabularInline):
+class SubawardInline(OpsiteTabularInline):
     model = Subaward
     form = ServiceRulesForm
-    formset = SubawardFormSet
+    formset = CappedInlineFormSet
+    # The grant's cap on its subawards is the formset's, checked for the set; the rest per row.
+    row_rules = staticmethod(partial(services.subaward_validate, with_siblings=False))
     fields = ("reference", "recipient", "amount", "start_on", "end_on")
     extra = 0
     show_change_link = True
 
 
-class DisbursementInline(admin.TabularInline):
+class DisbursementInline(OpsiteTabularInline):
     model = Disbursement
     form = ServiceRulesForm
-    formset = DisbursementFormSet
+    formset = CappedInlineFormSet
+    row_rules = None  # the grant's cap, their one rule across rows, is the formset's
     fields = ("expected_on", "amount", "received_on")
     extra = 0
 
 
 @admin.register(Grant)
-class GrantAdmin(OpsiteHistoryAdmin):
+class GrantAdmin(CappedChildrenAdmin, OpsiteHistoryAdmin):
     resource_classes = [GrantResource]
     form = ServiceRulesForm
     list_display = (
@@ -277,16 +275,17 @@ class GrantAdmin(OpsiteHistoryAdmin):
         return _money(obj.received)
 
 
-class SubawardPaymentInline(admin.TabularInline):
+class SubawardPaymentInline(OpsiteTabularInline):
     model = SubawardPayment
     form = ServiceRulesForm
-    formset = PaymentFormSet
+    formset = CappedInlineFormSet
+    row_rules = None  # the subaward's cap, their one rule across rows, is the formset's
     fields = ("due_on", "amount", "paid_on")
     extra = 0
 
 
 @admin.register(Subaward)
-class SubawardAdmin(OpsiteHistoryAdmin):
+class SubawardAdmin(CappedChildrenAdmin, OpsiteHistoryAdmin):
     resource_classes = [SubawardResource]
     form = ServiceRulesForm
     list_display = (
@@ -385,7 +384,7 @@ class CashPositionAdmin(OpsiteHistoryAdmin):
 @admin.register(Expense)
 class ExpenseAdmin(OpsiteAdmin):
     resource_classes = [ExpenseResource]
-    form = ExpenseForm
+    form = ServiceRulesForm
     list_display = ("name", "category", "amount", "currency", "recurrence", "start_on", "end_on")
     list_filter = ("category", "recurrence", "currency", ("end_on", admin.EmptyFieldListFilter))
     search_fields = ("name",)
@@ -398,7 +397,7 @@ class ExpenseAdmin(OpsiteAdmin):
 @admin.register(ExchangeRate)
 class ExchangeRateAdmin(OpsiteAdmin):
     resource_classes = [ExchangeRateResource]
-    form = ExchangeRateForm
+    form = ServiceRulesForm
     list_display = ("currency", "effective_on", "rate")
     list_filter = ("currency",)
     search_fields = ("currency",)
@@ -411,7 +410,7 @@ class ExchangeRateAdmin(OpsiteAdmin):
 # --- scenarios and the runway -------------------------------------------------------------------
 
 
-class ScenarioAdjustmentInline(admin.TabularInline):
+class ScenarioAdjustmentInline(OpsiteTabularInline):
     model = ScenarioAdjustment
     form = ServiceRulesForm
     fields = (
@@ -453,16 +452,6 @@ class ScenarioAdmin(OpsiteAdmin):
     def get_queryset(self, request):
         return selectors.scenario_list()
 
-    def save_model(self, request, obj, form, change):
-        scenario_save(scenario=obj)
-
-    def delete_model(self, request, obj):
-        scenario_delete(scenario=obj)
-
-    def delete_queryset(self, request, queryset):
-        for scenario in queryset:
-            scenario_delete(scenario=scenario)
-
     @admin.display(description="what-ifs", ordering="adjustment_count")
     def adjustment_count(self, obj: Scenario) -> int:
         return obj.adjustment_count
@@ -482,7 +471,7 @@ class ScenarioAdmin(OpsiteAdmin):
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one scenario to make the default.", messages.ERROR)
             return
-        scenario = scenario_set_default(scenario=queryset.get())
+        scenario = services.scenario_set_default(scenario=queryset.get())
         self.message_user(request, f"{scenario} is now the default scenario.", messages.SUCCESS)
 
 
@@ -537,8 +526,12 @@ class RunwaySnapshotAdmin(OpsiteAdmin):
 
 
 @admin.register(RunwayAlert)
-class RunwayAlertAdmin(ReadOnlyAdmin):
-    """The runway alerts e-mailed to Leadership (sensitive: Finance and Leadership only)."""
+class RunwayAlertAdmin(ServiceWritesMixin, ReadOnlyAdmin):
+    """The runway alerts e-mailed to Leadership (sensitive: Finance and Leadership only).
+
+    Never typed in; a delete (which lets a later run alert on that snapshot again) goes through
+    the services like any other.
+    """
 
     list_display = ("scenario", "snapshot", "months", "reason", "recipients", "sent_at")
     list_filter = ("reason", "scenario")

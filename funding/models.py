@@ -1,16 +1,24 @@
-"""Funders, grants and subawards, cash and expenses, and the runway's scenarios and snapshots."""
+"""Funders, grants and subawards, cash and expenses, and the runway's scenarios and snapshots.
+
+Each ``clean()`` checks only the row's own fields; the rules that read other rows are the
+services' (``funding.services``), which every door (admin, import, API) writes through
+(docs/architecture.md "One write path").
+"""
 
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from opsite.core.models import TimeStampedModel
-from opsite.core.money import CurrencyField, MoneyField
+from opsite.core.money import CurrencyField, MoneyField, reporting_currency
 
+from .checks import Errors, add_error, check_dates, raise_errors, related_or_none
 from .choices import (
+    AWARDED_STATUSES,
     AdjustmentKind,
     AdjustmentRecurrence,
     ExpenseCategory,
@@ -75,9 +83,18 @@ class Grant(TimeStampedModel):
         return self.reference
 
     def clean(self):
-        from .services import grant_validate
-
-        grant_validate(self)
+        # The rules across rows (subawards, disbursements) are funding.services.grant_validate.
+        errors: Errors = {}
+        check_dates(self, errors)
+        if self.probability is not None and not 0 <= self.probability <= 100:
+            add_error(
+                errors, "probability", f"Probability is a percentage from 0 to 100; got {self.probability}."
+            )
+        if self.status in AWARDED_STATUSES and self.awarded_on is None:
+            add_error(
+                errors, "awarded_on", f"A grant with status '{self.status}' needs the date it was awarded."
+            )
+        raise_errors(errors)
 
 
 class Subaward(TimeStampedModel):
@@ -104,9 +121,11 @@ class Subaward(TimeStampedModel):
         return self.reference
 
     def clean(self):
-        from .services import subaward_validate
-
-        subaward_validate(self)
+        # The rules across rows (the grant's role and amount, the payments) are
+        # funding.services.subaward_validate.
+        errors: Errors = {}
+        check_dates(self, errors)
+        raise_errors(errors)
 
 
 class Disbursement(TimeStampedModel):
@@ -127,11 +146,6 @@ class Disbursement(TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.grant.reference} expected {self.expected_on:%Y-%m-%d}"
 
-    def clean(self):
-        from .services import disbursement_validate
-
-        disbursement_validate(self)
-
 
 class SubawardPayment(TimeStampedModel):
     """Money out to a subrecipient: due on a date, paid when ``paid_on`` is set."""
@@ -151,11 +165,6 @@ class SubawardPayment(TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.subaward.reference} due {self.due_on:%Y-%m-%d}"
 
-    def clean(self):
-        from .services import subaward_payment_validate
-
-        subaward_payment_validate(self)
-
 
 class CashPosition(TimeStampedModel):
     """The bank balance from the books on a date: where every runway starts. **Sensitive.**"""
@@ -173,9 +182,11 @@ class CashPosition(TimeStampedModel):
         return f"Cash as of {self.as_of:%Y-%m-%d}"
 
     def clean(self):
-        from .services import cash_position_validate
-
-        cash_position_validate(self)
+        # The runway starts from this balance as is, so it must be in the reporting currency.
+        reporting = reporting_currency()
+        if self.currency and self.currency != reporting:
+            message = f"Cash positions are kept in the reporting currency {reporting}; got {self.currency}."
+            raise ValidationError({"currency": message})
 
 
 class Expense(TimeStampedModel):
@@ -201,6 +212,11 @@ class Expense(TimeStampedModel):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self):
+        errors: Errors = {}
+        check_dates(self, errors)
+        raise_errors(errors)
+
 
 class ExchangeRate(TimeStampedModel):
     """Units of the reporting currency per unit of ``currency``, from ``effective_on``."""
@@ -218,6 +234,16 @@ class ExchangeRate(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.currency} {self.rate} from {self.effective_on:%Y-%m-%d}"
+
+    def clean(self):
+        # A positive rate, for a currency other than the one it converts into.
+        errors: Errors = {}
+        reporting = reporting_currency()
+        if self.currency == reporting:
+            add_error(errors, "currency", f"{reporting} is the reporting currency: its rate is always 1.")
+        if self.rate is not None and self.rate <= 0:
+            add_error(errors, "rate", f"A rate must be above 0; got {self.rate}.")
+        raise_errors(errors)
 
 
 class Scenario(TimeStampedModel):
@@ -290,9 +316,32 @@ class ScenarioAdjustment(TimeStampedModel):
         return f"{self.scenario.slug}: {self.label}"
 
     def clean(self):
-        from .services import scenario_adjustment_validate
-
-        scenario_adjustment_validate(self)
+        """What each kind of what-if needs to mean something to the runway engine."""
+        errors: Errors = {}
+        check_dates(self, errors)
+        kind, recurrence, amount = self.kind, self.recurrence, self.amount
+        if kind == AdjustmentKind.HIRE:
+            if amount is None or amount <= 0:
+                add_error(
+                    errors, "amount", f"A hire needs its annual salary as a positive amount; got {amount}."
+                )
+            if recurrence != AdjustmentRecurrence.ANNUAL_SALARY:
+                add_error(
+                    errors,
+                    "recurrence",
+                    f"A hire recurs as 'annual_salary' (its amount is the annual salary); got '{recurrence}'.",
+                )
+        elif kind in (AdjustmentKind.INFLOW, AdjustmentKind.OUTFLOW):
+            if recurrence not in (AdjustmentRecurrence.ONCE, AdjustmentRecurrence.MONTHLY):
+                add_error(errors, "recurrence", f"An {kind} recurs 'once' or 'monthly'; got '{recurrence}'.")
+        elif kind == AdjustmentKind.DELAY:
+            if self.grant_id is None and related_or_none(self, "grant") is None:
+                add_error(errors, "grant", "A delay needs the grant whose disbursements it moves.")
+            if self.months is None or self.months < 1:
+                add_error(
+                    errors, "months", f"A delay moves disbursements by 1 month or more; got {self.months}."
+                )
+        raise_errors(errors)
 
 
 class RunwaySnapshot(TimeStampedModel):

@@ -4,6 +4,9 @@ Relations travel by natural key (a funder's slug, a grant's or subaward's refere
 scenario's slug), so a file exported here re-imports as an update, into this database or
 another. Rows without a natural key of their own (disbursements, payments, expenses, what-ifs,
 snapshots) are matched on ``id``: leave it blank to add a row.
+
+Rows are saved and deleted by the services (``funding.services``, through the base resource), so an
+import refuses what the admin and the API refuse, with the same message on the same column.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ from .models import (
     Subaward,
     SubawardPayment,
 )
-from .services import scenario_save, scenario_validate
 
 
 class InstantWidget(widgets.DateTimeWidget):
@@ -140,21 +142,15 @@ class ScenarioResource(OpsiteResource):
         import_id_fields = ("slug",)
 
     def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        # The one-default constraint is kept by the service (scenario_save), which unticks the old
+        # default: checked here, it would refuse exactly the switch the row asks for.
         errors = dict(import_validation_errors or {})
         try:
-            scenario_validate(instance)
-        except ValidationError as e:
-            errors = e.update_error_dict(errors)
-        try:
-            # The one-default constraint is kept by scenario_save, which unticks the old default.
             instance.full_clean(exclude=[*errors, "is_default"], validate_unique=validate_unique)
         except ValidationError as e:
             errors = e.update_error_dict(errors)
         if errors:
             raise ValidationError(errors)
-
-    def do_instance_save(self, instance, is_create):
-        scenario_save(scenario=instance)
 
 
 class ScenarioAdjustmentResource(OpsiteResource):

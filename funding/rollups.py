@@ -1,6 +1,6 @@
 """Funding brought in per period, by category, gross and net of subawards.
 
-**Funding brought in** (DESIGN.md), implemented once here: grants ``awarded``/``closed``, in the
+**Funding brought in** (docs/definitions.md), implemented once here: grants ``awarded``/``closed``, in the
 period of their ``awarded_on``, by ``category``, gross (the grant's amount) and net (the amount
 minus its subawards when our ``role`` is ``prime``: that money passes through us to partners), plus
 service contracts ``signed``, in the period of their ``signed_on``, under the category

@@ -1,9 +1,12 @@
 """Admin for the roster and its compensation history.
 
-Compensation is sensitive (DESIGN.md "Roles"): only users holding ``staff.view_compensation``
-(Finance, Leadership, superusers) see the pay inline, the pay column, the compensation pages,
-their history and their export. Every other view of a staff member is built without reading a
-pay record at all.
+Saves and deletes go through ``staff.services`` (the kernel's admin base calls them), so the admin
+applies the rules, and announces the roster changes, exactly as the API and imports do.
+
+Compensation is sensitive (docs/roles.md "What is sensitive"): only users holding
+``staff.view_compensation`` (Finance, Leadership, superusers) see the pay inline, the pay column,
+the compensation pages, their history and their export. Every other view of a staff member is
+built without reading a pay record at all.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.text import capfirst
 
-from opsite.core.admin import OpsiteAdmin, OpsiteHistoryAdmin
+from opsite.core.admin import OpsiteAdmin, OpsiteHistoryAdmin, OpsiteTabularInline
 from opsite.core.money import quantize
 
 from .models import Compensation, StaffMember
@@ -42,7 +45,7 @@ def _without_lines(nested: list, prefix: str) -> list:
     return kept
 
 
-class CompensationInline(admin.TabularInline):
+class CompensationInline(OpsiteTabularInline):
     """Pay history of one person, newest first. Shown only to users who may view compensation."""
 
     model = Compensation
@@ -162,6 +165,12 @@ class CompensationAdmin(OpsiteHistoryAdmin):
     list_select_related = ("staff",)
     readonly_fields = ("created_at", "updated_at")
     resource_classes = [CompensationResource]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A pay record stays with its person (``compensation_update``): record the pay under the
+        # right person and delete the wrong record.
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, "staff") if obj is not None else fields
 
     def get_queryset(self, request):
         # The day before the next record of the same person takes effect, for a column that

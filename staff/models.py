@@ -1,7 +1,15 @@
-"""The roster, and its (sensitive) compensation history."""
+"""The roster, and its (sensitive) compensation history.
 
+The models hold the database's rules and, in ``clean()``, the checks of a row's own fields. The
+rules across rows (a GitHub login taken by someone else, pay outside employment) are in
+``staff.services`` (docs/architecture.md "One write path").
+"""
+
+import re
+from datetime import date
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -13,6 +21,27 @@ from opsite.core.models import TimeStampedModel
 from opsite.core.money import CurrencyField, MoneyField
 
 from .choices import Employment, Team
+
+# GitHub logins: letters, digits and hyphens, 39 characters at most, not starting with a hyphen.
+# (Some old accounts have doubled or trailing hyphens, so those are allowed.)
+GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}$")
+
+
+def normalize_github(value: str | None) -> str | None:
+    """A login as stored: trimmed, without a leading ``@``; a blank one is ``None``.
+
+    Blank is stored as NULL: several people without a login must not collide on "" in the
+    case-insensitive unique index.
+    """
+    if value is None:
+        return None
+    value = value.strip().removeprefix("@").strip()
+    return value or None
+
+
+def _day(value: object) -> date | None:
+    """``value`` if it is already a date. Fields that failed to parse are reported elsewhere."""
+    return value if isinstance(value, date) else None
 
 
 class StaffMember(TimeStampedModel):
@@ -54,9 +83,19 @@ class StaffMember(TimeStampedModel):
         return self.name
 
     def clean(self):
-        from .services import staff_member_validate
-
-        staff_member_validate(self)
+        """Normalize the GitHub login and check its form; employment ends after it starts."""
+        errors: dict[str, str] = {}
+        self.github = normalize_github(self.github)
+        if self.github is not None and not GITHUB_LOGIN.match(self.github):
+            errors["github"] = (
+                f"{self.github!r} is not a GitHub login: use letters, digits and hyphens, "
+                "at most 39 characters, not starting with a hyphen."
+            )
+        start_on, end_on = _day(self.start_on), _day(self.end_on)
+        if start_on and end_on and end_on < start_on:
+            errors["end_on"] = f"End on {end_on.isoformat()} is before start on {start_on.isoformat()}."
+        if errors:
+            raise ValidationError(errors)
 
 
 class Compensation(TimeStampedModel):
@@ -92,8 +131,3 @@ class Compensation(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.staff} from {self.effective_on:%Y-%m-%d}"
-
-    def clean(self):
-        from .services import compensation_validate
-
-        compensation_validate(self)

@@ -1,8 +1,9 @@
 """Import/export of the roster and of compensation (CSV, XLSX, JSON), by natural key.
 
 An exported file re-imports as an update: staff members are matched by ``slug``, pay records by
-(staff slug, ``effective_on``). Compensation is sensitive: its admin (and so its import and
-export) is open only to roles that may view it.
+(staff slug, ``effective_on``). Rows are saved through ``staff.services`` by the kernel's resource
+base. Compensation is sensitive: its admin (and so its import and export) is open only to roles
+that may view it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Reads of the roster and its compensation history.
 
-Compensation is sensitive: callers decide who may see what these return (see DESIGN.md "Roles");
+Compensation is sensitive: callers decide who may see what these return (see docs/roles.md);
 nothing here checks permissions.
 """
 
@@ -15,7 +15,9 @@ from .models import Compensation, StaffMember
 
 
 def employed_on_q(day: date, prefix: str = "") -> Q:
-    """Employed on ``day`` (DESIGN.md, Headcount): ``start_on <= day`` and no end or ``end_on >= day``.
+    """Employed on ``day`` (docs/definitions.md "Headcount / FTE"): started, and not yet ended.
+
+    ``start_on <= day`` and no end or ``end_on >= day``: the last day counts.
 
     ``prefix`` (e.g. ``"author__"``) applies the rule through a relation.
     """

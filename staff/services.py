@@ -1,16 +1,21 @@
 """Writes to the roster and its compensation history, with the rules that guard them.
 
-Every write path (admin, import, API, demo loader) ends in these functions or in the model's
-``clean()``, which calls the ``*_validate`` functions below, so the rules hold whoever writes.
+Every door (admin, import, API) writes through the :class:`~opsite.core.services.ModelWrites` at
+the bottom of this module, and the demo loader and the other apps call these functions directly
+(docs/architecture.md "One write path"). A row's own fields are checked by the model's ``clean()``;
+the rules across rows are the ``*_validate`` functions below, which a form also runs before saving.
+
+A roster change that can change who authored a pull request (a person added or deleted, their
+GitHub login or their employment dates changed) is announced as ``ROSTER_CHANGED``, once per
+transaction: ``contributions`` (an app above this one) re-resolves pull-request authors on it.
 
 Error messages about compensation never repeat an amount: they may reach a log or a screen, and
-only Finance and Leadership may see pay.
+only Finance and Leadership may see pay (docs/roles.md "What is sensitive").
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -18,14 +23,11 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from opsite.core.services import by_natural_key
+from opsite.core.events import ROSTER_CHANGED, announce
+from opsite.core.services import ModelWrites, assign, by_natural_key, full_clean_with
 
 from .choices import Employment
-from .models import Compensation, StaffMember
-
-# GitHub logins: letters, digits and hyphens, 39 characters at most, not starting with a hyphen.
-# (Some old accounts have doubled or trailing hyphens, so those are allowed.)
-GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}$")
+from .models import GITHUB_LOGIN, Compensation, StaffMember, normalize_github
 
 STAFF_MEMBER_FIELDS = frozenset(
     {
@@ -45,68 +47,46 @@ STAFF_MEMBER_FIELDS = frozenset(
 )
 COMPENSATION_FIELDS = frozenset({"effective_on", "annual_salary", "benefits_rate", "currency"})
 
+# The columns whose change can change which pull requests are ours.
+ROSTER_COLUMNS = ("github", "start_on", "end_on")
+
 
 def _day(value: object) -> date | None:
     """``value`` if it is already a date. Fields that failed to parse are reported elsewhere."""
     return value if isinstance(value, date) else None
 
 
-def _assign(instance, data: Mapping[str, Any], allowed: Iterable[str]) -> None:
-    """Set ``data`` on ``instance``; an unknown field is a programming error, not bad input."""
-    unknown = sorted(set(data) - set(allowed))
-    if unknown:
-        raise TypeError(f"{type(instance).__name__} cannot be updated with {', '.join(unknown)}")
-    for field, value in data.items():
-        setattr(instance, field, value)
+# --- rules across rows ------------------------------------------------------------------------
 
 
-def _normalize_github(value: str | None) -> str | None:
-    # A blank login is stored as NULL: several people without one must not collide on "" in the
-    # case-insensitive unique index.
-    if value is None:
+def github_login_clash(login: str | None, *, staff_member: StaffMember) -> str | None:
+    """Who else has ``login`` in any letter case, as the message to show; ``None`` if no one."""
+    login = normalize_github(login)
+    if login is None or not GITHUB_LOGIN.match(login):
+        return None  # no login, or one the model's clean() refuses for its form
+    clashes = StaffMember.objects.filter(github__iexact=login)
+    if staff_member.pk is not None:
+        clashes = clashes.exclude(pk=staff_member.pk)
+    clash = clashes.only("name", "github").first()
+    if clash is None:
         return None
-    value = value.strip().removeprefix("@").strip()
-    return value or None
+    return (
+        f"GitHub login {login!r} is already used by {clash.name} (as {clash.github!r}); "
+        "logins are unique regardless of case."
+    )
 
 
 def staff_member_validate(staff_member: StaffMember) -> None:
-    """The rules of a staff member that span rows or fields (called from ``clean()``).
-
-    Normalizes ``github`` (trimmed, leading ``@`` dropped, blank stored as NULL) before checking
-    that no one else has the same login in any letter case.
-    """
-    errors: dict[str, str] = {}
-    staff_member.github = _normalize_github(staff_member.github)
-    login = staff_member.github
-    if login is not None:
-        if not GITHUB_LOGIN.match(login):
-            errors["github"] = (
-                f"{login!r} is not a GitHub login: use letters, digits and hyphens, "
-                "at most 39 characters, not starting with a hyphen."
-            )
-        else:
-            clashes = StaffMember.objects.filter(github__iexact=login)
-            if staff_member.pk is not None:
-                clashes = clashes.exclude(pk=staff_member.pk)
-            clash = clashes.only("name", "github").first()
-            if clash is not None:
-                errors["github"] = (
-                    f"GitHub login {login!r} is already used by {clash.name} (as {clash.github!r}); "
-                    "logins are unique regardless of case."
-                )
-
-    start_on, end_on = _day(staff_member.start_on), _day(staff_member.end_on)
-    if start_on and end_on and end_on < start_on:
-        errors["end_on"] = f"End on {end_on.isoformat()} is before start on {start_on.isoformat()}."
-    if errors:
-        raise ValidationError(errors)
+    """No one else has the same GitHub login, in any letter case."""
+    clash = github_login_clash(staff_member.github, staff_member=staff_member)
+    if clash is not None:
+        raise ValidationError({"github": clash})
 
 
 def compensation_validate(compensation: Compensation) -> None:
     """Pay runs only while the person is employed: ``effective_on`` within start and end.
 
-    Called from ``Compensation.clean()``; in the admin's inline the staff member may be unsaved,
-    which is fine: only its dates are read.
+    In the admin's inline the staff member may be unsaved, which is fine: only its dates are read.
     """
     try:
         staff_member = compensation.staff
@@ -140,6 +120,9 @@ def _staff_member_by_slug(value: StaffMember | str, *, field: str = "staff") -> 
     return by_natural_key(StaffMember, value, key="slug", field=field)
 
 
+# --- staff members ----------------------------------------------------------------------------
+
+
 @transaction.atomic
 def staff_member_create(
     *,
@@ -156,6 +139,7 @@ def staff_member_create(
     country: str = "",
     distinguished_contributor: bool = False,
 ) -> StaffMember:
+    """Add a person to the roster; ``github`` is trimmed, a leading ``@`` dropped."""
     staff_member = StaffMember(
         slug=slug,
         name=name,
@@ -170,18 +154,40 @@ def staff_member_create(
         country=country,
         distinguished_contributor=distinguished_contributor,
     )
-    staff_member.full_clean()
+    full_clean_with(staff_member, staff_member_validate)
     staff_member.save()
+    announce(ROSTER_CHANGED)
     return staff_member
 
 
 @transaction.atomic
 def staff_member_update(*, staff_member: StaffMember, data: Mapping[str, Any]) -> StaffMember:
-    """Change the fields named in ``data`` (any of :data:`STAFF_MEMBER_FIELDS`)."""
-    _assign(staff_member, data, STAFF_MEMBER_FIELDS)
-    staff_member.full_clean()
+    """Change the fields named in ``data`` (any of :data:`STAFF_MEMBER_FIELDS`).
+
+    The roster change is told by comparing with the stored row, not with ``staff_member``: the
+    admin's form and an import set the new values on the instance before it reaches here.
+    """
+    stored = StaffMember.objects.filter(pk=staff_member.pk).values_list(*ROSTER_COLUMNS).first()
+    assign(staff_member, data, STAFF_MEMBER_FIELDS)
+    full_clean_with(staff_member, staff_member_validate)
     staff_member.save()
+    if stored != tuple(getattr(staff_member, name) for name in ROSTER_COLUMNS):
+        announce(ROSTER_CHANGED)
     return staff_member
+
+
+@transaction.atomic
+def staff_member_delete(*, staff_member: StaffMember) -> None:
+    """Remove a person from the roster.
+
+    Refused with ``ProtectedError`` while they have pay records (``Compensation`` protects its
+    person: set ``end_on`` instead); the API answers that with a 409.
+    """
+    staff_member.delete()
+    announce(ROSTER_CHANGED)
+
+
+# --- compensation -----------------------------------------------------------------------------
 
 
 @transaction.atomic
@@ -206,7 +212,7 @@ def compensation_create(
     )
     if currency is not None:
         compensation.currency = currency
-    compensation.full_clean()
+    full_clean_with(compensation, compensation_validate)
     compensation.save()
     return compensation
 
@@ -216,9 +222,41 @@ def compensation_update(*, compensation: Compensation, data: Mapping[str, Any]) 
     """Change the fields named in ``data`` (any of :data:`COMPENSATION_FIELDS`).
 
     The staff member of a pay record is not changeable: record the pay under the right person
-    and delete the wrong row, so the audit history of each person stays their own.
+    and delete the wrong row, so the audit history of each person stays their own. An import
+    row names the record's own person (it is how the row was matched), which is no change.
     """
-    _assign(compensation, data, COMPENSATION_FIELDS)
-    compensation.full_clean()
+    data = dict(data)
+    if "staff" in data:
+        stored = Compensation.objects.filter(pk=compensation.pk).values_list("staff_id", flat=True).first()
+        if _staff_member_by_slug(data["staff"]).pk == stored:
+            del data["staff"]
+    assign(compensation, data, COMPENSATION_FIELDS)
+    full_clean_with(compensation, compensation_validate)
     compensation.save()
     return compensation
+
+
+@transaction.atomic
+def compensation_delete(*, compensation: Compensation) -> None:
+    """Delete a pay record; its audit history keeps what it was."""
+    compensation.delete()
+
+
+# --- what every door writes through (docs/adding-a-model.md, step 3) --------------------------
+
+STAFF_MEMBER_WRITES = ModelWrites(
+    model=StaffMember,
+    create=staff_member_create,
+    update=staff_member_update,
+    delete=staff_member_delete,
+    validate=staff_member_validate,
+    fields=STAFF_MEMBER_FIELDS,
+)
+COMPENSATION_WRITES = ModelWrites(
+    model=Compensation,
+    create=compensation_create,
+    update=compensation_update,
+    delete=compensation_delete,
+    validate=compensation_validate,
+    fields=COMPENSATION_FIELDS | {"staff"},
+)

@@ -2,7 +2,7 @@
 
 Networks, communities and hubs are named by their ``slug``; a community's networks are a list of
 slugs. ``region`` left blank is derived from the country, and ``historically_marginalized`` is
-always derived (see DESIGN.md, Definitions): read-only here.
+always derived (see docs/definitions.md): read-only here.
 """
 
 from __future__ import annotations
@@ -56,7 +56,9 @@ class CommunitySerializer(serializers.ModelSerializer):
         )
         read_only_fields = ("historically_marginalized", *TIMESTAMPS)
         extra_kwargs = {
-            "historically_marginalized": {"help_text": "Derived: see DESIGN.md, Definitions."},
+            "historically_marginalized": {
+                "help_text": "Derived: see docs/definitions.md, Historically marginalized community."
+            },
         }
 
 

@@ -1,17 +1,15 @@
 """Viewsets of the communities CRUD API, mounted at ``/api/v1/communities/``.
 
 Thin: the rows come from ``communities.selectors`` (so a list costs the same few queries
-whatever its length), writes go through ``communities.services`` (the same rules and messages
-as the admin and the importers), and ``RolePermission`` applies DESIGN.md "Roles": Operations
-and Finance keep networks, communities, hubs and usage, Leadership reads them. The usage
-importer's settings (Prometheus sources) and its cluster figures have their own permissions.
+whatever its length), writes go through the models' ``ModelWrites`` in ``communities.services``
+(the same rules, messages and derived fields as the admin and the importers), and
+``RolePermission`` applies docs/roles.md: Operations and Finance keep networks, communities, hubs
+and usage, Leadership reads them. The usage importer's settings (Prometheus sources) and its
+cluster figures have their own permissions.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.db import transaction
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -24,29 +22,11 @@ from rest_framework.response import Response
 
 from opsite.core.api.filters import StableOrderingFilter
 from opsite.core.api.permissions import CanUpsert, RolePermission
-from opsite.core.api.viewsets import (
-    BATCH_MAX_ROWS,
-    ID,
-    SLUG,
-    ReadBackServiceModelViewSet,
-    batch_rows,
-    updater,
-)
-from opsite.core.recompute import ROLLUPS, request_recompute
+from opsite.core.api.viewsets import BATCH_MAX_ROWS, ID, SLUG, ReadBackServiceModelViewSet, batch_rows
 
 from .. import selectors, services
 from ..models import ClusterUsage, PrometheusSource
 from . import filters, serializers
-
-
-@transaction.atomic
-def _prometheus_source_save(source: PrometheusSource, data: dict[str, Any]) -> PrometheusSource:
-    # Its rules live in ``prometheus_source_validate``, which ``full_clean()`` calls.
-    for name, value in data.items():
-        setattr(source, name, value)
-    source.full_clean()
-    source.save()
-    return source
 
 
 class CommunitiesViewSet(ReadBackServiceModelViewSet):
@@ -66,8 +46,6 @@ class NetworkViewSet(CommunitiesViewSet):
     lookup_value_regex = SLUG
     ordering_fields = ["slug", "name", "community_count", "created_at", "updated_at"]
     ordering = ["name", "slug"]
-    create_service = staticmethod(services.network_create)
-    update_service = updater(services.network_update, "network")
 
 
 class CommunityViewSet(CommunitiesViewSet):
@@ -90,8 +68,6 @@ class CommunityViewSet(CommunitiesViewSet):
         "updated_at",
     ]
     ordering = ["name", "slug"]
-    create_service = staticmethod(services.community_create)
-    update_service = updater(services.community_update, "community")
 
     def get_queryset(self) -> QuerySet:
         # Per request: the live-hub count is as of today, which a class attribute would freeze.
@@ -117,8 +93,6 @@ class HubViewSet(CommunitiesViewSet):
         "updated_at",
     ]
     ordering = ["slug"]
-    create_service = staticmethod(services.hub_create)
-    update_service = updater(services.hub_update, "hub")
 
     def get_queryset(self) -> QuerySet:
         # Per request: the latest usage is as of today, which a class attribute would freeze.
@@ -131,8 +105,6 @@ class ActiveUserCountViewSet(CommunitiesViewSet):
     filterset_class = filters.ActiveUserCountFilter
     ordering_fields = ["id", "hub__slug", "date", "period", "active_users", "created_at", "updated_at"]
     ordering = ["hub__slug", "-date", "period"]
-    create_service = staticmethod(services.active_user_count_create)
-    update_service = updater(services.active_user_count_update, "active_user_count")
 
     @extend_schema(
         summary="Record many active-user samples at once, all or nothing",
@@ -157,11 +129,8 @@ class ActiveUserCountViewSet(CommunitiesViewSet):
     @action(detail=False, methods=["post"], permission_classes=[CanUpsert], parser_classes=[JSONParser])
     def batch(self, request: Request, format: str | None = None) -> Response:
         # ``format`` comes from the router's suffix route (batch.json).
+        # The service asks for the rollup recompute when it wrote anything.
         result = services.active_user_counts_upsert(rows=batch_rows(request.data))
-        if result.created or result.updated:
-            # The upsert leaves the recompute to its caller (the usage importer asks once per
-            # run, across clusters); bulk writes send no signals.
-            request_recompute(ROLLUPS)
         return Response(
             serializers.BatchResultSerializer(
                 {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
@@ -180,8 +149,6 @@ class PrometheusSourceViewSet(CommunitiesViewSet):
     lookup_value_regex = r"[^/.\x00-\x1f]+"
     ordering_fields = ["cluster", "enabled", "created_at", "updated_at"]
     ordering = ["cluster"]
-    create_service = staticmethod(lambda **data: _prometheus_source_save(PrometheusSource(), data))
-    update_service = staticmethod(lambda instance, **data: _prometheus_source_save(instance, data))
 
 
 class ClusterUsageViewSet(viewsets.ReadOnlyModelViewSet):

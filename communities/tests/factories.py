@@ -8,6 +8,7 @@ import factory
 
 from communities.choices import CommunityKind, HubKind, Provider, UsagePeriod
 from communities.models import ActiveUserCount, Community, Hub, Network
+from communities.services import community_derive
 
 
 class NetworkFactory(factory.django.DjangoModelFactory):
@@ -33,6 +34,17 @@ class CommunityFactory(factory.django.DjangoModelFactory):
     country = "US"
     joined_on = dt.date(2021, 2, 1)
     website = factory.LazyAttribute(lambda o: f"https://{o.slug}.example.org")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # The derived columns, as the services set them (saving a model derives nothing).
+        community = model_class(**kwargs)
+        community_derive(community)
+        kwargs |= {
+            "region": community.region,
+            "historically_marginalized": community.historically_marginalized,
+        }
+        return super()._create(model_class, *args, **kwargs)
 
     @factory.post_generation
     def networks(self, create, extracted, **kwargs):

@@ -1,4 +1,4 @@
-"""Usage rollups: live and active hubs, active communities, countries, MAU/WAU/DAU (DESIGN.md)."""
+"""Usage rollups: live and active hubs, active communities, countries, MAU/WAU/DAU (docs/definitions.md)."""
 
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ def messages(exc: pytest.ExceptionInfo) -> dict[str, list[str]]:
     return exc.value.message_dict
 
 
-# --- community_derive: DESIGN.md "Historically marginalized community" ---------------------
+# --- community_derive: docs/definitions.md "Historically marginalized community" ------------
 
 
 @pytest.mark.parametrize(
@@ -84,16 +84,15 @@ def test_an_explicit_region_is_kept_and_drives_the_flag():
     assert community.historically_marginalized is False
 
 
-def test_saving_a_community_stores_the_derived_columns_even_with_update_fields():
+def test_updating_a_community_stores_the_derived_columns_again():
     community = CommunityFactory(kind=CommunityKind.R1_UNIVERSITY, country="US")
     assert (community.region, community.historically_marginalized) == (Region.NORTH_AMERICA, False)
-    community.kind = CommunityKind.SCHOOL
-    community.save(update_fields=["kind"])
+    community_update(community=community, data={"kind": CommunityKind.SCHOOL})
     community.refresh_from_db()
     assert community.historically_marginalized is True
 
 
-# --- community_validate / hub_validate -------------------------------------------------------
+# --- Community.clean / Hub.clean --------------------------------------------------------------
 
 
 def test_a_community_cannot_leave_before_it_joined():

@@ -1,9 +1,9 @@
 """Viewsets of the contracts CRUD API, mounted at ``/api/v1/contracts/``.
 
 Thin: the rows come from ``contracts.selectors`` (so a list costs the same few queries whatever
-its length), writes go through ``contracts.services`` (the same rules and messages as the admin
-and the importers), and ``RolePermission`` applies DESIGN.md "Roles": Operations and Finance keep
-contracts and their payments, Leadership reads them.
+its length), writes go through the ``ModelWrites`` of ``contracts.services`` (the same rules and
+messages as the admin and the importers; deletes too), and ``RolePermission`` applies
+docs/roles.md: Operations and Finance keep contracts and their payments, Leadership reads them.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from opsite.core.api.viewsets import SLUG, ReadBackServiceModelViewSet, updater
+from opsite.core.api.viewsets import SLUG, ReadBackServiceModelViewSet
 
 from .. import selectors, services
 from . import filters, serializers
@@ -58,8 +58,6 @@ class ServiceContractViewSet(ReadBackServiceModelViewSet):
         "updated_at",
     ]
     ordering = ["-start_on", "reference"]
-    create_service = staticmethod(services.contract_create)
-    update_service = updater(services.contract_update, "contract")
 
     @extend_schema(
         request=serializers.ScheduleSerializer,
@@ -91,5 +89,3 @@ class ContractPaymentViewSet(ReadBackServiceModelViewSet):
     filterset_class = filters.ContractPaymentFilter
     ordering_fields = ["id", "due_on", "paid_on", "amount", "created_at", "updated_at"]
     ordering = ["contract__reference", "due_on", "pk"]
-    create_service = staticmethod(services.contract_payment_create)
-    update_service = updater(services.contract_payment_update, "contract_payment")

@@ -531,7 +531,7 @@ def test_a_list_costs_the_same_queries_for_3_rows_as_for_20(
         assert len(response.json()["results"]) == size
 
 
-# --- roles (DESIGN.md "Roles") ----------------------------------------------------------------
+# --- roles (docs/roles.md) ------------------------------------------------------------------
 
 
 def test_finance_keeps_contracts_as_operations_does(finance_client):

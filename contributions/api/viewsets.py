@@ -1,10 +1,10 @@
 """Viewsets of the contributions CRUD API, mounted at ``/api/v1/contributions/``.
 
 Thin: the rows come from ``contributions.selectors`` (so a list costs the same few queries
-whatever its length), writes go through ``contributions.services`` (the same rules and messages
-as the admin and the GitHub importer), and ``RolePermission`` applies DESIGN.md "Roles":
-Operations and Finance keep upstream communities, repositories and pull requests, Leadership
-reads them. The importer's run log is read-only.
+whatever its length), creates, updates and deletes go through the model's ``ModelWrites`` in
+``contributions.services`` (the same rules and messages as the admin and the GitHub importer), and
+``RolePermission`` applies docs/roles.md: Operations and Finance keep upstream communities,
+repositories and pull requests, Leadership reads them. The importer's run log is read-only.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from opsite.core.api.viewsets import (
     SLUG,
     ReadBackServiceModelViewSet,
     batch_rows,
-    updater,
 )
 
 from .. import selectors, services
@@ -65,8 +64,6 @@ class UpstreamCommunityViewSet(ContributionsViewSet):
         "updated_at",
     ]
     ordering = ["name", "slug"]
-    create_service = staticmethod(services.upstream_community_create)
-    update_service = updater(services.upstream_community_update, "upstream_community")
 
 
 # The path parameter holds a slash, which OpenAPI path parameters cannot promise (clients and
@@ -108,8 +105,6 @@ class RepositoryViewSet(ContributionsViewSet):
         "updated_at",
     ]
     ordering = ["full_name"]
-    create_service = staticmethod(services.repository_create)
-    update_service = updater(services.repository_update, "repository")
 
 
 class PullRequestViewSet(ContributionsViewSet):
@@ -128,8 +123,6 @@ class PullRequestViewSet(ContributionsViewSet):
     ]
     # No ``ordering`` attribute: without ?ordering= the selector's own order holds (latest merge
     # first, open pull requests last on every database).
-    create_service = staticmethod(services.pull_request_create)
-    update_service = updater(services.pull_request_update, "pull_request")
 
     @extend_schema(
         summary="Create or update many pull requests at once, all or nothing",

@@ -7,6 +7,7 @@ import datetime as dt
 import factory
 
 from contributions.models import PullRequest, Repository, UpstreamCommunity
+from contributions.services import pull_request_derive
 
 # GitHub reports instants to the second, in UTC.
 BASE_INSTANT = dt.datetime(2024, 1, 8, 9, 0, tzinfo=dt.UTC)
@@ -37,8 +38,21 @@ class RepositoryFactory(factory.django.DjangoModelFactory):
 
 
 class PullRequestFactory(factory.django.DjangoModelFactory):
+    """A pull request whose ``author`` and ``is_bot`` are derived as the services derive them.
+
+    Saved without the services' validation, so that tests of the database's own constraints
+    still reach the database.
+    """
+
     class Meta:
         model = PullRequest
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        pull_request = model_class(*args, **kwargs)
+        pull_request_derive(pull_request)
+        pull_request.save(force_insert=True)
+        return pull_request
 
     repository = factory.SubFactory(RepositoryFactory)
     number = factory.Sequence(lambda n: n + 1)

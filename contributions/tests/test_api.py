@@ -555,7 +555,7 @@ def test_the_sync_run_list_costs_the_same_queries_for_3_rows_as_for_20(
         assert len(response.json()["results"]) == size
 
 
-# --- roles (DESIGN.md "Roles") ---------------------------------------------------------------------
+# --- roles (docs/roles.md) ---------------------------------------------------------------------------
 
 
 def test_finance_keeps_contributions_as_operations_does(finance_client, jupyterhub):

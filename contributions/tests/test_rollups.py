@@ -1,4 +1,4 @@
-"""Counted upstream contributions (DESIGN.md "Counted upstream contribution")."""
+"""Counted upstream contributions (docs/definitions.md "Counted upstream contribution")."""
 
 from __future__ import annotations
 

@@ -457,7 +457,6 @@ def test_the_upsert_refuses_a_nul_character_in_any_text_field(field, value, djan
 
 def test_upstream_community_is_derived_when_missing_on_save():
     UpstreamCommunityFactory(slug="dask", github_orgs=["dask"])
-    repository = Repository(full_name="dask/distributed")
-    repository.full_clean()
-    repository.save()
+    # Through the service: no model save() derives a field any more (docs/architecture.md).
+    repository = repository_create(full_name="dask/distributed")
     assert repository.upstream_community == UpstreamCommunity.objects.get(slug="dask")

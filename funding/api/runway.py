@@ -1,4 +1,4 @@
-"""The runway API (DESIGN.md "Runway API"): Finance, Leadership and superusers only.
+"""The runway API (docs/api.md "Runway API"): Finance, Leadership and superusers only.
 
 ``GET runway/?scenario=<slug>`` answers the scenario's latest stored snapshot; it never computes
 one on the spot (a projection is a write, and a GET must stay cheap and safe). With no snapshot yet
@@ -31,7 +31,7 @@ RUNWAY_PERMISSION = "funding.view_runwaysnapshot"
 
 
 class CanSeeRunway(BasePermission):
-    """The runway is sensitive: only roles that may view runway snapshots (DESIGN.md "Roles")."""
+    """The runway is sensitive: only roles that may view runway snapshots (docs/roles.md)."""
 
     message = "You do not have permission to see the runway."
 
@@ -41,7 +41,7 @@ class CanSeeRunway(BasePermission):
 
 
 # --- response shapes ------------------------------------------------------------------------------
-# Output only: they render a snapshot's stored JSON in the order DESIGN.md shows (PostgreSQL's jsonb
+# Output only: they render a snapshot's stored JSON in the order docs/api.md shows (PostgreSQL's jsonb
 # does not keep key order) and describe it in the OpenAPI schema.
 
 
@@ -86,7 +86,7 @@ class RunwayPeriodSerializer(serializers.Serializer):
 
 
 class RunwaySerializer(serializers.Serializer):
-    """A scenario's runway as of its cash position (DESIGN.md "Definitions: Runway")."""
+    """A scenario's runway as of its cash position (docs/definitions.md "Runway")."""
 
     scenario = serializers.SlugField()
     as_of = serializers.DateField(help_text="The date of the cash position the projection starts from.")

@@ -1,10 +1,11 @@
 """Viewsets of the funding CRUD API, mounted at ``/api/v1/funding/``.
 
 Thin: the rows come from ``funding.selectors`` (so a list costs the same few queries whatever
-its length), writes go through ``funding.services`` (the same rules and messages as the admin
-and the importers), and ``RolePermission`` applies DESIGN.md "Roles": Operations reads funders
-and grants only, Finance keeps everything, Leadership reads everything and edits scenarios.
-Runway snapshots and alerts are records of what was computed: read-only here.
+its length), writes go through each model's ``ModelWrites`` in ``funding.services`` (the same
+rules and messages as the admin and the importers; a deleted default scenario hands over to
+another), and ``RolePermission`` applies docs/roles.md: Operations reads funders and grants
+only, Finance keeps everything, Leadership reads everything and edits scenarios. Runway
+snapshots and alerts are records of what was computed: read-only here.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from rest_framework.response import Response
 
 from opsite.core.api.filters import StableOrderingFilter
 from opsite.core.api.permissions import RolePermission
-from opsite.core.api.viewsets import DATE, ID, SLUG, ReadBackServiceModelViewSet, updater
+from opsite.core.api.viewsets import DATE, ID, SLUG, ReadBackServiceModelViewSet
 
 from .. import selectors, services
-from ..models import RunwayAlert, Scenario
+from ..models import RunwayAlert
 from . import filters, serializers
 
 
@@ -39,8 +40,6 @@ class FunderViewSet(ReadBackServiceModelViewSet):
     lookup_value_regex = SLUG
     ordering_fields = ["slug", "name", "kind", "created_at", "updated_at"]
     ordering = ["name", "pk"]
-    create_service = staticmethod(services.funder_create)
-    update_service = updater(services.funder_update, "funder")
 
 
 class GrantViewSet(ReadBackServiceModelViewSet):
@@ -71,8 +70,6 @@ class GrantViewSet(ReadBackServiceModelViewSet):
         "updated_at",
     ]
     ordering = ["-start_on", "reference"]
-    create_service = staticmethod(services.grant_create)
-    update_service = updater(services.grant_update, "grant")
 
 
 class SubawardViewSet(ReadBackServiceModelViewSet):
@@ -94,8 +91,6 @@ class SubawardViewSet(ReadBackServiceModelViewSet):
         "created_at",
     ]
     ordering = ["grant__reference", "reference"]
-    create_service = staticmethod(services.subaward_create)
-    update_service = updater(services.subaward_update, "subaward")
 
 
 class DisbursementViewSet(ReadBackServiceModelViewSet):
@@ -106,8 +101,6 @@ class DisbursementViewSet(ReadBackServiceModelViewSet):
     filterset_class = filters.DisbursementFilter
     ordering_fields = ["id", "expected_on", "received_on", "amount", "created_at"]
     ordering = ["grant__reference", "expected_on", "pk"]
-    create_service = staticmethod(services.disbursement_create)
-    update_service = updater(services.disbursement_update, "disbursement")
 
 
 class SubawardPaymentViewSet(ReadBackServiceModelViewSet):
@@ -118,8 +111,6 @@ class SubawardPaymentViewSet(ReadBackServiceModelViewSet):
     filterset_class = filters.SubawardPaymentFilter
     ordering_fields = ["id", "due_on", "paid_on", "amount", "created_at"]
     ordering = ["subaward__reference", "due_on", "pk"]
-    create_service = staticmethod(services.subaward_payment_create)
-    update_service = updater(services.subaward_payment_update, "subaward_payment")
 
 
 class CashPositionViewSet(ReadBackServiceModelViewSet):
@@ -132,8 +123,6 @@ class CashPositionViewSet(ReadBackServiceModelViewSet):
     lookup_value_regex = DATE
     ordering_fields = ["as_of", "balance", "created_at"]
     ordering = ["-as_of"]
-    create_service = staticmethod(services.cash_position_create)
-    update_service = updater(services.cash_position_update, "cash_position")
 
 
 class ExpenseViewSet(ReadBackServiceModelViewSet):
@@ -144,8 +133,6 @@ class ExpenseViewSet(ReadBackServiceModelViewSet):
     filterset_class = filters.ExpenseFilter
     ordering_fields = ["id", "name", "category", "amount", "recurrence", "start_on", "end_on", "created_at"]
     ordering = ["category", "name", "start_on", "pk"]
-    create_service = staticmethod(services.expense_create)
-    update_service = updater(services.expense_update, "expense")
 
 
 class ExchangeRateViewSet(ReadBackServiceModelViewSet):
@@ -156,8 +143,6 @@ class ExchangeRateViewSet(ReadBackServiceModelViewSet):
     filterset_class = filters.ExchangeRateFilter
     ordering_fields = ["id", "currency", "effective_on", "rate", "created_at"]
     ordering = ["currency", "-effective_on"]
-    create_service = staticmethod(services.exchange_rate_create)
-    update_service = updater(services.exchange_rate_update, "exchange_rate")
 
 
 class CanChangeScenarios(BasePermission):
@@ -183,11 +168,6 @@ class ScenarioViewSet(ReadBackServiceModelViewSet):
     # The latest runway columns stay off the list: they are shown only to who may see the runway.
     ordering_fields = ["slug", "name", "pipeline", "reserve", "horizon_months", "is_default", "created_at"]
     ordering = ["-is_default", "name", "pk"]
-    create_service = staticmethod(services.scenario_create)
-    update_service = updater(services.scenario_update, "scenario")
-
-    def perform_destroy(self, instance: Scenario) -> None:
-        services.scenario_delete(scenario=instance)
 
     @extend_schema(
         request=None, responses=serializers.ScenarioSerializer, summary="Make this the default scenario"
@@ -208,8 +188,6 @@ class ScenarioAdjustmentViewSet(ReadBackServiceModelViewSet):
     filterset_class = filters.ScenarioAdjustmentFilter
     ordering_fields = ["id", "kind", "label", "amount", "start_on", "end_on", "created_at"]
     ordering = ["scenario__slug", "start_on", "pk"]
-    create_service = staticmethod(services.scenario_adjustment_create)
-    update_service = updater(services.scenario_adjustment_update, "scenario_adjustment")
 
 
 class RunwaySnapshotViewSet(viewsets.ReadOnlyModelViewSet):

@@ -1,4 +1,4 @@
-"""The three scenarios DESIGN.md promises after migration: base (the default), committed, full.
+"""The three scenarios every installation starts with: base (the default), committed, full.
 
 Idempotent: each is looked up by slug and only created when missing, so running it on a database
 that already has them (or where someone changed their names or reserve) changes nothing. ``base``

@@ -1,8 +1,8 @@
-"""The runway projection engine: plain data in, plain data out (DESIGN.md "Definitions: Runway").
+"""The runway projection engine: plain data in, plain data out (docs/definitions.md "Runway").
 
 Nothing here imports Django: a loader turns querysets into `RunwayInputs` (already converted to the
 reporting currency; the input dataclasses live in `inputs.py`), `project()` turns them into a
-`RunwayResult`, and `RunwayResult.as_dict()` is the JSON of DESIGN.md "Runway API" without
+`RunwayResult`, and `RunwayResult.as_dict()` is the JSON of docs/api.md "Runway API" without
 `"scenario"` (the caller adds it). Keeping it pure is what lets the property tests and the benchmark
 run it alone.
 
@@ -170,7 +170,7 @@ class RunwayResult:
     periods: tuple[Period, ...]
 
     def as_dict(self) -> dict[str, Any]:
-        """The JSON of DESIGN.md "Runway API", without "scenario" (the caller knows which)."""
+        """The JSON of docs/api.md "Runway API", without "scenario" (the caller knows which)."""
         return {
             "as_of": self.as_of.isoformat(),
             "opening_balance": _money_str(self.opening_balance),

@@ -1,6 +1,6 @@
 """From database rows to the runway engine's inputs, in the reporting currency.
 
-DESIGN.md "Definitions: Runway" says which rows count; this module is where that is read from the
+docs/definitions.md "Runway" says which rows count; this module is where that is read from the
 tables. It runs a constant number of queries whatever the number of rows (one per table, each a
 ``values_list`` over the joins it needs, no query per contract, grant or person):
 

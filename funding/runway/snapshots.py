@@ -1,7 +1,7 @@
 """Computing, keeping and reading runway snapshots; and the dashboard's what-if preview.
 
-Every computed runway is kept as a ``RunwaySnapshot`` (DESIGN.md), so leadership can see how the
-forecast moved. ``result`` is the JSON of DESIGN.md "Runway API": ``RunwayResult.as_dict()`` plus
+Every computed runway is kept as a ``RunwaySnapshot`` (docs/definitions.md), so leadership can see how the
+forecast moved. ``result`` is the JSON of docs/api.md "Runway API": ``RunwayResult.as_dict()`` plus
 ``"scenario"`` (the slug).
 
 Repeated recomputes: a recompute whose result is identical to the scenario's latest snapshot, and
@@ -12,7 +12,7 @@ minute later an unchanged forecast is stored again, which is how the history sho
 The scenario rows are locked (``SELECT ... FOR UPDATE``) for the duration, so two concurrent
 recomputes on PostgreSQL serialize and the second sees the first's snapshot.
 
-Nothing here logs a figure: the runway is sensitive (DESIGN.md "Roles").
+Nothing here logs a figure: the runway is sensitive (docs/roles.md).
 """
 
 from __future__ import annotations
@@ -270,7 +270,7 @@ def _what_if_row(scenario: Scenario, item: Mapping[str, Any], number: int) -> Sc
         # A float has already lost the cents it claims to have: refuse it rather than round it.
         raise ValidationError({"amount": "give money as a decimal string such as '1200.00', not a float."})
     # clean_fields turns the JSON strings into Decimals and dates (refusing a third decimal place);
-    # only then can the rules of a saved adjustment (clean -> scenario_adjustment_validate) compare
+    # only then can the rules of a saved adjustment (ScenarioAdjustment.clean()) compare
     # them, so it runs first, on its own.
     row.clean_fields(exclude=["scenario"])
     row.full_clean(exclude=["scenario"])

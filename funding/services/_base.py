@@ -1,47 +1,36 @@
-"""Helpers shared by the funding services: error collection, messages, saving."""
+"""Helpers shared by the funding services: messages, sums, checking and saving a row."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Sum
 
 from opsite.core.money import ZERO
 
-Errors = dict[str, list[str]]
+from ..checks import Errors, add_error, raise_errors, related_or_none
+
+__all__ = [
+    "Errors",
+    "add_error",
+    "check_cap",
+    "create_checked",
+    "fmt_money",
+    "lock_row",
+    "raise_errors",
+    "related_or_none",
+    "save_checked",
+    "total_of",
+]
+
+Validate = Callable[[models.Model], None]
 
 
 def fmt_money(amount: Decimal, currency: str) -> str:
     return f"{amount:,.2f} {currency}"
-
-
-def add_error(errors: Errors, field: str, message: str) -> None:
-    errors.setdefault(field, []).append(message)
-
-
-def raise_errors(errors: Errors) -> None:
-    if errors:
-        raise ValidationError(errors)
-
-
-def related_or_none(instance: models.Model, name: str) -> Any:
-    """The related object, or None when it is not set yet (a form left it blank)."""
-    try:
-        return getattr(instance, name)
-    except ObjectDoesNotExist:
-        return None
-
-
-def check_dates(instance: models.Model, errors: Errors, start: str = "start_on", end: str = "end_on") -> None:
-    start_on, end_on = getattr(instance, start), getattr(instance, end)
-    if start_on and end_on and end_on < start_on:
-        add_error(
-            errors, end, f"The end date {end_on:%Y-%m-%d} is before the start date {start_on:%Y-%m-%d}."
-        )
 
 
 def total_of(queryset: models.QuerySet, field: str = "amount") -> Decimal:
@@ -71,32 +60,41 @@ def check_cap(
         )
 
 
-def assign_fields(instance: models.Model, data: Mapping[str, Any], editable: Iterable[str]) -> list[str]:
-    """Set the fields of ``data`` on ``instance``; return the names that changed."""
-    allowed = set(editable)
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ValidationError(
-            {name: f"'{name}' is not a field that can be changed here." for name in unknown}
-        )
-    changed = []
-    for name, value in data.items():
-        if getattr(instance, name) != value:
-            setattr(instance, name, value)
-            changed.append(name)
-    return changed
+def _check(instance: models.Model, validate: Validate | None) -> None:
+    """``full_clean()`` (fields, the row's own ``clean()``, constraints) and the rules across rows.
+
+    Every message at once, as a form shows them: the rules across rows run even when a field
+    is refused, as ``Model.clean()`` runs after ``clean_fields()`` fails.
+    """
+    errors: dict = {}
+    try:
+        instance.full_clean()
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    if validate is not None:
+        try:
+            validate(instance)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
 
 
-def save_changes(instance: models.Model, changed: list[str]) -> None:
-    if not changed:
-        return
-    instance.full_clean()
-    instance.save(update_fields=[*changed, "updated_at"])
-
-
-def create_validated(instance: models.Model) -> models.Model:
-    instance.full_clean()
+def create_checked(instance: models.Model, validate: Validate | None = None) -> models.Model:
+    """Insert a new row built in memory, once it passes its checks and ``validate``."""
+    _check(instance, validate)
     instance.save(force_insert=True)
+    return instance
+
+
+def save_checked(instance: models.Model, validate: Validate | None = None) -> models.Model:
+    """Save a row updated in memory, once it passes its checks and ``validate``.
+
+    Every column is written, not only those the service's ``data`` changed: the admin and the
+    importer hand over an instance their form or file has already updated.
+    """
+    _check(instance, validate)
+    instance.save()
     return instance
 
 

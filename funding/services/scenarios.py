@@ -11,20 +11,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from opsite.core import recompute
 from opsite.core.money import ZERO
+from opsite.core.services import assign
 
 from ..choices import AdjustmentKind, AdjustmentRecurrence, Pipeline
 from ..models import Grant, RunwaySnapshot, Scenario, ScenarioAdjustment
-from ._base import (
-    Errors,
-    add_error,
-    assign_fields,
-    check_dates,
-    create_validated,
-    raise_errors,
-    related_or_none,
-    save_changes,
-)
+from ._base import create_checked, save_checked
 
 # --- scenarios ----------------------------------------------------------------------------------
 
@@ -101,9 +94,8 @@ def scenario_create(
 
 @transaction.atomic
 def scenario_update(*, scenario: Scenario, data: Mapping[str, Any]) -> Scenario:
-    if assign_fields(scenario, data, SCENARIO_FIELDS):
-        scenario_save(scenario=scenario)
-    return scenario
+    assign(scenario, data, SCENARIO_FIELDS)
+    return scenario_save(scenario=scenario)
 
 
 @transaction.atomic
@@ -114,6 +106,8 @@ def scenario_set_default(*, scenario: Scenario) -> Scenario:
     # Untick first: the partial unique index is checked per statement.
     Scenario.objects.filter(is_default=True).exclude(pk=scenario.pk).update(is_default=False, updated_at=now)
     Scenario.objects.filter(pk=scenario.pk, is_default=False).update(is_default=True, updated_at=now)
+    # QuerySet.update sends no signal: ask for the recompute a saved scenario asks for.
+    recompute.request_recompute(recompute.RUNWAY)
     scenario.is_default = True
     return scenario
 
@@ -146,33 +140,6 @@ SCENARIO_ADJUSTMENT_FIELDS = (
 )
 
 
-def scenario_adjustment_validate(adjustment: ScenarioAdjustment) -> None:
-    """What each kind of what-if needs to mean something to the runway engine."""
-    errors: Errors = {}
-    check_dates(adjustment, errors)
-    kind, recurrence, amount = adjustment.kind, adjustment.recurrence, adjustment.amount
-    if kind == AdjustmentKind.HIRE:
-        if amount is None or amount <= 0:
-            add_error(errors, "amount", f"A hire needs its annual salary as a positive amount; got {amount}.")
-        if recurrence != AdjustmentRecurrence.ANNUAL_SALARY:
-            add_error(
-                errors,
-                "recurrence",
-                f"A hire recurs as 'annual_salary' (its amount is the annual salary); got '{recurrence}'.",
-            )
-    elif kind in (AdjustmentKind.INFLOW, AdjustmentKind.OUTFLOW):
-        if recurrence not in (AdjustmentRecurrence.ONCE, AdjustmentRecurrence.MONTHLY):
-            add_error(errors, "recurrence", f"An {kind} recurs 'once' or 'monthly'; got '{recurrence}'.")
-    elif kind == AdjustmentKind.DELAY:
-        if adjustment.grant_id is None and related_or_none(adjustment, "grant") is None:
-            add_error(errors, "grant", "A delay needs the grant whose disbursements it moves.")
-        if adjustment.months is None or adjustment.months < 1:
-            add_error(
-                errors, "months", f"A delay moves disbursements by 1 month or more; got {adjustment.months}."
-            )
-    raise_errors(errors)
-
-
 @transaction.atomic
 def scenario_adjustment_create(
     *,
@@ -192,7 +159,7 @@ def scenario_adjustment_create(
         recurrence = (
             AdjustmentRecurrence.ANNUAL_SALARY if kind == AdjustmentKind.HIRE else AdjustmentRecurrence.ONCE
         )
-    return create_validated(
+    return create_checked(
         ScenarioAdjustment(
             scenario=scenario,
             kind=kind,
@@ -212,11 +179,19 @@ def scenario_adjustment_create(
 def scenario_adjustment_update(
     *, scenario_adjustment: ScenarioAdjustment, data: Mapping[str, Any]
 ) -> ScenarioAdjustment:
-    save_changes(scenario_adjustment, assign_fields(scenario_adjustment, data, SCENARIO_ADJUSTMENT_FIELDS))
-    return scenario_adjustment
+    assign(scenario_adjustment, data, SCENARIO_ADJUSTMENT_FIELDS)
+    return save_checked(scenario_adjustment)
+
+
+@transaction.atomic
+def scenario_adjustment_delete(*, scenario_adjustment: ScenarioAdjustment) -> None:
+    """Remove a what-if from its scenario (its deletion asks for the runway recompute)."""
+    scenario_adjustment.delete()
 
 
 # --- runway snapshots ---------------------------------------------------------------------------
+
+RUNWAY_SNAPSHOT_FIELDS = ("scenario", "as_of", "computed_at", "months", "cash_out_on", "result")
 
 
 @transaction.atomic
@@ -229,9 +204,8 @@ def runway_snapshot_create(
     result: dict[str, Any],
     computed_at: datetime | None = None,
 ) -> RunwaySnapshot:
-    """Keep one computed runway. Snapshots are a record of what was forecast, so there is no
-    ``runway_snapshot_update``: a new computation is a new snapshot."""
-    return create_validated(
+    """Keep one computed runway. A new computation is a new snapshot, never an update."""
+    return create_checked(
         RunwaySnapshot(
             scenario=scenario,
             as_of=as_of,
@@ -241,3 +215,14 @@ def runway_snapshot_create(
             result=result,
         )
     )
+
+
+@transaction.atomic
+def runway_snapshot_update(*, runway_snapshot: RunwaySnapshot, data: Mapping[str, Any]) -> RunwaySnapshot:
+    """Rewrite a stored snapshot: only a restore from a backup (an import) does this.
+
+    The runway never updates a snapshot: they are the record of what was forecast, and a new
+    computation is a new snapshot (``runway_snapshot_create``).
+    """
+    assign(runway_snapshot, data, RUNWAY_SNAPSHOT_FIELDS)
+    return save_checked(runway_snapshot)

@@ -12,7 +12,8 @@ from django.core import mail
 from django.utils import timezone
 
 from funding.models import RunwayAlert, RunwaySnapshot, Scenario
-from funding.tasks import runway_alert, runway_alert_decide, runway_alert_send
+from funding.services.alerts import runway_alert_decide, runway_alert_send
+from funding.tasks import runway_alert
 from opsite.core.roles import LEADERSHIP
 
 pytestmark = pytest.mark.django_db

@@ -798,7 +798,7 @@ def test_a_list_costs_the_same_queries_for_3_rows_as_for_20(
         assert len(results(response)) == already + size
 
 
-# --- roles (DESIGN.md "Roles") ----------------------------------------------------------------
+# --- roles (docs/roles.md) ----------------------------------------------------------------
 
 RESTRICTED_FROM_OPERATIONS = [
     "subaward",

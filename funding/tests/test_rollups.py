@@ -1,4 +1,4 @@
-"""Funding brought in per period, by category, gross and net (DESIGN.md "Funding brought in")."""
+"""Funding brought in per period, by category, gross and net (docs/definitions.md "Funding brought in")."""
 
 from __future__ import annotations
 

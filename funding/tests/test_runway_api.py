@@ -1,4 +1,4 @@
-"""The runway API (DESIGN.md "Runway API"): its JSON to the letter, and who may see it."""
+"""The runway API (docs/api.md "Runway API"): its JSON to the letter, and who may see it."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ RECOMPUTE_URL = "/api/v1/funding/runway/recompute/"
 
 MONEY = re.compile(r"^-?\d+\.\d{2}$")
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-# The keys of DESIGN.md "Runway API", in its order.
+# The keys of docs/api.md "Runway API", in its order.
 TOP_KEYS = [
     "scenario",
     "as_of",
@@ -122,7 +122,7 @@ def test_the_answer_is_the_latest_snapshot_exactly_as_stored(finance_client, com
     stored = RunwaySnapshot.objects.get(scenario__slug="committed").result
     assert response.json() == stored
     assert response.json()["scenario"] == "committed"
-    # The figures of this organization, read the way DESIGN.md shows them.
+    # The figures of this organization, read the way docs/api.md shows them.
     assert stored["as_of"] == "2024-10-31"
     assert stored["opening_balance"] == "1850000.00"
     assert stored["periods"][0]["start"] == "2024-11-01" and stored["periods"][0]["end"] == "2024-11-30"

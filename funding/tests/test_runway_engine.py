@@ -1,4 +1,4 @@
-"""The runway engine against hand-computed figures (DESIGN.md "Definitions: Runway").
+"""The runway engine against hand-computed figures (docs/definitions.md "Runway").
 
 Plain functions, no database and no Django: the engine takes plain data in.
 """

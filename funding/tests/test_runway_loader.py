@@ -1,4 +1,4 @@
-"""The runway loader: from database rows to the engine's inputs (DESIGN.md "Definitions: Runway")."""
+"""The runway loader: from database rows to the engine's inputs (docs/definitions.md "Runway")."""
 
 from __future__ import annotations
 

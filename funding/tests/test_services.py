@@ -158,9 +158,8 @@ def test_a_grant_with_subawards_must_stay_prime():
 
 
 def test_grant_update_refuses_unknown_fields():
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(TypeError, match="created_at"):
         services.grant_update(grant=GrantFactory(), data={"created_at": None})
-    assert errors_of(excinfo) == {"created_at": ["'created_at' is not a field that can be changed here."]}
 
 
 def test_grant_update_writes_history():

@@ -1,12 +1,175 @@
-"""Bases for every ModelAdmin: import/export with the opsite resource rules."""
+"""Bases for every ModelAdmin and inline: writes through the services, import/export built in.
+
+The admin is one of three doors (with the API and imports) and writes only through the services
+of the model's app (:func:`opsite.core.services.writes_for`): ``save_model``, ``save_formset``,
+``delete_model`` and ``delete_queryset`` (so the bulk "delete selected" action too) call them. The
+forms show the rules across rows on their fields before anything is saved, by running the
+service's ``validate`` after the model's own field checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from django.contrib import admin
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import transaction
+from django.forms import BaseForm
+from django.forms.models import InlineForeignKeyField, construct_instance
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, JSON, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 
+from .services import adopt, full_clean_with, has_writes, writes_for
 
-class OpsiteAdmin(ImportExportModelAdmin):
+
+def form_data(form: BaseForm, *, changed_only: bool) -> dict[str, Any]:
+    """The model columns a form holds (all of them, or only those the user changed).
+
+    Many-to-many fields are left to ``save_m2m``, which runs after the row is saved; the
+    primary key and fields the model does not have (``DELETE``, extra form fields) are not data.
+    """
+    opts = form._meta.model._meta
+    names = form.changed_data if changed_only else list(form.cleaned_data)
+    data = {}
+    for name in names:
+        if name not in form.cleaned_data:
+            continue
+        try:
+            model_field = opts.get_field(name)
+        except FieldDoesNotExist:
+            continue
+        if model_field.many_to_many or not model_field.concrete or model_field.primary_key:
+            continue
+        data[name] = form.cleaned_data[name]
+    return data
+
+
+MODEL_RULES = "model"
+
+
+def service_validated(
+    form_class: type[BaseForm], rules: Callable | str | None = MODEL_RULES
+) -> type[BaseForm]:
+    """``form_class`` whose validation also runs the model's service rules across rows.
+
+    The rules run in :func:`~opsite.core.services.full_clean_with`'s order, as in the services:
+    after the field checks and before the database constraints, so a rule that a constraint also
+    holds shows the rule's message on its field, not the constraint's.
+    """
+    model = form_class._meta.model
+    if not has_writes(model):
+        return form_class
+    if rules == MODEL_RULES:
+        rules = writes_for(model).validate
+
+    def _post_clean(self) -> None:
+        # Django's ModelForm._post_clean, with full_clean_with in place of instance.full_clean.
+        exclude = self._get_validation_exclusions()
+        for name, form_field in self.fields.items():
+            if isinstance(form_field, InlineForeignKeyField):
+                exclude.add(name)
+        try:
+            self.instance = construct_instance(self, self.instance, self._meta.fields, self._meta.exclude)
+        except ValidationError as error:
+            self._update_errors(error)
+        try:
+            full_clean_with(self.instance, rules, exclude=exclude, validate_unique=False)
+        except ValidationError as error:
+            self._update_errors(error)
+        if self._validate_unique:
+            self.validate_unique()
+
+    return type(form_class.__name__, (form_class,), {"_post_clean": _post_clean})
+
+
+class ServiceWritesMixin:
+    """Saves and deletes of a ModelAdmin through the services of its model."""
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        return service_validated(super().get_form(request, obj, change=change, **kwargs))
+
+    def save_model(self, request, obj, form, change):
+        writes = writes_for(self.model)
+        if change:
+            data = form_data(form, changed_only=True)
+            # A page saved for its inlines alone leaves the row as it was: no write, no history
+            # entry, no recompute.
+            if data:
+                writes.update_from(obj, data)
+        else:
+            adopt(obj, writes.create_from(form_data(form, changed_only=False)))
+
+    def delete_model(self, request, obj):
+        writes_for(self.model).delete_one(obj)
+
+    def delete_queryset(self, request, queryset):
+        writes = writes_for(self.model)
+        with transaction.atomic():
+            for obj in queryset:
+                writes.delete_one(obj)
+
+    def save_formset(self, request, form, formset, change):
+        """Each inline row through its own model's services: deletions, then changes, then new rows.
+
+        Fills the formset's ``new_objects``, ``changed_objects`` and ``deleted_objects`` as
+        ``BaseModelFormSet.save`` does, for the admin's change message.
+        """
+        writes = writes_for(formset.model)
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        kept = []
+        for inline_form in formset.initial_forms:
+            obj = inline_form.instance
+            if obj.pk is None:
+                continue
+            if formset.can_delete and formset._should_delete_form(inline_form):
+                formset.deleted_objects.append(obj)
+                writes.delete_one(obj)
+            elif inline_form.has_changed():
+                kept.append(inline_form)
+        for inline_form in kept:
+            writes.update_from(inline_form.instance, form_data(inline_form, changed_only=True))
+            formset.changed_objects.append((inline_form.instance, inline_form.changed_data))
+        for inline_form in formset.extra_forms:
+            if not inline_form.has_changed():
+                continue
+            if formset.can_delete and formset._should_delete_form(inline_form):
+                continue
+            adopt(inline_form.instance, writes.create_from(form_data(inline_form, changed_only=False)))
+            formset.new_objects.append(inline_form.instance)
+
+
+class ServiceInlineMixin:
+    """An inline whose forms show the service rules of its model; the parent admin saves it.
+
+    ``row_rules`` are the rules each row's form runs: the model's ``ModelWrites.validate`` by
+    default. An inline whose rows obey a rule as a set (payments that never sum past their
+    parent's amount, where one save may move money between two rows) checks that rule in its
+    formset's ``clean`` and names, here, the service that checks everything else a row must
+    obey on its own, or ``None``. The services check each row again when they save it.
+    """
+
+    row_rules: Callable | str | None = MODEL_RULES
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        rules = self.row_rules
+        formset.form = service_validated(
+            formset.form, rules if callable(rules) or rules is None else MODEL_RULES
+        )
+        return formset
+
+
+class OpsiteTabularInline(ServiceInlineMixin, admin.TabularInline):
+    pass
+
+
+class OpsiteStackedInline(ServiceInlineMixin, admin.StackedInline):
+    pass
+
+
+class OpsiteAdmin(ServiceWritesMixin, ImportExportModelAdmin):
     """Import/export (CSV, XLSX, JSON) with a dry-run preview; permissions follow the roles."""
 
     formats = [CSV, XLSX, JSON]
@@ -14,7 +177,7 @@ class OpsiteAdmin(ImportExportModelAdmin):
     show_full_result_count = False
 
 
-class OpsiteHistoryAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
+class OpsiteHistoryAdmin(ServiceWritesMixin, ImportExportModelAdmin, SimpleHistoryAdmin):
     """As :class:`OpsiteAdmin`, with the audit history of every change."""
 
     formats = [CSV, XLSX, JSON]
@@ -23,10 +186,29 @@ class OpsiteHistoryAdmin(ImportExportModelAdmin, SimpleHistoryAdmin):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Bookkeeping written by jobs: shown for the record, never typed in."""
+    """Bookkeeping written by jobs: shown for the record, never typed in.
+
+    Deleting stays possible for who may (clearing old records); a model with services deletes
+    through them, like any other door.
+    """
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def delete_model(self, request, obj):
+        if has_writes(self.model):
+            writes_for(self.model).delete_one(obj)
+        else:
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        if not has_writes(self.model):
+            super().delete_queryset(request, queryset)
+            return
+        writes = writes_for(self.model)
+        with transaction.atomic():
+            for obj in queryset:
+                writes.delete_one(obj)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-# code: (name, region). Regions are DESIGN.md's Community.region values.
+# code: (name, region). Regions are docs/definitions.md's Community.region values.
 COUNTRIES: dict[str, tuple[str, str]] = {
     "AE": ("United Arab Emirates", "middle_east"),
     "AL": ("Albania", "eastern_europe"),

@@ -17,10 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.utils.encoding import force_str
 from import_export import resources, widgets
 from import_export.formats import base_formats
+
+from .services import adopt, full_clean_with, has_writes, writes_for
 
 # A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -258,7 +260,12 @@ def row_errors(result) -> list[RowError]:
 
 
 class OpsiteResource(resources.ModelResource):
-    """Base resource: validated, transactional, formula-safe, decimals never rounded."""
+    """Base resource: validated, transactional, formula-safe, decimals never rounded.
+
+    Rows are saved and deleted by the services of the model's app (``writes_for``), inside the
+    import's one transaction, so an import applies the same rules and side effects as the admin
+    and the API; a rule a row breaks is reported on that row like any other bad cell.
+    """
 
     WIDGETS_MAP = {**resources.ModelResource.WIDGETS_MAP, "DecimalField": StrictDecimalWidget}
 
@@ -286,6 +293,65 @@ class OpsiteResource(resources.ModelResource):
             if isinstance(value, str):
                 row[key] = restore_formula(value)
         super().before_import_row(row, **kwargs)
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        """The row's field checks, then its service rules, then the database's constraints.
+
+        The order of :func:`~opsite.core.services.full_clean_with` (the services' own), so a row
+        reads the same message as the admin and the API. With ``clean_model_instances`` off (a
+        resource whose service validates the whole file at once), only the cells' errors count.
+        """
+        errors = dict(import_validation_errors or {})
+        if self._meta.clean_model_instances:
+            try:
+                full_clean_with(
+                    instance,
+                    self.row_rules(instance),
+                    exclude=errors.keys(),
+                    validate_unique=validate_unique,
+                )
+            except ValidationError as error:
+                errors = error.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
+    def row_rules(self, instance):
+        """The service rules each row is checked against before it is saved.
+
+        The model's ``ModelWrites.validate``; a resource whose rows are checked as a set once the
+        file is read (payments moving money between them) answers ``None``.
+        """
+        model = type(instance)
+        return writes_for(model).validate if has_writes(model) else None
+
+    def row_data(self, instance) -> dict:
+        """The model columns this resource imports, as the row set them on ``instance``."""
+        opts = instance._meta
+        data = {}
+        for field in self.get_import_fields():
+            name = field.attribute
+            if not name or "__" in name:
+                continue
+            try:
+                model_field = opts.get_field(name)
+            except FieldDoesNotExist:
+                continue
+            if model_field.many_to_many or not model_field.concrete or model_field.primary_key:
+                continue
+            data[name] = getattr(instance, name)
+        return data
+
+    def do_instance_save(self, instance, is_create):
+        writes = writes_for(type(instance))
+        if is_create:
+            adopt(instance, writes.create_from(self.row_data(instance)))
+        else:
+            writes.update_from(instance, self.row_data(instance))
+
+    def delete_instance(self, instance, row, **kwargs):
+        self.before_delete_instance(instance, row, **kwargs)
+        writes_for(type(instance)).delete_one(instance)
+        self.after_delete_instance(instance, row, **kwargs)
 
     def export_field(self, field, instance, **kwargs):
         value = super().export_field(field, instance, **kwargs)

@@ -1,8 +1,8 @@
-"""The roles of DESIGN.md as Django groups, defined once.
+"""The roles of docs/definitions.md as Django groups, defined once.
 
 A data migration calls :func:`sync_role_groups`; when the matrix changes, add a migration that
 calls it again. Sensitive models (compensation, cash positions, runway snapshots) are absent
-from ``Operations`` on purpose: see DESIGN.md "Roles".
+from ``Operations`` on purpose: see docs/roles.md.
 """
 
 from __future__ import annotations

@@ -1,11 +1,21 @@
-"""Helpers every app's services share."""
+"""Helpers every app's services share, and the registry of each model's write services.
+
+Every write with a business rule goes through the services of the model's app, whichever door it
+comes in by: the API, the admin or an import (docs/architecture.md "One write path"). An app
+declares, next to its services, one :class:`ModelWrites` per model; the shared bases of the admin
+(``opsite.core.admin``), of import/export (``opsite.core.resources``) and of the API
+(``opsite.core.api.viewsets``) look it up with :func:`writes_for` and call nothing else to save or
+delete a row.
+"""
 
 from __future__ import annotations
 
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 
 M = TypeVar("M", bound=models.Model)
 
@@ -23,3 +33,161 @@ def by_natural_key(model: type[M], value: M | str, *, key: str, field: str, noun
         noun = noun or model._meta.verbose_name
         raise ValidationError({field: f"No {noun} with {key} {value!r}."})
     return found
+
+
+def assign(instance: models.Model, data: Mapping[str, Any], allowed: Iterable[str]) -> list[str]:
+    """Set ``data`` on ``instance``; return the names whose value changed.
+
+    An unknown field is a programming error, not bad input: every door passes only the fields
+    its form, serializer or resource declares.
+    """
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise TypeError(f"{type(instance).__name__} cannot be updated with {', '.join(unknown)}")
+    changed = []
+    for name, value in data.items():
+        if getattr(instance, name) != value:
+            setattr(instance, name, value)
+            changed.append(name)
+    return changed
+
+
+def full_clean_with(
+    instance: M,
+    validate: Callable[[M], None] | None = None,
+    *,
+    exclude: Iterable[str] = (),
+    derived: Iterable[str] = (),
+    validate_unique: bool = True,
+) -> None:
+    """``instance.full_clean()``, with the rules across rows (``validate``) in their place.
+
+    The rules run once the model's own checks (``clean_fields`` and ``clean``) pass, and before
+    the uniqueness and constraint checks, which then skip the fields a rule refused: a rule's
+    message, which names the row in the way (a GitHub login used by someone else in another
+    letter case), wins over the generic one of the database constraint behind it. All the
+    errors are raised together, as ``full_clean()`` does. Services, admin forms and imports all
+    validate through this, so a rule reads the same whichever door a row comes in by.
+
+    ``derived`` names fields the service has just set from the database (a pull request's
+    ``author``): their field check would only read back, one query per row, the row just read.
+    """
+    skipped = set(exclude)
+    errors: dict = {}
+    try:
+        instance.clean_fields(exclude=skipped | set(derived))
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    try:
+        instance.clean()
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    if validate is not None and not errors:
+        try:
+            validate(instance)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+    refused = skipped | set(errors)
+    if validate_unique:
+        try:
+            instance.validate_unique(exclude=refused)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+    try:
+        instance.validate_constraints(exclude=refused)
+    except ValidationError as error:
+        errors = error.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def model_delete(instance: models.Model) -> None:
+    """Delete a row whose deletion has no rule beyond the database's (``PROTECT`` and friends)."""
+    instance.delete()
+
+
+_REGISTRY: dict[type[models.Model], ModelWrites] = {}
+
+
+@dataclass(frozen=True)
+class ModelWrites(Generic[M]):
+    """The services that own every write of one model.
+
+    * ``create(**fields)`` returns the new row;
+    * ``update(*, <name>=instance, data=fields)`` returns the row; ``name`` defaults to the
+      model's name in snake case (``staff_member`` for ``StaffMember``), as the services are named;
+    * ``delete(*, <name>=instance)``, the kernel's :func:`model_delete` when the model has no rule;
+    * ``validate(instance)``, the rules across rows, for a form that shows them on its fields
+      before anything is saved (the create and update services run them again, always);
+    * ``fields``, when set, the fields the services take: other columns of a form or a file
+      (derived fields, read-only ones) are not passed to them.
+    """
+
+    model: type[M]
+    create: Callable[..., M]
+    update: Callable[..., M]
+    delete: Callable[..., None] | None = None
+    validate: Callable[[M], None] | None = None
+    fields: frozenset[str] | None = None
+    name: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", _snake(self.model.__name__))
+        _REGISTRY[self.model] = self
+
+    def _only_taken(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        if self.fields is None:
+            return dict(data)
+        return {name: value for name, value in data.items() if name in self.fields}
+
+    def create_from(self, data: Mapping[str, Any]) -> M:
+        return self.create(**self._only_taken(data))
+
+    def update_from(self, instance: M, data: Mapping[str, Any]) -> M:
+        return self.update(**{self.name: instance, "data": self._only_taken(data)})
+
+    def delete_one(self, instance: M) -> None:
+        if self.delete is None:
+            model_delete(instance)
+        else:
+            self.delete(**{self.name: instance})
+
+    def check(self, instance: M) -> None:
+        if self.validate is not None:
+            self.validate(instance)
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))
+
+
+def writes_for(model: type[models.Model]) -> ModelWrites:
+    """The :class:`ModelWrites` of ``model``; a model without one has no door to write through."""
+    try:
+        return _REGISTRY[model]
+    except KeyError:
+        raise LookupError(
+            f"{model._meta.label} has no ModelWrites: declare one in its app's services "
+            "(docs/adding-a-model.md)."
+        ) from None
+
+
+def has_writes(model: type[models.Model]) -> bool:
+    return model in _REGISTRY
+
+
+def adopt(target: models.Model, source: models.Model) -> None:
+    """Make ``target`` the row ``source`` is: its primary key, columns and saved state.
+
+    A door that built an unsaved instance (an admin form, an import row) hands its values to a
+    create service, which saves its own instance; the door's one must then be that row, for what
+    it does next (the admin's log entry and many-to-many save, the import's report).
+    """
+    if target is source:
+        return
+    for model_field in source._meta.concrete_fields:
+        setattr(target, model_field.attname, getattr(source, model_field.attname))
+    target._state.adding = False
+    target._state.db = source._state.db

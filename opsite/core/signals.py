@@ -13,7 +13,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from opsite.core.recompute import ROLLUPS, RUNWAY, request_recompute
 
-# Which recompute each model's rows feed (DESIGN.md "Definitions"). A model that feeds neither is
+# Which recompute each model's rows feed (docs/definitions.md). A model that feeds neither is
 # listed in NOT_INPUTS, so a new model cannot be forgotten silently (a test checks both lists
 # cover every model of the apps).
 RECOMPUTE_INPUTS: dict[str, tuple[str, ...]] = {

@@ -1,6 +1,6 @@
 """What would turn each runway health indicator green, in one sentence leadership can act on.
 
-The figures come from each indicator's definition (DESIGN.md "Runway", step 6) and its thresholds,
+The figures come from each indicator's definition (docs/definitions.md "Runway", step 6) and its thresholds,
 read back from the stored runway result: the value, the outflow of each period, the opening
 balance and the reserve. The committed inflow ``cin_k`` itself is not stored, so where an indicator
 needs it, it is recovered from the indicator values (cost coverage = sum of ``cin_k`` / sum of
@@ -71,7 +71,7 @@ def _uncovered_costs(outflows: Sequence[Decimal], covered: Decimal, target: Deci
 
 @dataclass(frozen=True)
 class HealthFigures:
-    """What the sentences read from one runway result (DESIGN.md "Runway API" JSON)."""
+    """What the sentences read from one runway result (docs/api.md "Runway API" JSON)."""
 
     outflows: tuple[Decimal, ...]
     opening_balance: Decimal

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from funding.models import Grant, Scenario, ScenarioAdjustment
 from funding.runway.snapshots import runway_preview
-from funding.services import scenario_adjustment_create
+from funding.services import scenario_adjustment_create, scenario_adjustment_delete
 
 
 @dataclass(frozen=True)
@@ -25,8 +25,9 @@ def scenario_what_ifs_save(*, scenario: Scenario, what_ifs: Sequence[Mapping[str
 
     The what-ifs are checked first exactly as the preview checked them (``runway_preview``, which
     writes nothing), so what was previewed is what is saved, or nothing is: one bad entry raises
-    ``ValidationError`` before any row is written. The saved rows ask for the runway recompute
-    themselves (model signals, after the commit).
+    ``ValidationError`` before any row is written. Rows are created and deleted by the funding
+    services; the saved rows ask for the runway recompute themselves (model signals, after the
+    commit).
     """
     runway_preview(scenario=scenario, adjustments=what_ifs)
     removals = [item["remove"] for item in what_ifs if "remove" in item]
@@ -56,8 +57,9 @@ def scenario_what_ifs_save(*, scenario: Scenario, what_ifs: Sequence[Mapping[str
         for item in additions
     ]
     removed = 0
-    # One by one, not a queryset delete: each deletion sends the signal that schedules the recompute.
+    # Through the service, one by one: a what-if removed here is removed as the admin and the API
+    # remove one (the runway recompute it asks for is collapsed into one after the commit).
     for adjustment in ScenarioAdjustment.objects.filter(scenario=scenario, pk__in=removals).order_by("pk"):
-        adjustment.delete()
+        scenario_adjustment_delete(scenario_adjustment=adjustment)
         removed += 1
     return SavedWhatIfs(created=created, removed=removed)

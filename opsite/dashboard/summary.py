@@ -63,7 +63,7 @@ def comfort_comparison(months: Decimal | None) -> tuple[str, bool]:
 def runway_card(
     *, slug: str, name: str, reserve: Decimal, result: dict[str, Any] | None, pipeline: str = ""
 ) -> dict[str, Any]:
-    """The display strings of one scenario's runway (``result``: DESIGN.md "Runway API" JSON)."""
+    """The display strings of one scenario's runway (``result``: docs/api.md "Runway API" JSON)."""
     card: dict[str, Any] = {"slug": slug, "name": name, "pipeline": pipeline, "computed": result is not None}
     if result is None:
         return {**card, "months_display": "Not computed yet", "indicators": []}

@@ -1,6 +1,6 @@
 """The demo organization that ``manage.py load_demo`` builds.
 
-It is shaped like the public reports of a small open-infrastructure nonprofit (see DESIGN.md):
+It is shaped like the public reports of a small open-infrastructure nonprofit (see docs/definitions.md):
 about 105 active communities at the end of 2024 and 70 at the end of 2023, a third of them
 historically marginalized, a regional network in Latin America and Africa, month-end usage with an
 academic-calendar rhythm, a team growing from 2 to 12, a few thousand upstream pull requests, and
@@ -510,7 +510,7 @@ class DemoBuilder:
             )
 
         def in_window(term: dict) -> bool:
-            # DESIGN.md counts contracts whose status is ``signed``, by ``signed_on``.
+            # docs/definitions.md counts contracts whose status is ``signed``, by ``signed_on``.
             return term["status"] == "signed" and date(2021, 1, 1) <= term["signed_on"] <= date(2023, 12, 31)
 
         grants = sum(

@@ -5,7 +5,7 @@ Each app computes its own figures (``communities.rollups``, ``contributions.roll
 published, keeps them in :class:`~opsite.kpis.models.Rollup` rows, and serves them back:
 
 ``kpis:<YYYY-MM-DD>``
-    the KPI block of DESIGN.md "Public KPI API" as of that day;
+    the KPI block of docs/api.md "Public KPI API" as of that day;
 ``kpis:latest``
     the same block for the default as-of day (see :func:`default_as_of`);
 ``series:<metric>:<interval>``

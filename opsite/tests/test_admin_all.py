@@ -23,7 +23,7 @@ SEARCHABLE = [model._meta.label for model, model_admin in REGISTRY.items() if mo
 EXPORTABLE = [
     model._meta.label for model, model_admin in REGISTRY.items() if isinstance(model_admin, ExportMixin)
 ]
-# The models of DESIGN.md "Domain model": each is imported and exported through the admin.
+# The models of the apps (docs/architecture.md "The apps"): each is imported and exported through the admin.
 DESIGN_MODELS = sorted({*OPERATIONS_EDITS, *OPERATIONS_VIEWS, *FINANCE_EDITS})
 # A full page of the changelist must not cost a query per row (pages hold 50 or more rows).
 CHANGELIST_MAX_QUERIES = 25

@@ -2,7 +2,7 @@
 
 The routes are read from ``get_resolver()``, so a route added anywhere is tested here without
 anyone listing it. What each persona should get comes from the contract, never from the code
-under test: the role matrix of ``opsite/roles.py`` (DESIGN.md "Roles") for the model behind a
+under test: the role matrix of ``opsite/roles.py`` (docs/roles.md) for the model behind a
 CRUD route, and a short table below for the routes that are not plain CRUD. A route this file
 cannot classify fails the meta-test, so a new kind of route has to be thought about, once, here.
 
@@ -134,7 +134,7 @@ class Expect:
 PUBLIC_VIEWS = (PublicKpisView, PublicSeriesView, PublicBadgeView, SpectacularAPIView, SpectacularSwaggerView)
 RUNWAY = frozenset({"funding.view_runwaysnapshot"})
 
-# Routes whose permission is not the role matrix of one model: what DESIGN.md says of them. The
+# Routes whose permission is not the role matrix of one model: what docs/roles.md says of them. The
 # status is the permitted persona's answer to the request this file sends (an empty body).
 EXPLICIT: dict[str, dict[str, Expect]] = {
     "funding-api:runway": {"GET": Expect(RUNWAY, 200), "OPTIONS": Expect(RUNWAY, 200)},

@@ -1,4 +1,4 @@
-"""Nothing sensitive reaches Operations or the public through the API (DESIGN.md "Roles").
+"""Nothing sensitive reaches Operations or the public through the API (docs/roles.md).
 
 Compensation, cash positions and the runway are for Finance, Leadership and superusers. This walks
 every answer an Operations user can get (each readable list and one record of it, the other

@@ -1,6 +1,6 @@
 """The demo organization: its figures, its determinism, and that loading it twice changes nothing.
 
-The figures are recomputed here from the raw tables with plain ORM queries that follow DESIGN.md
+The figures are recomputed here from the raw tables with plain ORM queries that follow docs/definitions.md
 "Definitions", independently of the rollups, so a bug in either shows up as a disagreement.
 """
 
@@ -106,7 +106,7 @@ def usd(amount: Decimal, currency: str, day: date) -> Decimal:
 
 
 def monthly_runway() -> Decimal | None:
-    """A month-by-month runway under the weighted pipeline: DESIGN.md "Runway", coarsely.
+    """A month-by-month runway under the weighted pipeline: docs/definitions.md "Runway", coarsely.
 
     Calendar months from the latest cash position, every staff member on their latest salary,
     no proration; good enough to show the demo's runway is finite and believable.

@@ -1,4 +1,4 @@
-"""The public KPI API: its contract (DESIGN.md "Public KPI API"), caching, CORS, throttling, errors."""
+"""The public KPI API: its contract (docs/api.md "Public KPI API"), caching, CORS, throttling, errors."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The role groups, and what Operations may never see: compensation, cash, the runway.
 
-DESIGN.md "Roles": compensation, cash positions and the runway are for Finance, Leadership and
+docs/roles.md: compensation, cash positions and the runway are for Finance, Leadership and
 superusers only, not in Operations' admin lists, forms, history, exports or any page.
 """
 

@@ -4,7 +4,7 @@ Relations filter by natural key (``?staff=<slug>``); dates by range (``?<field>_
 ``?<field>_before=``, both inclusive); choices and flags by value. A malformed value (a bad date,
 an unknown choice) is a 400 naming the parameter.
 
-Pay is sensitive (DESIGN.md "Roles"): the staff-member filters say nothing of compensation, so
+Pay is sensitive (docs/roles.md "What is sensitive"): the staff-member filters say nothing of compensation, so
 no one who may read the roster but not pay can probe pay through them; pay filters exist only
 on the compensation resource, which such a reader cannot reach.
 """

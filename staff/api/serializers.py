@@ -1,8 +1,9 @@
 """Serializers of the staff CRUD API: they parse and render; the services decide.
 
-A staff member is named by their ``slug``. Pay is sensitive (DESIGN.md "Roles"): it has its own
-resource and is never nested in a staff member, which Operations may read. Money is a decimal
-string; an amount with more decimal places than its column holds is refused, never rounded.
+A staff member is named by their ``slug``. Pay is sensitive (docs/roles.md "What is sensitive"):
+it has its own resource and is never nested in a staff member, which Operations may read. Money is
+a decimal string; an amount with more decimal places than its column holds is refused, never
+rounded.
 """
 
 from __future__ import annotations

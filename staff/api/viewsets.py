@@ -1,16 +1,17 @@
 """Viewsets of the staff CRUD API, mounted at ``/api/v1/staff/``.
 
-Thin: the rows come from ``staff.selectors``, writes go through ``staff.services`` (the same rules
-and messages as the admin and the importers), and ``RolePermission`` applies DESIGN.md "Roles":
+Thin: the rows come from ``staff.selectors``, writes go through the models' ``ModelWrites`` in
+``staff.services`` (the same rules, messages and side effects as the admin and the importers;
+deleting a person who has pay records is a 409), and ``RolePermission`` applies docs/roles.md:
 Operations and Finance keep the roster; compensation is Finance's to keep and Leadership's to
 read, and Operations cannot reach it at all (403 on every method, OPTIONS included).
 """
 
 from __future__ import annotations
 
-from opsite.core.api.viewsets import SLUG, ServiceModelViewSet, updater
+from opsite.core.api.viewsets import SLUG, ServiceModelViewSet
 
-from .. import selectors, services
+from .. import selectors
 from . import filters, serializers
 
 
@@ -34,8 +35,6 @@ class StaffMemberViewSet(ServiceModelViewSet):
         "updated_at",
     ]
     ordering = ["name", "slug"]
-    create_service = staticmethod(services.staff_member_create)
-    update_service = updater(services.staff_member_update, "staff_member")
 
 
 class CompensationViewSet(ServiceModelViewSet):
@@ -53,5 +52,3 @@ class CompensationViewSet(ServiceModelViewSet):
         "updated_at",
     ]
     ordering = ["staff__name", "staff__slug", "-effective_on"]
-    create_service = staticmethod(services.compensation_create)
-    update_service = updater(services.compensation_update, "compensation")

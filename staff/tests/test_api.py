@@ -1,6 +1,6 @@
 """The staff CRUD API at /api/v1/staff/: through the test client and the router's URLs.
 
-Pay is sensitive (DESIGN.md "Roles"): besides the CRUD, these tests look for it where an
+Pay is sensitive (docs/roles.md): besides the CRUD, these tests look for it where an
 Operations user could find it: nested in staff members, in ordering and filter side channels,
 in OPTIONS metadata and in error messages.
 """
@@ -331,7 +331,7 @@ def test_a_list_costs_the_same_queries_for_3_rows_as_for_20(
         assert len(response.json()["results"]) == size
 
 
-# --- roles (DESIGN.md "Roles") ---------------------------------------------------------------------
+# --- roles (docs/roles.md) --------------------------------------------------------------------------
 
 
 def test_leadership_reads_staff_and_pay_but_changes_neither(leadership_client, ada):

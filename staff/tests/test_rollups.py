@@ -1,4 +1,4 @@
-"""Headcount and FTE on a day, by team (DESIGN.md "Headcount / FTE on day d")."""
+"""Headcount and FTE on a day, by team (docs/definitions.md "Headcount / FTE")."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import viewsets
 
+from ..services import writes_for
 from .filters import StableOrderingFilter
 from .permissions import RolePermission
 
@@ -45,7 +46,13 @@ def batch_rows(data: Any, *, max_rows: int = BATCH_MAX_ROWS) -> list:
 
 
 class ServiceModelViewSet(viewsets.ModelViewSet):
-    """CRUD over a model whose writes are ``create_service(**data)`` / ``update_service(instance, **data)``."""
+    """CRUD over a model whose writes go through its services.
+
+    ``create_service(**data)`` and ``update_service(instance, **data)`` when a viewset names them
+    (a service with a signature of its own), else the model's ``ModelWrites``; deletes always go
+    through ``ModelWrites.delete_one``, so a delete has the same rules and side effects whichever
+    door it comes in by.
+    """
 
     permission_classes = [RolePermission]
     filter_backends = [DjangoFilterBackend, StableOrderingFilter]
@@ -56,16 +63,20 @@ class ServiceModelViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
         if self.create_service is None:
-            serializer.save()
+            serializer.instance = writes_for(self.get_queryset().model).create_from(data)
             return
         serializer.instance = type(self).create_service(**data)
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
         if self.update_service is None:
-            serializer.save()
+            writes = writes_for(self.get_queryset().model)
+            serializer.instance = writes.update_from(serializer.instance, data)
             return
         serializer.instance = type(self).update_service(serializer.instance, **data)
+
+    def perform_destroy(self, instance):
+        writes_for(type(instance)).delete_one(instance)
 
 
 class ReadBackServiceModelViewSet(ServiceModelViewSet):

@@ -1,4 +1,4 @@
-"""The public KPI API (DESIGN.md "Public KPI API"): figures for the website's widgets and badges.
+"""The public KPI API (docs/api.md "Public KPI API"): figures for the website's widgets and badges.
 
 Anonymous and read-only, these are the only views open to everybody (``AllowAny``). They serve the
 rollup store (``opsite.kpis.rollups``) as it is and never recompute figures: a worker checks the stored
@@ -66,7 +66,7 @@ EARLIEST_AS_OF = date(1970, 1, 1)
 # ``date.fromisoformat`` also reads ``20241231`` and ``2024-W01-1``: the API promises YYYY-MM-DD.
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
-# The order DESIGN.md shows keys in. The store's JSON may come back in another order (PostgreSQL's
+# The order docs/api.md shows keys in. The store's JSON may come back in another order (PostgreSQL's
 # jsonb sorts keys), so responses are put back in it; keys not listed (group names) follow, sorted.
 _KEY_ORDER = {
     key: index

@@ -55,7 +55,7 @@ class KpiStaffSerializer(serializers.Serializer):
 
 
 class KpisSerializer(serializers.Serializer):
-    """The KPI block (DESIGN.md "Public KPI API")."""
+    """The KPI block (docs/api.md "Public KPI API")."""
 
     as_of = serializers.DateField()
     communities = KpiCommunitiesSerializer()
