@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from opsite.core.countries import COUNTRY_CHOICES
+from opsite.core.dates import PlausibleDateValidator
 from opsite.core.models import TimeStampedModel
 
 from .choices import CommunityKind, HubKind, Provider, Region, UsagePeriod
@@ -50,8 +51,8 @@ class Community(TimeStampedModel):
         max_length=20, choices=Region.choices, blank=True, help_text="Derived from the country when blank."
     )
     networks = models.ManyToManyField(Network, blank=True, related_name="communities")
-    joined_on = models.DateField()
-    left_on = models.DateField(null=True, blank=True)
+    joined_on = models.DateField(validators=[PlausibleDateValidator()])
+    left_on = models.DateField(null=True, blank=True, validators=[PlausibleDateValidator()])
     website = models.URLField(blank=True)
     marginalized_override = models.BooleanField(
         null=True, blank=True, help_text="When set, wins over the derived historically-marginalized flag."
@@ -90,8 +91,8 @@ class Hub(TimeStampedModel):
     cluster = models.CharField(max_length=80, blank=True)
     provider = models.CharField(max_length=10, choices=Provider.choices)
     kind = models.CharField(max_length=20, choices=HubKind.choices, default=HubKind.BASEHUB)
-    launched_on = models.DateField()
-    retired_on = models.DateField(null=True, blank=True)
+    launched_on = models.DateField(validators=[PlausibleDateValidator()])
+    retired_on = models.DateField(null=True, blank=True, validators=[PlausibleDateValidator()])
 
     class Meta:
         ordering = ["slug"]
@@ -126,7 +127,7 @@ class ActiveUserCount(TimeStampedModel):
     """A hub's ``jupyterhub_active_users`` for one period label, sampled on ``date``."""
 
     hub = models.ForeignKey(Hub, on_delete=models.CASCADE, related_name="active_user_counts")
-    date = models.DateField()
+    date = models.DateField(validators=[PlausibleDateValidator()])
     period = models.CharField(max_length=3, choices=UsagePeriod.choices)
     active_users = models.PositiveIntegerField()
 
@@ -226,7 +227,7 @@ class ClusterUsage(TimeStampedModel):
     """
 
     cluster = models.CharField(max_length=80, help_text="As in the hubs' cluster field.")
-    date = models.DateField()
+    date = models.DateField(validators=[PlausibleDateValidator()])
     unique_users = models.PositiveIntegerField()
 
     class Meta:

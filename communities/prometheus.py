@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +32,14 @@ from django.db.models import Max
 from django.utils import timezone
 from requests.auth import AuthBase, HTTPBasicAuth
 
+from opsite.core.dates import check_plausible, plausible_range
+from opsite.core.parsing import shown
 from opsite.core.recompute import ROLLUPS, request_recompute
 from opsite.core.resources import ImportFailed
 
 from .choices import UsagePeriod
 from .models import ActiveUserCount, Hub, PrometheusSource
-from .services import active_user_counts_upsert
+from .services import active_user_counts_upsert, clean_count
 from .usage import (
     FileReport,
     cluster_usage_csv_import,
@@ -151,17 +152,47 @@ class PrometheusClient:
         return parse_json(response.text, what=f"The answer of {what}")
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def parse_json(text: str, *, what: str) -> Any:
-    """Decode ``text``, or say clearly what it was instead of JSON."""
+    """Decode ``text``, or say clearly what it was instead of JSON.
+
+    Strict JSON: ``NaN`` and ``Infinity`` (which Python's decoder takes by default) are refused,
+    and so is nesting deep enough to exhaust the decoder's recursion.
+    """
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise MalformedResponse(f"{what} is nested too deeply to be a Prometheus answer.") from None
     except ValueError as exc:
         start = text.lstrip()[:60]
         if start.startswith("<"):
             raise MalformedResponse(f"{what} is an HTML page, not JSON: {start!r}") from None
         if not start:
             raise MalformedResponse(f"{what} is empty, not JSON.") from None
-        raise MalformedResponse(f"{what} is not valid JSON ({exc}); it begins {start!r}") from None
+        raise MalformedResponse(f"{what} is not valid JSON ({str(exc)[:200]}); it begins {start!r}") from None
+
+
+def _sample_time(value: Any, *, where: str) -> float:
+    """A sample's unix time, refused unless it is a finite number within the plausible dates.
+
+    ``NaN``, ``1e20`` or a time before 1970 would crash or overflow the conversion to a day; a
+    time outside ``OPSITE_PLAUSIBLE_DATES`` would store a sample no rollup can place.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise MalformedResponse(f"{where}: the time {shown(value)} is not a unix time.")
+    first, last = plausible_range()
+    earliest = datetime(first.year, first.month, first.day, tzinfo=UTC).timestamp()
+    latest = datetime(last.year, last.month, last.day, tzinfo=UTC).timestamp() + DAY_SECONDS
+    # NaN compares false with everything: the ``not`` keeps it out.
+    if not earliest < value <= latest:
+        raise MalformedResponse(
+            f"{where}: the time {shown(value)} is not a unix time between {first.isoformat()} and "
+            f"{last.isoformat()} (the dates opsite accepts)."
+        )
+    return float(value)
 
 
 def sample_day(timestamp: int | float) -> date:
@@ -170,13 +201,14 @@ def sample_day(timestamp: int | float) -> date:
 
 
 def _users(value: Any, *, where: str) -> int:
+    # Prometheus writes a sample as a string ("12"; "NaN", "+Inf", "1e+21" past 1e21): only ASCII
+    # digits are a count, checked before any conversion (opsite.core.parsing).
+    if not isinstance(value, str):
+        raise MalformedResponse(f"{where}: the value {shown(value)} is not a whole number of users.")
     try:
-        number = Decimal(value) if isinstance(value, str) else None
-    except InvalidOperation:
-        number = None
-    if number is None or not number.is_finite() or number < 0 or number != number.to_integral_value():
-        raise MalformedResponse(f"{where}: the value {value!r} is not a whole number of users.")
-    return int(number)
+        return clean_count(value, refusal="is not a whole number of users.")
+    except ValueError as exc:
+        raise MalformedResponse(f"{where}: the value {exc}") from None
 
 
 Series = tuple[dict[str, str], list[tuple[date, int]]]
@@ -211,15 +243,12 @@ def parse_matrix(payload: Any, *, where: str) -> list[Series]:
         if not isinstance(values, list):
             raise MalformedResponse(f"{at}: 'values' is missing or not a list.")
         samples = []
-        for sample in values:
-            if (
-                not isinstance(sample, list)
-                or len(sample) != 2
-                or not isinstance(sample[0], int | float)
-                or isinstance(sample[0], bool)
-            ):
-                raise MalformedResponse(f'{at}: {sample!r} is not a [<unix time>, "<value>"] pair.')
-            samples.append((sample_day(sample[0]), _users(sample[1], where=at)))
+        for number, sample in enumerate(values, 1):
+            if not isinstance(sample, list) or len(sample) != 2:
+                raise MalformedResponse(f'{at}: {shown(sample)} is not a [<unix time>, "<value>"] pair.')
+            users = _users(sample[1], where=f"{at}, sample {number}")
+            when = _sample_time(sample[0], where=f"{at}, sample {number}")
+            samples.append((sample_day(when), users))
         parsed.append((metric, samples))
     return parsed
 
@@ -310,9 +339,11 @@ def usage_window(source: PrometheusSource, *, since: date | None, until: date | 
     """The missing days: from the day after the cluster's latest count to yesterday."""
     until = until or timezone.localdate() - timedelta(days=1)
     if since is None:
-        latest = ActiveUserCount.objects.filter(hub__cluster=source.cluster).aggregate(latest=Max("date"))[
-            "latest"
-        ]
+        # A sample dated outside the plausible range (stored before it was checked) must not
+        # move the window to year 9999, where the next day overflows.
+        latest = ActiveUserCount.objects.filter(
+            hub__cluster=source.cluster, date__range=plausible_range()
+        ).aggregate(latest=Max("date"))["latest"]
         if latest is not None:
             since = latest + timedelta(days=1)
         else:
@@ -371,7 +402,12 @@ def load_usage_file(path: str | Path) -> Any:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise MalformedResponse(
+            f"{path.name} is not UTF-8 text (byte 0x{exc.object[exc.start : exc.start + 1].hex()} at "
+            f"offset {exc.start}): a saved Prometheus answer is UTF-8 JSON."
+        ) from None
+    except OSError as exc:
         raise PrometheusError(f"Cannot read {path.name}: {exc.__class__.__name__}.") from None
     return parse_json(text, what=path.name)
 
@@ -412,6 +448,8 @@ def usage_import(
     """
     if save_to is not None and not cluster:
         raise ValidationError({"save_to": "Saving the answers needs --cluster: one file holds one cluster."})
+    check_plausible(since, field="since")
+    check_plausible(until, field="until")
     report = UsageReport()
     files_given = any(p is not None for p in (from_file, hub_csv, cluster_csv))
     if from_file is not None:

@@ -16,6 +16,11 @@ The definitions of docs/definitions.md ("Impact"), each implemented once here:
 Historically-marginalized is derived and stored on ``Community`` by ``community_derive``; the split
 here reads that column.
 
+Rows dated outside the plausible range (``opsite.core.dates``; stored before the range was
+checked, or by raw SQL) are left out: a sample by its ``date``, a hub by its ``launched_on`` or
+``retired_on``. They cannot be placed on a calendar, and a sample dated 9999-12-31 would overflow
+the look-back arithmetic. :func:`implausible_rows` counts them for the data-quality report.
+
 The samples come from the hubs table, each hub row carrying the latest in-window sample for every
 (day, period) asked for: a correlated subquery that the unique (hub, date, period) index answers
 with one seek. The cost grows with hubs x days read, never with the number of samples stored;
@@ -30,9 +35,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from django.db import connection
-from django.db.models import Max, Min
+from django.db import connection, models
+from django.db.models import Count, Max, Min, Q, QuerySet
 
+from opsite.core.dates import plausible_range
 from opsite.core.periods import Period, periods_between
 
 from .choices import HubKind, UsagePeriod
@@ -128,11 +134,47 @@ def _latest_samples_sql(count: int) -> str:
     return f"SELECT h.{hub_id}, {', '.join([subquery] * count)} FROM {quote(Hub._meta.db_table)} h ORDER BY h.{hub_id}"
 
 
+def _plausible_sample_q() -> Q:
+    return Q(date__range=plausible_range())
+
+
+def _plausible_hub_q() -> Q:
+    span = plausible_range()
+    return Q(launched_on__range=span) & (Q(retired_on__isnull=True) | Q(retired_on__range=span))
+
+
+def plausible_samples() -> QuerySet[ActiveUserCount]:
+    """The samples whose date lies in the plausible range: the only ones a rollup reads."""
+    return ActiveUserCount.objects.filter(_plausible_sample_q())
+
+
+def plausible_hubs() -> QuerySet[Hub]:
+    """The hubs whose launch and retirement dates lie in the plausible range."""
+    return Hub.objects.filter(_plausible_hub_q())
+
+
+def _left_out(model: type[models.Model], plausible: Q) -> int:
+    counts = model.objects.aggregate(rows=Count("pk"), kept=Count("pk", filter=plausible))
+    return counts["rows"] - counts["kept"]
+
+
+def implausible_rows() -> dict[str, int]:
+    """How many samples and hubs the rollups leave out for a date outside the plausible range,
+    by model label, zero included: one query per table."""
+    return {
+        "communities.ActiveUserCount": _left_out(ActiveUserCount, _plausible_sample_q()),
+        "communities.Hub": _left_out(Hub, _plausible_hub_q()),
+    }
+
+
 def hub_facts() -> list[HubFacts]:
-    """Every hub with the community facts the definitions need, in id order: one query."""
+    """Every hub (dated within the plausible range) with the community facts the definitions
+    need, in id order: one query."""
     return [
         HubFacts(*row)
-        for row in Hub.objects.order_by("pk").values_list(
+        for row in plausible_hubs()
+        .order_by("pk")
+        .values_list(
             "pk",
             "kind",
             "launched_on",
@@ -228,7 +270,8 @@ def usage_first_day() -> date | None:
     Filtered on the period so the (period, date) index answers it without a scan.
     """
     return (
-        ActiveUserCount.objects.filter(period=UsagePeriod.MONTH)
+        plausible_samples()
+        .filter(period=UsagePeriod.MONTH)
         .order_by("date")
         .values_list("date", flat=True)
         .first()
@@ -238,7 +281,7 @@ def usage_first_day() -> date | None:
 def usage_last_day() -> date | None:
     """The date of the latest sample of any period (one index seek per period)."""
     latest = [
-        ActiveUserCount.objects.filter(period=period).order_by("-date").values_list("date", flat=True).first()
+        plausible_samples().filter(period=period).order_by("-date").values_list("date", flat=True).first()
         for period in USAGE_PERIODS
     ]
     return max((day for day in latest if day is not None), default=None)
@@ -274,9 +317,7 @@ def changed_sample_dates(since: datetime) -> tuple[date, date] | None:
     Every write path through Django stamps ``updated_at`` (``save()``, ``bulk_create`` including
     its upsert); a bare ``QuerySet.update()`` does not and must not be used on samples.
     """
-    span = ActiveUserCount.objects.filter(updated_at__gte=since).aggregate(
-        first=Min("date"), last=Max("date")
-    )
+    span = plausible_samples().filter(updated_at__gte=since).aggregate(first=Min("date"), last=Max("date"))
     return (span["first"], span["last"]) if span["first"] is not None else None
 
 

@@ -9,6 +9,7 @@ columns of a community (:func:`community_derive`).
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from opsite.core.countries import region_for_country
+from opsite.core.dates import implausible_message, is_plausible
+from opsite.core.parsing import parse_integer, shown
 from opsite.core.recompute import ROLLUPS, request_recompute
 from opsite.core.services import ModelWrites, assign, by_natural_key
 
@@ -277,18 +280,35 @@ _PERIODS = frozenset(UsagePeriod.values)
 _PERIOD_LIST = ", ".join(UsagePeriod.values)
 
 
-def _clean_date(value: object) -> date:
+# ``YYYY-MM-DD`` in ASCII digits: ``date.fromisoformat`` also reads ``20240301`` and week dates.
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_day(value: object) -> date | None:
+    if not isinstance(value, str) or not _ISO_DAY.fullmatch(value.strip()):
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:  # 2024-02-30: the right shape, not a day
+        return None
+
+
+def clean_day(value: object) -> date:
+    """``value`` (a date or ``YYYY-MM-DD``) as a date within the plausible range, or ValueError.
+
+    The bulk paths (the batch endpoint, the usage importers) skip ``full_clean()``, so they read
+    the day here: a day outside ``OPSITE_PLAUSIBLE_DATES`` is refused like the model's validator
+    refuses it (docs/architecture.md "One write path"), before it can reach a rollup.
+    """
     # A datetime is refused rather than truncated: which day it means depends on a timezone.
     if isinstance(value, datetime):
         raise ValueError(f"{value.isoformat()!r} is a date and time; give the day (YYYY-MM-DD).")
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise ValueError(f"{value!r} is not a date (YYYY-MM-DD).")
+    day = value if isinstance(value, date) else _iso_day(value)
+    if day is None:
+        raise ValueError(f"{shown(value)} is not a date (YYYY-MM-DD).")
+    if not is_plausible(day):
+        raise ValueError(implausible_message(day))
+    return day
 
 
 # The largest value an ``integer`` column holds on PostgreSQL: anything above is a database
@@ -296,17 +316,31 @@ def _clean_date(value: object) -> date:
 MAX_ACTIVE_USERS = 2**31 - 1
 
 
-def _clean_active_users(value: object) -> int:
+NOT_A_COUNT = "is not a number of users (a whole number, 0 or more)."
+
+
+def clean_count(value: object, *, refusal: str = NOT_A_COUNT) -> int:
+    """``value`` as a number of users: a whole number from 0 to :data:`MAX_ACTIVE_USERS`.
+
+    Text must be ASCII digits (``opsite.core.parsing.parse_integer``, bounded in length before
+    any conversion): "٣", "²", "1,500", "12.0", "1e999999999" and "-4" are refused, never read
+    as something else and never turned into a billion-digit number. ``refusal`` ends the
+    message, after the value: each importer words it for its own readers.
+    """
     if isinstance(value, bool):  # bool is an int subclass; True users is a bug upstream
         raise ValueError(f"{value!r} is not a number of users.")
-    # isdecimal, not isdigit: "²" is a digit that int() cannot read.
-    if isinstance(value, str) and value.strip().isdecimal():
-        value = int(value.strip())
-    if not isinstance(value, int) or value < 0:
-        raise ValueError(f"{value!r} is not a number of users (a whole number, 0 or more).")
-    if value > MAX_ACTIVE_USERS:
-        raise ValueError(f"{value} is more users than can be stored (at most {MAX_ACTIVE_USERS}).")
-    return value
+    try:
+        number = parse_integer(value)
+    except ValueError:
+        raise ValueError(f"{shown(value)} {refusal}") from None
+    if number < 0:
+        raise ValueError(f"{shown(value)} {refusal}")
+    if number > MAX_ACTIVE_USERS:
+        raise ValueError(f"{shown(number)} is more users than can be stored (at most {MAX_ACTIVE_USERS}).")
+    return number
+
+
+ACTIVE_USER_COUNT_ROW = ("hub", "date", "period", "active_users")
 
 
 @transaction.atomic
@@ -344,14 +378,16 @@ def active_user_counts_upsert(*, rows: Iterable[Mapping[str, Any]], recompute: b
         if not isinstance(row, Mapping):
             errors["rows"].append(f"row {index}: expected an object with hub, date, period, active_users.")
             continue
-        missing = [f for f in ("hub", "date", "period", "active_users") if row.get(f) in (None, "")]
+        unknown = sorted(str(name) for name in row if name not in ACTIVE_USER_COUNT_ROW)
+        for name in unknown[:5]:
+            # A misspelt field ("users") would otherwise be dropped without a word.
+            errors[name if name.isidentifier() and len(name) <= 40 else "rows"].append(
+                f"row {index}: unknown field {shown(name)}; a row has {', '.join(ACTIVE_USER_COUNT_ROW)}."
+            )
+        missing = [f for f in ACTIVE_USER_COUNT_ROW if row.get(f) in (None, "")]
         for field in missing:
             errors[field].append(f"row {index}: {field} is required.")
-        nul = [
-            f
-            for f in ("hub", "date", "period", "active_users")
-            if isinstance(row.get(f), str) and "\x00" in row[f]
-        ]
+        nul = [f for f in ACTIVE_USER_COUNT_ROW if isinstance(row.get(f), str) and "\x00" in row[f]]
         if nul:
             for field in nul:
                 errors[field].append(f"row {index}: {field} contains a NUL character (\\x00).")
@@ -364,28 +400,30 @@ def active_user_counts_upsert(*, rows: Iterable[Mapping[str, Any]], recompute: b
         elif isinstance(hub, str) and hub:
             found = hubs_by_slug.get(hub)
             if found is None:
-                errors["hub"].append(f"row {index}: no hub with slug {hub!r}.")
+                errors["hub"].append(f"row {index}: no hub with slug {shown(hub)}.")
             else:
                 hub_id = found.pk
         elif "hub" not in missing:
-            errors["hub"].append(f"row {index}: {hub!r} is not a hub slug.")
+            errors["hub"].append(f"row {index}: {shown(hub)} is not a hub slug.")
 
         day = None
         if "date" not in missing:
             try:
-                day = _clean_date(row["date"])
+                day = clean_day(row["date"])
             except ValueError as exc:
                 errors["date"].append(f"row {index}: {exc}")
 
         period = row.get("period")
         if "period" not in missing and (not isinstance(period, str) or period not in _PERIODS):
-            errors["period"].append(f"row {index}: {period!r} is not a period; use one of {_PERIOD_LIST}.")
+            errors["period"].append(
+                f"row {index}: {shown(period)} is not a period; use one of {_PERIOD_LIST}."
+            )
             period = None
 
         users = None
         if "active_users" not in missing:
             try:
-                users = _clean_active_users(row["active_users"])
+                users = clean_count(row["active_users"])
             except ValueError as exc:
                 errors["active_users"].append(f"row {index}: {exc}")
 

@@ -14,21 +14,25 @@ pattern (``OPSITE_USAGE_EXCLUDE_PATTERN``, default ``staging``) are skipped and 
 from __future__ import annotations
 
 import csv
+import io
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from opsite.core.parsing import shown
 from opsite.core.resources import ImportFailed, RowError
 
 from .choices import UsagePeriod
 from .models import ClusterUsage, Hub
-from .services import active_user_counts_upsert
+from .services import active_user_counts_upsert, clean_count, clean_day
+
+logger = logging.getLogger(__name__)
 
 HUB_COLUMNS = ("date", "hub", "users", "cluster")
 CLUSTER_COLUMNS = ("date", "cluster", "unique_users")
@@ -81,57 +85,129 @@ class FileReport:
         return text
 
 
+# A usage file's header is a handful of column names; a longer first line is not one.
+MAX_HEADER_CHARS = 1000
+# Longer than any hub slug, cluster name, date or count a row can hold.
+MAX_CELL_CHARS = 200
+# UTF-16 and UTF-32 files start with one of these: named, since "invalid start byte" helps nobody.
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _decode(path: Path, raw: bytes) -> str:
+    """The file's text, read as UTF-8 (a spreadsheet's BOM dropped), or ImportFailed naming the line."""
+    if raw.startswith(_UTF16_BOMS):
+        raise ImportFailed(
+            [RowError(0, "", f"{path.name} is UTF-16 text; save it as CSV in UTF-8 and import it again.")]
+        )
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        byte = raw[exc.start : exc.start + 1].hex()
+        raise ImportFailed(
+            [
+                RowError(
+                    0,
+                    "",
+                    f"{path.name} is not UTF-8 text: line {line} holds the byte 0x{byte} (Latin-1 or "
+                    "Windows-1252?); save it as CSV in UTF-8 and import it again.",
+                )
+            ]
+        ) from None
+
+
 def _records(path: str | Path, columns: tuple[str, ...]):
-    """``(row number, record)`` for each data row, after checking the header."""
+    """``(row number, record)`` for each data row, after checking the encoding and the header.
+
+    Every way a file can fail to be a CSV (encoding, a runaway first line, a NUL, an unclosed
+    quote) is an :class:`ImportFailed` naming the line, never a traceback.
+    """
     path = Path(path)
     try:
-        stream = path.open(newline="", encoding="utf-8-sig")  # a spreadsheet's BOM is not a column name
+        raw = path.read_bytes()
     except OSError as exc:
         raise ImportFailed([RowError(0, "", f"cannot read {path.name}: {exc.strerror or exc}")]) from None
-    with stream:
-        reader = csv.DictReader(stream)
+    text = _decode(path, raw)
+    first_line = text.split("\n", 1)[0]
+    if len(first_line) > MAX_HEADER_CHARS:
+        raise ImportFailed(
+            [
+                RowError(
+                    0,
+                    "",
+                    f"the header (line 1) is {len(first_line):,} characters long; expected the columns "
+                    f"{','.join(columns)}.",
+                )
+            ]
+        )
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise ImportFailed([RowError(0, "", f"line {line} contains a NUL character (\\x00); not a CSV.")])
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
         header = [name.strip() for name in reader.fieldnames or []]
-        missing = [name for name in columns if name not in header]
-        if missing:
-            raise ImportFailed(
-                [RowError(0, "", f"missing column(s) {', '.join(missing)}; expected {','.join(columns)}")]
-            )
-        reader.fieldnames = header
-        try:
-            yield from enumerate(reader, 1)
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise ImportFailed([RowError(reader.line_num, "", f"not a readable CSV: {exc}")]) from None
+    except csv.Error as exc:
+        raise ImportFailed([RowError(0, "", f"line 1: not a readable CSV: {exc}")]) from None
+    missing = [name for name in columns if name not in header]
+    if missing:
+        raise ImportFailed(
+            [RowError(0, "", f"missing column(s) {', '.join(missing)}; expected {','.join(columns)}")]
+        )
+    reader.fieldnames = header
+    try:
+        yield from enumerate(reader, 1)
+    except csv.Error as exc:
+        # A line of the file, not a data row (a quoted cell may span lines); the DictReader's own
+        # count is only updated after a row is read whole, the inner reader's is current.
+        line = reader.reader.line_num
+        raise ImportFailed([RowError(0, "", f"line {line}: not a readable CSV: {exc}")]) from None
+
+
+def _cell(record: dict, key: str, number: int, errors: list[RowError]) -> str | None:
+    """The trimmed text of a cell, or None (an error noted) when it is too long to be a value."""
+    value = record.get(key)
+    value = value.strip() if isinstance(value, str) else ""
+    if len(value) > MAX_CELL_CHARS:
+        errors.append(RowError(number, key, f"{shown(value)} is too long to be a {key}."))
+        return None
+    return value
 
 
 def _date(record: dict, key: str, number: int, errors: list[RowError]) -> date | None:
-    value = (record.get(key) or "").strip()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        errors.append(RowError(number, key, f"{value!r} is not a date (YYYY-MM-DD)."))
+    value = _cell(record, key, number, errors)
+    if value is None:
         return None
+    try:
+        return clean_day(value)
+    except ValueError as exc:
+        # "… is not a date (YYYY-MM-DD)." or the plausible range it is outside of.
+        errors.append(RowError(number, key, str(exc)))
+        return None
+
+
+# A spreadsheet saving a count column as CSV may write 12 as "12.0": that one shape of a whole
+# number is read as such; "12.5", "1,200" and the rest are refused like any other count.
+_SPREADSHEET_WHOLE = re.compile(r"([0-9]{1,20})\.0{1,10}")
 
 
 def _count(record: dict, key: str, number: int, errors: list[RowError]) -> int | None:
-    value = (record.get(key) or "").strip()
-    if value.isdigit():  # the common case, without the cost of a Decimal
-        return int(value)
-    try:
-        parsed = Decimal(value)
-    except InvalidOperation:
-        parsed = None
-    # "12.0" is what some tools write for 12; "12.5" users is not a count.
-    if parsed is None or not parsed.is_finite() or parsed < 0 or parsed != parsed.to_integral_value():
-        errors.append(RowError(number, key, f"{value!r} is not a whole number of users (0 or more)."))
+    value = _cell(record, key, number, errors)
+    if value is None:
         return None
-    return int(parsed)
+    if isinstance(value, str) and (whole := _SPREADSHEET_WHOLE.fullmatch(value.strip())):
+        value = whole.group(1)
+    try:
+        return clean_count(value, refusal="is not a whole number of users (ASCII digits, 0 or more).")
+    except ValueError as exc:
+        errors.append(RowError(number, key, str(exc)))
+        return None
 
 
 def _text(record: dict, key: str, number: int, errors: list[RowError]) -> str:
-    value = (record.get(key) or "").strip()
-    if not value:
+    value = _cell(record, key, number, errors)
+    if value == "":
         errors.append(RowError(number, key, "is empty."))
-    return value
+    return value or ""
 
 
 def _refuse_if(errors: list[RowError]) -> None:
@@ -223,6 +299,13 @@ def cluster_usages_upsert(*, rows: list[dict]) -> int:
     return len(objects)
 
 
+def _failed(path: str | Path, kind: str, exc: Exception) -> FileReport:
+    report = FileReport(name=Path(path).name, kind=kind, status="failed", error=describe_error(exc))
+    # Usage figures are not sensitive; the message names rows, fields and values, never a secret.
+    logger.warning("usage import of %s failed: %s", report.name, report.error)
+    return report
+
+
 def hub_usage_csv_import(*, path: str | Path) -> FileReport:
     """Import a per-hub usage CSV as one batch; the report says what was skipped and why."""
     try:
@@ -230,9 +313,7 @@ def hub_usage_csv_import(*, path: str | Path) -> FileReport:
         # Its caller asks for the recompute (``usage_import``: once per run).
         active_user_counts_upsert(rows=rows, recompute=False)
     except (ImportFailed, ValidationError) as exc:
-        return FileReport(
-            name=Path(path).name, kind="per-hub usage", status="failed", error=describe_error(exc)
-        )
+        return _failed(path, "per-hub usage", exc)
     report.written = len(rows)
     return report
 
@@ -243,7 +324,5 @@ def cluster_usage_csv_import(*, path: str | Path) -> FileReport:
         rows, report = read_cluster_csv(path)
         report.written = cluster_usages_upsert(rows=rows)
     except (ImportFailed, ValidationError) as exc:
-        return FileReport(
-            name=Path(path).name, kind="per-cluster usage", status="failed", error=describe_error(exc)
-        )
+        return _failed(path, "per-cluster usage", exc)
     return report

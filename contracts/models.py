@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
+from opsite.core.dates import PlausibleDateValidator
 from opsite.core.models import TimeStampedModel
 from opsite.core.money import CurrencyField, MoneyField
 
@@ -21,9 +22,9 @@ class ServiceContract(TimeStampedModel):
     probability = models.PositiveSmallIntegerField(
         default=100, help_text="0 to 100; meaningful while proposed."
     )
-    signed_on = models.DateField(null=True, blank=True)
-    start_on = models.DateField()
-    end_on = models.DateField()
+    signed_on = models.DateField(null=True, blank=True, validators=[PlausibleDateValidator()])
+    start_on = models.DateField(validators=[PlausibleDateValidator()])
+    end_on = models.DateField(validators=[PlausibleDateValidator()])
     total_value = MoneyField()
     currency = CurrencyField()
     history = HistoricalRecords()
@@ -64,9 +65,9 @@ class ContractPayment(TimeStampedModel):
     """One payment due under a contract; paid when ``paid_on`` is set."""
 
     contract = models.ForeignKey(ServiceContract, on_delete=models.CASCADE, related_name="payments")
-    due_on = models.DateField()
+    due_on = models.DateField(validators=[PlausibleDateValidator()])
     amount = MoneyField()
-    paid_on = models.DateField(null=True, blank=True)
+    paid_on = models.DateField(null=True, blank=True, validators=[PlausibleDateValidator()])
     history = HistoricalRecords()
 
     class Meta:

@@ -5,6 +5,10 @@ funding brought in, docs/definitions.md#funding-brought-in, which reads
 :func:`signed_contract_rows` too). Values are converted to the reporting currency at the rate in
 effect on the signing date; the conversion is passed in (``funding.currency.RateTable.convert``),
 since ``contracts`` sits below ``funding`` and does not import it.
+
+A contract signed outside the plausible range (``opsite.core.dates``; stored before the range was
+checked, or by raw SQL) is not counted: :func:`implausible_rows` counts it for the data-quality
+report instead.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
+from opsite.core.dates import plausible_range
 from opsite.core.money import ZERO
 from opsite.core.periods import Period, period_start, periods_between
 
@@ -27,8 +32,17 @@ Convert = Callable[[Decimal, str, date], Decimal]
 
 
 def signed_contracts() -> QuerySet[ServiceContract]:
-    """Contracts that count as signed: status ``signed`` (which requires ``signed_on``)."""
-    return ServiceContract.objects.filter(status=ContractStatus.SIGNED, signed_on__isnull=False)
+    """Contracts that count as signed: status ``signed`` (which requires ``signed_on``), signed
+    within the plausible range."""
+    return ServiceContract.objects.filter(status=ContractStatus.SIGNED, signed_on__range=plausible_range())
+
+
+def implausible_rows() -> dict[str, int]:
+    """How many signed contracts are left out for a signing date outside the plausible range."""
+    counts = ServiceContract.objects.filter(status=ContractStatus.SIGNED, signed_on__isnull=False).aggregate(
+        rows=Count("pk"), kept=Count("pk", filter=Q(signed_on__range=plausible_range()))
+    )
+    return {"contracts.ServiceContract": counts["rows"] - counts["kept"]}
 
 
 @dataclass(frozen=True)

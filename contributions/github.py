@@ -21,7 +21,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,6 +35,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from opsite.core.dates import check_plausible, implausible_message, is_plausible
+from opsite.core.parsing import shown
 from opsite.core.recompute import ROLLUPS, request_recompute
 from opsite.core.resources import ImportFailed
 
@@ -281,17 +283,23 @@ def _message(response: requests.Response) -> str:
 # --- parsing --------------------------------------------------------------------------------
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def parse_json(text: str, *, what: str) -> Any:
-    """Decode ``text``, or say clearly what it was instead of JSON."""
+    """Decode ``text`` as strict JSON (no NaN or Infinity, bounded nesting), or say what it was."""
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise MalformedResponse(f"{what} is nested too deeply to be a GitHub answer.") from None
     except ValueError as exc:
         start = text.lstrip()[:60]
         if start.startswith("<"):
             raise MalformedResponse(f"{what} is an HTML page, not JSON: {start!r}") from None
         if not start:
             raise MalformedResponse(f"{what} is empty, not JSON.") from None
-        raise MalformedResponse(f"{what} is not valid JSON ({exc}); it begins {start!r}") from None
+        raise MalformedResponse(f"{what} is not valid JSON ({str(exc)[:200]}); it begins {start!r}") from None
 
 
 _KINDS = {str: "a string", int: "an integer", dict: "an object", list: "a list", bool: "true or false"}
@@ -304,7 +312,7 @@ def _need(mapping: dict, key: str, kind: type, *, where: str, nullable: bool = F
     if value is None and nullable:
         return None
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise MalformedResponse(f"{where}: {key!r} should be {_KINDS[kind]}, not {value!r}.")
+        raise MalformedResponse(f"{where}: {key!r} should be {_KINDS[kind]}, not {shown(value)}.")
     return value
 
 
@@ -322,9 +330,22 @@ def validate_search_page(payload: Any, *, where: str) -> None:
 
 
 def _timestamp(value: str, *, key: str, where: str) -> datetime:
-    parsed = parse_datetime(value)
+    """An aware instant within the plausible dates, else MalformedResponse: "2024-02-30" makes
+    ``parse_datetime`` raise, and 9999-12-31T23:59:59-14:00 overflows when converted to UTC."""
+    try:
+        parsed = parse_datetime(value) if value.isascii() else None  # "\d" matches "٢" too
+    except ValueError:
+        parsed = None
     if parsed is None or parsed.tzinfo is None:
-        raise MalformedResponse(f"{where}: {key!r} should be an ISO 8601 time with a zone, not {value!r}.")
+        raise MalformedResponse(
+            f"{where}: {key!r} should be an ISO 8601 time with a zone, not {shown(value)}."
+        )
+    try:
+        in_utc = parsed.astimezone(UTC)
+    except OverflowError:
+        in_utc = None
+    if in_utc is None or not (is_plausible(parsed) and is_plausible(in_utc)):
+        raise MalformedResponse(f"{where}: {key!r}: {implausible_message(parsed)}")
     return parsed
 
 
@@ -367,7 +388,12 @@ def load_search_file(path: str | Path) -> list[dict]:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise MalformedResponse(
+            f"{path.name} is not UTF-8 text (byte 0x{exc.object[exc.start : exc.start + 1].hex()} at "
+            f"offset {exc.start}): a saved search answer is UTF-8 JSON."
+        ) from None
+    except OSError as exc:
         raise GitHubError(f"Cannot read {path.name}: {exc.__class__.__name__}.") from None
     payload = parse_json(text, what=path.name)
     pages = payload if isinstance(payload, list) else [payload]
@@ -493,6 +519,9 @@ def pull_requests_sync(
     """
     from .services import pull_requests_upsert
 
+    # The window is stored on the run and searched day by day: a year 9999 would overflow.
+    check_plausible(since, field="since")
+    check_plausible(until, field="until")
     if from_file is None:
         since, until = sync_window(since=since, until=until)
     elif since and until and since > until:

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+from opsite.core.dates import PlausibleDateValidator
 from opsite.core.models import TimeStampedModel
 
 # Matched whole (fullmatch), so a trailing newline is refused too.
@@ -152,8 +153,10 @@ class PullRequest(TimeStampedModel):
     author = models.ForeignKey(
         "staff.StaffMember", null=True, blank=True, on_delete=models.SET_NULL, related_name="pull_requests"
     )
-    created_at = models.DateTimeField()
-    merged_at = models.DateTimeField(null=True, blank=True)
+    # GitHub's instants (an importer writes them), unlike the auto ``created_at`` of the other
+    # models: checked against the plausible range like every business date.
+    created_at = models.DateTimeField(validators=[PlausibleDateValidator()])
+    merged_at = models.DateTimeField(null=True, blank=True, validators=[PlausibleDateValidator()])
     is_bot = models.BooleanField(default=False)
     # ``created_at`` above is GitHub's; ``recorded_at`` is when opsite first saw it.
     recorded_at = models.DateTimeField(auto_now_add=True, editable=False)
@@ -200,8 +203,12 @@ class SyncRun(TimeStampedModel):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
-    since = models.DateField(null=True, blank=True, help_text="First merge date asked for.")
-    until = models.DateField(null=True, blank=True, help_text="Last merge date asked for.")
+    since = models.DateField(
+        null=True, blank=True, help_text="First merge date asked for.", validators=[PlausibleDateValidator()]
+    )
+    until = models.DateField(
+        null=True, blank=True, help_text="Last merge date asked for.", validators=[PlausibleDateValidator()]
+    )
     fetched = models.PositiveIntegerField("PRs fetched", default=0)
     created = models.PositiveIntegerField("PRs created", default=0)
     updated = models.PositiveIntegerField("PRs updated", default=0)

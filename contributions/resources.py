@@ -82,6 +82,9 @@ class RepositoryResource(NaturalKeyResource):
         widget=NaturalKeyWidget(UpstreamCommunity, "slug"),
     )
 
+    # Matched whatever the case (get_instance), so two spellings in one file are one repository.
+    case_insensitive_ids = ("full_name",)
+
     class Meta(OpsiteResource.Meta):
         model = Repository
         fields = ("full_name", "upstream_community")

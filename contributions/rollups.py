@@ -9,6 +9,11 @@ and not ``is_bot``.
 The merge date is the UTC date of ``merged_at``: Django runs every database session in UTC when
 ``USE_TZ`` is on, so casting the instant to a date gives the UTC date on SQLite and PostgreSQL
 alike, whatever time zone a request has activated. Periods come from ``opsite.core.periods``.
+
+A pull request merged outside the plausible range (``opsite.core.dates``; stored before the range
+was checked, or by raw SQL), or authored by a person whose employment dates are outside it
+(``staff.rollups.plausible_staff``), is not counted: a merge in year 1 would start the series
+there. :func:`implausible_rows` counts the pull requests left out for the data-quality report.
 """
 
 from __future__ import annotations
@@ -23,9 +28,10 @@ from django.conf import settings
 from django.db.models import Count, DateField, F, Max, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 
+from opsite.core.dates import plausible_range
 from opsite.core.periods import INTERVALS, Period, period_of, period_start, periods_between
 from staff.models import StaffMember
-from staff.rollups import employed_on
+from staff.rollups import employed_on, plausible_staff
 
 from .models import PullRequest, Repository, UpstreamCommunity
 
@@ -46,8 +52,22 @@ def counted_pull_requests() -> QuerySet[PullRequest]:
             author__isnull=False,
         )
         .alias(merged_on=Cast("merged_at", DateField()))
+        .filter(merged_on__range=plausible_range())
+        .filter(plausible_staff(prefix="author__"))
         .filter(employed_on(F("merged_on"), prefix="author__"))
     )
+
+
+def implausible_rows() -> dict[str, int]:
+    """How many merged pull requests are left out for a merge instant outside the plausible range
+    (one query; those left out for their author's dates are counted on ``staff.StaffMember``)."""
+    merged = PullRequest.objects.filter(merged_at__isnull=False).alias(
+        merged_on=Cast("merged_at", DateField())
+    )
+    counts = merged.aggregate(
+        rows=Count("pk"), kept=Count("pk", filter=Q(merged_on__range=plausible_range()))
+    )
+    return {"contributions.PullRequest": counts["rows"] - counts["kept"]}
 
 
 class ContributionFact(NamedTuple):

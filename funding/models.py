@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
+from opsite.core.dates import PlausibleDateValidator
 from opsite.core.models import TimeStampedModel
 from opsite.core.money import CurrencyField, MoneyField, reporting_currency
 
@@ -59,9 +60,9 @@ class Grant(TimeStampedModel):
     )
     amount = MoneyField()
     currency = CurrencyField()
-    awarded_on = models.DateField(null=True, blank=True)
-    start_on = models.DateField()
-    end_on = models.DateField()
+    awarded_on = models.DateField(null=True, blank=True, validators=[PlausibleDateValidator()])
+    start_on = models.DateField(validators=[PlausibleDateValidator()])
+    end_on = models.DateField(validators=[PlausibleDateValidator()])
     restricted = models.BooleanField(default=False)
     history = HistoricalRecords()
 
@@ -104,8 +105,8 @@ class Subaward(TimeStampedModel):
     grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="subawards")
     recipient = models.CharField(max_length=200)
     amount = MoneyField()
-    start_on = models.DateField()
-    end_on = models.DateField()
+    start_on = models.DateField(validators=[PlausibleDateValidator()])
+    end_on = models.DateField(validators=[PlausibleDateValidator()])
     history = HistoricalRecords()
 
     class Meta:
@@ -132,9 +133,9 @@ class Disbursement(TimeStampedModel):
     """Money in from a grant: expected on a date, received when ``received_on`` is set."""
 
     grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="disbursements")
-    expected_on = models.DateField()
+    expected_on = models.DateField(validators=[PlausibleDateValidator()])
     amount = MoneyField()
-    received_on = models.DateField(null=True, blank=True)
+    received_on = models.DateField(null=True, blank=True, validators=[PlausibleDateValidator()])
     history = HistoricalRecords()
 
     class Meta:
@@ -151,9 +152,9 @@ class SubawardPayment(TimeStampedModel):
     """Money out to a subrecipient: due on a date, paid when ``paid_on`` is set."""
 
     subaward = models.ForeignKey(Subaward, on_delete=models.CASCADE, related_name="payments")
-    due_on = models.DateField()
+    due_on = models.DateField(validators=[PlausibleDateValidator()])
     amount = MoneyField()
-    paid_on = models.DateField(null=True, blank=True)
+    paid_on = models.DateField(null=True, blank=True, validators=[PlausibleDateValidator()])
     history = HistoricalRecords()
 
     class Meta:
@@ -169,7 +170,7 @@ class SubawardPayment(TimeStampedModel):
 class CashPosition(TimeStampedModel):
     """The bank balance from the books on a date: where every runway starts. **Sensitive.**"""
 
-    as_of = models.DateField(unique=True)
+    as_of = models.DateField(unique=True, validators=[PlausibleDateValidator()])
     balance = MoneyField(non_negative=False)
     currency = CurrencyField()
     note = models.TextField(blank=True)
@@ -197,8 +198,8 @@ class Expense(TimeStampedModel):
     amount = MoneyField()
     currency = CurrencyField()
     recurrence = models.CharField(max_length=10, choices=Recurrence.choices, default=Recurrence.MONTHLY)
-    start_on = models.DateField()
-    end_on = models.DateField(null=True, blank=True)
+    start_on = models.DateField(validators=[PlausibleDateValidator()])
+    end_on = models.DateField(null=True, blank=True, validators=[PlausibleDateValidator()])
 
     class Meta:
         ordering = ["category", "name", "start_on"]
@@ -222,7 +223,7 @@ class ExchangeRate(TimeStampedModel):
     """Units of the reporting currency per unit of ``currency``, from ``effective_on``."""
 
     currency = CurrencyField(default=None)
-    effective_on = models.DateField()
+    effective_on = models.DateField(validators=[PlausibleDateValidator()])
     rate = models.DecimalField(max_digits=18, decimal_places=8, validators=[MinValueValidator(Decimal("0"))])
 
     class Meta:
@@ -290,8 +291,8 @@ class ScenarioAdjustment(TimeStampedModel):
     recurrence = models.CharField(
         max_length=15, choices=AdjustmentRecurrence.choices, default=AdjustmentRecurrence.ONCE
     )
-    start_on = models.DateField()
-    end_on = models.DateField(null=True, blank=True)
+    start_on = models.DateField(validators=[PlausibleDateValidator()])
+    end_on = models.DateField(null=True, blank=True, validators=[PlausibleDateValidator()])
     grant = models.ForeignKey(
         Grant, null=True, blank=True, on_delete=models.CASCADE, related_name="scenario_delays"
     )
@@ -348,10 +349,12 @@ class RunwaySnapshot(TimeStampedModel):
     """One computed runway of a scenario, kept so leadership sees how the forecast moved."""
 
     scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="snapshots")
-    as_of = models.DateField(help_text="The date of the cash position it starts from.")
+    as_of = models.DateField(
+        help_text="The date of the cash position it starts from.", validators=[PlausibleDateValidator()]
+    )
     computed_at = models.DateTimeField()
     months = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
-    cash_out_on = models.DateField(null=True, blank=True)
+    cash_out_on = models.DateField(null=True, blank=True, validators=[PlausibleDateValidator()])
     result = models.JSONField(default=dict)
 
     class Meta:

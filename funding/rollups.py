@@ -9,6 +9,10 @@ service contracts ``signed``, in the period of their ``signed_on``, under the ca
 Amounts in another currency convert at the ``ExchangeRate`` in effect on the flow's date (the
 award or signing date) through ``funding.currency.RateTable``; a missing rate raises
 ``MissingExchangeRate``, naming the currency and date.
+
+A grant awarded outside the plausible range (``opsite.core.dates``; stored before the range was
+checked, or by raw SQL) is not counted (nor is such a contract, ``contracts.rollups``):
+:func:`implausible_rows` counts it for the data-quality report instead.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from contracts.rollups import contracts_first_day, signed_contract_rows
+from opsite.core.dates import plausible_range
 from opsite.core.money import ZERO
 from opsite.core.periods import Period, period_start, periods_between
 
@@ -34,8 +39,17 @@ FUNDING_CATEGORIES: tuple[str, ...] = (*GrantCategory.values, SERVICE_CONTRACT)
 
 
 def awarded_grants() -> QuerySet[Grant]:
-    """Grants that count as brought in: ``awarded`` or ``closed`` (both require ``awarded_on``)."""
-    return Grant.objects.filter(status__in=AWARDED_STATUSES, awarded_on__isnull=False)
+    """Grants that count as brought in: ``awarded`` or ``closed`` (both require ``awarded_on``),
+    awarded within the plausible range."""
+    return Grant.objects.filter(status__in=AWARDED_STATUSES, awarded_on__range=plausible_range())
+
+
+def implausible_rows() -> dict[str, int]:
+    """How many awarded grants are left out for an award date outside the plausible range."""
+    counts = Grant.objects.filter(status__in=AWARDED_STATUSES, awarded_on__isnull=False).aggregate(
+        rows=Count("pk"), kept=Count("pk", filter=Q(awarded_on__range=plausible_range()))
+    )
+    return {"funding.Grant": counts["rows"] - counts["kept"]}
 
 
 @dataclass(frozen=True)

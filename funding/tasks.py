@@ -10,10 +10,9 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from django.utils import timezone
 
 from opsite.celery import IDEMPOTENT_TASK_OPTIONS
-from opsite.core.recompute import RUNWAY, recompute_succeeded
+from opsite.core.recompute import RUNWAY, recompute_failed, recompute_started, recompute_succeeded
 
 from .models import Scenario
 from .services.alerts import runway_alert_send
@@ -41,10 +40,14 @@ def recompute_runway(scenario_id: int | None = None) -> list[int]:
     """
     from funding.runway.snapshots import runway_recompute, runway_recompute_all
 
-    started_at = timezone.now()
     if scenario_id is None:
-        snapshots = runway_recompute_all()
         # Only a recompute of every scenario pays off a pending "runway" request.
+        started_at = recompute_started(RUNWAY)
+        try:
+            snapshots = runway_recompute_all()
+        except Exception as error:
+            recompute_failed(RUNWAY, error=error)
+            raise
         recompute_succeeded(RUNWAY, started_at=started_at)
         return [snapshot.pk for snapshot in snapshots]
     scenario = Scenario.objects.filter(pk=scenario_id).first()

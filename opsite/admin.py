@@ -10,4 +10,13 @@ from opsite.core.models import RecomputeState
 class RecomputeStateAdmin(ReadOnlyAdmin):
     """Whether a recompute of the rollups or the runway is still owed (e.g. the broker was down)."""
 
-    list_display = ("kind", "pending", "requested_at", "succeeded_at")
+    list_display = (
+        "kind",
+        "pending",
+        "requested_at",
+        "queued_at",
+        "started_at",
+        "succeeded_at",
+        "failed_at",
+        "last_error",
+    )

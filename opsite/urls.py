@@ -1,11 +1,20 @@
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponseRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 
 admin.site.site_header = "opsite"
 admin.site.site_title = "opsite"
 admin.site.index_title = "Records"
 
+
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """Browsers ask every site for /favicon.ico: the site's icon, rather than a 404 on every page."""
+    return HttpResponseRedirect(static("favicon.svg"))
+
+
 urlpatterns = [
+    path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     # The public KPI API (first: the busiest routes resolve soonest), the OpenAPI schema, the docs.
     path("api/", include("opsite.api.urls")),

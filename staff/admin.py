@@ -6,7 +6,8 @@ applies the rules, and announces the roster changes, exactly as the API and impo
 Compensation is sensitive (docs/roles.md "What is sensitive"): only users holding
 ``staff.view_compensation`` (Finance, Leadership, superusers) see the pay inline, the pay column,
 the compensation pages, their history and their export. Every other view of a staff member is
-built without reading a pay record at all.
+built without reading a pay record at all. A refused delete names no pay record to them: the
+kernel's admin base shows "Records you may not see" instead (``opsite.core.visibility``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from decimal import Decimal
 from django.contrib import admin
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
-from django.utils.text import capfirst
 
 from opsite.core.admin import OpsiteAdmin, OpsiteHistoryAdmin, OpsiteTabularInline
 from opsite.core.money import quantize
@@ -30,19 +30,6 @@ VIEW_COMPENSATION = "staff.view_compensation"
 
 def may_view_compensation(request) -> bool:
     return request.user.has_perm(VIEW_COMPENSATION)
-
-
-def _without_lines(nested: list, prefix: str) -> list:
-    """``nested`` (the admin's list of lists of lines) without the lines starting with ``prefix``."""
-    kept = []
-    for item in nested:
-        if isinstance(item, list):
-            item = _without_lines(item, prefix)
-            if item:
-                kept.append(item)
-        elif not str(item).startswith(prefix):
-            kept.append(item)
-    return kept
 
 
 class CompensationInline(OpsiteTabularInline):
@@ -119,21 +106,6 @@ class StaffMemberAdmin(OpsiteAdmin):
         # Leadership. Kept out of the staff member's log, which Operations can read.
         formsets = [f for f in formsets if f.model is not Compensation]
         return super().construct_change_message(request, form, formsets, add)
-
-    def get_deleted_objects(self, objs, request):
-        # The confirmation page lists what a delete would cascade to, pay records included by
-        # person and date. Those dates are pay history: leave them out for who may not see it
-        # (the delete itself is still refused for lack of permission on compensation).
-        to_delete, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
-        if not may_view_compensation(request):
-            prefix = f"{capfirst(Compensation._meta.verbose_name)}:"
-            to_delete = _without_lines(to_delete, prefix)
-            model_count.pop(Compensation._meta.verbose_name_plural, None)
-            # Pay records protect the person (PROTECT): the delete stays refused, but what
-            # protects it is named without its dates.
-            hidden = len(protected) - len(kept := _without_lines(protected, prefix))
-            protected = kept + (["Records you may not see"] if hidden else [])
-        return to_delete, model_count, perms_needed, protected
 
     @admin.display(description="employed today", boolean=True)
     def is_employed(self, obj: StaffMember) -> bool:

@@ -17,6 +17,7 @@ from django.db.models.functions import Lower
 from simple_history.models import HistoricalRecords
 
 from opsite.core.countries import COUNTRY_CHOICES
+from opsite.core.dates import PlausibleDateValidator
 from opsite.core.models import TimeStampedModel
 from opsite.core.money import CurrencyField, MoneyField
 
@@ -63,8 +64,8 @@ class StaffMember(TimeStampedModel):
         default=Decimal("1.00"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
     )
-    start_on = models.DateField()
-    end_on = models.DateField(null=True, blank=True)
+    start_on = models.DateField(validators=[PlausibleDateValidator()])
+    end_on = models.DateField(null=True, blank=True, validators=[PlausibleDateValidator()])
     country = models.CharField(max_length=2, choices=COUNTRY_CHOICES, blank=True)
     distinguished_contributor = models.BooleanField(default=False)
 
@@ -104,7 +105,7 @@ class Compensation(TimeStampedModel):
     # PROTECT: deleting a person must never silently erase a pay history (Operations may
     # delete staff but cannot see compensation; set end_on instead).
     staff = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="compensations")
-    effective_on = models.DateField()
+    effective_on = models.DateField(validators=[PlausibleDateValidator()])
     annual_salary = MoneyField()
     benefits_rate = models.DecimalField(
         max_digits=5,

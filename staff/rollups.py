@@ -3,6 +3,11 @@
 **Employed on day d**: ``start_on <= d`` and (``end_on`` is null or ``end_on >= d``): the last day
 counts. :func:`employed_on` is that definition, once, as a ``Q``; the headcount below and the
 counted upstream contributions (``contributions.rollups``) both filter with it.
+
+A person whose ``start_on`` or ``end_on`` lies outside the plausible range (``opsite.core.dates``;
+stored before the range was checked, or by raw SQL) is left out of both (:func:`plausible_staff`):
+a start in year 300 would start the headcount series there, a month at a time.
+:func:`implausible_rows` counts them for the data-quality report.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 from django.db.models import Count, Q
 from django.db.models.expressions import Combinable
 
+from opsite.core.dates import plausible_range
 from opsite.core.periods import Period, periods_between
 
 from .choices import Team
@@ -34,6 +40,20 @@ def employed_on(day: date | Combinable, *, prefix: str = "") -> Q:
     return Q(**{f"{prefix}start_on__lte": day}) & (
         Q(**{f"{prefix}end_on__isnull": True}) | Q(**{f"{prefix}end_on__gte": day})
     )
+
+
+def plausible_staff(*, prefix: str = "") -> Q:
+    """Staff whose employment dates lie in the plausible range (``prefix`` as for ``employed_on``)."""
+    span = plausible_range()
+    return Q(**{f"{prefix}start_on__range": span}) & (
+        Q(**{f"{prefix}end_on__isnull": True}) | Q(**{f"{prefix}end_on__range": span})
+    )
+
+
+def implausible_rows() -> dict[str, int]:
+    """How many people the rollups leave out for a date outside the plausible range (one query)."""
+    counts = StaffMember.objects.aggregate(rows=Count("pk"), kept=Count("pk", filter=plausible_staff()))
+    return {"staff.StaffMember": counts["rows"] - counts["kept"]}
 
 
 @dataclass(frozen=True)
@@ -64,7 +84,8 @@ def staffing_on(days: Iterable[date]) -> dict[date, Staffing]:
         chunk = days[offset : offset + DAYS_PER_QUERY]
         aggregates = {f"d{i}": Count("pk", filter=employed_on(day)) for i, day in enumerate(chunk)}
         rows = (
-            StaffMember.objects.order_by()
+            StaffMember.objects.filter(plausible_staff())
+            .order_by()
             .values("team", "fte")
             .annotate(**aggregates)
             .values_list("team", "fte", *aggregates.keys())
@@ -106,7 +127,12 @@ def staffing_series(*, interval: str, start: date, as_of: date) -> list[tuple[Pe
 
 def staffing_first_day() -> date | None:
     """The earliest start date: where the headcount series begin."""
-    return StaffMember.objects.order_by("start_on").values_list("start_on", flat=True).first()
+    return (
+        StaffMember.objects.filter(plausible_staff())
+        .order_by("start_on")
+        .values_list("start_on", flat=True)
+        .first()
+    )
 
 
 def inputs_signature() -> str:

@@ -11,12 +11,14 @@ from typing import Any
 
 from rest_framework import serializers
 
+from opsite.core.api.serializers import OpsiteModelSerializer, OpsiteSerializer, StrictIntegerField
+
 from ..models import ActiveUserCount, ClusterUsage, Community, Hub, Network, PrometheusSource
 
 TIMESTAMPS = ("created_at", "updated_at")
 
 
-class NetworkSerializer(serializers.ModelSerializer):
+class NetworkSerializer(OpsiteModelSerializer):
     community_count = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -25,7 +27,7 @@ class NetworkSerializer(serializers.ModelSerializer):
         read_only_fields = TIMESTAMPS
 
 
-class CommunitySerializer(serializers.ModelSerializer):
+class CommunitySerializer(OpsiteModelSerializer):
     networks = serializers.SlugRelatedField(
         slug_field="slug",
         queryset=Network.objects.all(),
@@ -62,7 +64,7 @@ class CommunitySerializer(serializers.ModelSerializer):
         }
 
 
-class HubSerializer(serializers.ModelSerializer):
+class HubSerializer(OpsiteModelSerializer):
     community = serializers.SlugRelatedField(
         slug_field="slug", queryset=Community.objects.all(), help_text="The community's slug."
     )
@@ -116,7 +118,7 @@ class FixedIdentityMixin:
         return {name: value for name, value in attrs.items() if name not in self.identity_fields}
 
 
-class ActiveUserCountSerializer(FixedIdentityMixin, serializers.ModelSerializer):
+class ActiveUserCountSerializer(FixedIdentityMixin, OpsiteModelSerializer):
     hub = serializers.SlugRelatedField(
         slug_field="slug", queryset=Hub.objects.all(), help_text="The hub's slug."
     )
@@ -135,24 +137,24 @@ class ActiveUserCountSerializer(FixedIdentityMixin, serializers.ModelSerializer)
         read_only_fields = TIMESTAMPS
 
 
-class ActiveUserCountBatchRowSerializer(serializers.Serializer):
+class ActiveUserCountBatchRowSerializer(OpsiteSerializer):
     """One row of an active-user batch (documentation: the service checks the rows itself)."""
 
     hub = serializers.CharField(help_text="The hub's slug.")
     date = serializers.DateField()
     period = serializers.ChoiceField(choices=ActiveUserCount._meta.get_field("period").choices)
-    active_users = serializers.IntegerField(min_value=0, max_value=2_147_483_647)
+    active_users = StrictIntegerField(min_value=0, max_value=2_147_483_647)
 
 
-class BatchResultSerializer(serializers.Serializer):
+class BatchResultSerializer(OpsiteSerializer):
     """What a batch did: rows inserted, rows whose number changed, rows already as given."""
 
-    created = serializers.IntegerField()
-    updated = serializers.IntegerField()
-    unchanged = serializers.IntegerField()
+    created = StrictIntegerField()
+    updated = StrictIntegerField()
+    unchanged = StrictIntegerField()
 
 
-class PrometheusSourceSerializer(serializers.ModelSerializer):
+class PrometheusSourceSerializer(OpsiteModelSerializer):
     class Meta:
         model = PrometheusSource
         fields = (
@@ -169,7 +171,7 @@ class PrometheusSourceSerializer(serializers.ModelSerializer):
         read_only_fields = TIMESTAMPS
 
 
-class ClusterUsageSerializer(serializers.ModelSerializer):
+class ClusterUsageSerializer(OpsiteModelSerializer):
     class Meta:
         model = ClusterUsage
         fields = ("id", "cluster", "date", "unique_users", *TIMESTAMPS)

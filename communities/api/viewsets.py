@@ -16,11 +16,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from opsite.core.api.filters import StableOrderingFilter
+from opsite.core.api.parsers import BatchJSONParser
 from opsite.core.api.permissions import CanUpsert, RolePermission
 from opsite.core.api.viewsets import BATCH_MAX_ROWS, ID, SLUG, ReadBackServiceModelViewSet, batch_rows
 
@@ -111,8 +111,10 @@ class ActiveUserCountViewSet(CommunitiesViewSet):
         description=(
             f"A JSON list of at most {BATCH_MAX_ROWS} rows, each a sample identified by (hub, date, "
             "period): new ones are created, changed ones updated, the rest left alone. One bad "
-            "row and nothing is written: the answer is a 400 whose keys are the fields at fault "
-            "and whose messages name each bad row by its index in the list (from 0)."
+            "row (a field the row does not have included) and nothing is written: the answer is a "
+            "400 whose keys are the fields at fault and whose messages name each bad row by its "
+            "index in the list (from 0). A body over OPSITE_BATCH_JSON_MAX_BYTES (16 MiB by "
+            "default) is refused with a 413."
         ),
         request=serializers.ActiveUserCountBatchRowSerializer(many=True),
         responses={
@@ -126,11 +128,12 @@ class ActiveUserCountViewSet(CommunitiesViewSet):
             ),
         },
     )
-    @action(detail=False, methods=["post"], permission_classes=[CanUpsert], parser_classes=[JSONParser])
+    @action(detail=False, methods=["post"], permission_classes=[CanUpsert], parser_classes=[BatchJSONParser])
     def batch(self, request: Request, format: str | None = None) -> Response:
         # ``format`` comes from the router's suffix route (batch.json).
         # The service asks for the rollup recompute when it wrote anything.
-        result = services.active_user_counts_upsert(rows=batch_rows(request.data))
+        rows = batch_rows(request.data, row_serializer=serializers.ActiveUserCountBatchRowSerializer)
+        result = services.active_user_counts_upsert(rows=rows)
         return Response(
             serializers.BatchResultSerializer(
                 {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}

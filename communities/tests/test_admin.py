@@ -5,51 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 
 from communities.choices import CommunityKind, Region
 from communities.models import ActiveUserCount, Community, Hub, Network
+from opsite.core.testing import admin_url as url
+from opsite.core.testing import changelist_queries, form_data
 
 from .factories import ActiveUserCountFactory, CommunityFactory, HubFactory, NetworkFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def url(model, view: str, *args) -> str:
-    return reverse(f"admin:communities_{model._meta.model_name}_{view}", args=args)
-
-
-def form_data(response) -> dict:
-    """The POST a browser would send for the admin form in ``response``, unchanged."""
-    data: dict = {}
-
-    def put(bound) -> None:
-        value = bound.value()
-        if value is None:
-            return  # as a browser sends an empty field: nothing, or an empty string
-        if isinstance(value, bool):
-            if value:
-                data[bound.html_name] = "on"
-            return
-        if isinstance(value, dt.date):
-            value = value.isoformat()
-        if isinstance(value, list | tuple):
-            value = [str(getattr(v, "pk", v)) for v in value]
-        data[bound.html_name] = value
-
-    form = response.context["adminform"].form
-    for bound in form:
-        put(bound)
-    for inline in response.context["inline_admin_formsets"]:
-        formset = inline.formset
-        for bound in formset.management_form:
-            put(bound)
-        for sub in formset.forms:
-            for bound in sub:
-                put(bound)
-    return data
 
 
 def records() -> dict:
@@ -207,13 +171,6 @@ def grow(model, n: int) -> None:
         hub = HubFactory(community=community, cluster=f"cluster-{i}")
         ActiveUserCountFactory(hub=hub, date=dt.date(2024, 1, 31))
         ActiveUserCountFactory(hub=hub, date=dt.date(2024, 1, 31), period="7d")
-
-
-def changelist_queries(client, model) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url(model, "changelist"))
-    assert response.status_code == 200
-    return len(queries)
 
 
 @pytest.mark.parametrize("model", [Network, Community, Hub, ActiveUserCount])

@@ -13,19 +13,17 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 
 from communities.choices import Region
 from communities.models import ActiveUserCount, Community, Hub, PrometheusSource
 from communities.resources import ActiveUserCountResource, CommunityResource, HubResource
 from communities.usage_admin import PrometheusSourceResource
-from opsite.core import recompute
-from opsite.core.resources import ImportFailed, import_file
+from opsite.core import testing
+from opsite.core.testing import admin_url as url
+from opsite.core.testing import exported_row, form_data
 
 from .factories import CommunityFactory, HubFactory
-from .test_admin import form_data, url
-from .test_resources import csv_text
 
 pytestmark = pytest.mark.django_db
 
@@ -33,27 +31,17 @@ Errors = dict[str, list[str]] | None  # what a door refused, by field; None when
 
 
 @pytest.fixture
-def recomputed(monkeypatch, django_capture_on_commit_callbacks):
+def recomputed():
     """Run a door's write and its commit callbacks; return what it gave and the kinds enqueued."""
-    kinds: list[str] = []
+    with testing.enqueues_recorded() as kinds:
 
-    def enqueue(kind: str) -> recompute.Enqueued:
-        kinds.append(kind)
-        return recompute.Enqueued(kind=kind, task_id="recorded", status="queued")
+        def run(write: Callable[[], Any]) -> tuple[Any, list[str]]:
+            # What the setup asked for waits for the test's transaction, which never commits; run it
+            # now, so that the door's write starts a batch of its own rather than joining that one.
+            testing.run_on_commit_now()
+            return testing.enqueued_by(kinds, write)
 
-    monkeypatch.setattr(recompute, "enqueue_recompute", enqueue)
-
-    def run(write: Callable[[], Any]) -> tuple[Any, list[str]]:
-        # What the setup asked for waits for the test's transaction, which never commits; run it
-        # now, so that the door's write starts a batch of its own rather than joining that one.
-        for _, callback, _ in list(connection.run_on_commit):
-            callback()
-        kinds.clear()
-        with django_capture_on_commit_callbacks(execute=True):
-            outcome = write()
-        return outcome, sorted(kinds)
-
-    return run
+        yield run
 
 
 # --- the doors ----------------------------------------------------------------------------------
@@ -62,48 +50,20 @@ def recomputed(monkeypatch, django_capture_on_commit_callbacks):
 def api(client, method: str, name: str, data: Any, *args: Any) -> Errors:
     path = reverse(f"communities-api:{name}", args=args)
     response = getattr(client, method)(path, data, content_type="application/json")
-    if response.status_code in (200, 201):
-        return None
-    assert response.status_code == 400, response.content
-    return response.json()
+    return testing.api_errors(response, accepted=(200, 201))
 
 
 def admin_form(client, path: str, changes: dict[str, Any]) -> Errors:
-    data = form_data(client.get(path)) | changes
-    response = client.post(path, data)
-    if response.status_code == 302:
-        return None
-    assert response.status_code == 200
-    errors = {k: list(v) for k, v in response.context["adminform"].form.errors.items()}
-    for inline in response.context["inline_admin_formsets"]:
-        for form_errors in inline.formset.errors:
-            errors |= {k: list(v) for k, v in form_errors.items()}
-    assert errors, "the form was refused without an error"
-    return errors
+    return testing.admin_errors(client.post(path, form_data(client.get(path)) | changes))
 
 
 def imported(resource, row: dict[str, str]) -> Errors:
-    try:
-        import_file(resource, csv_text(list(row), [list(row.values())]), "csv")
-    except ImportFailed as failed:
-        found: dict[str, list[str]] = {}
-        for error in failed.errors:
-            found.setdefault(error.field, []).append(error.message)
-        return found
-    return None
-
-
-def exported_row(resource, queryset) -> dict[str, str]:
-    [row] = resource.export(queryset=queryset).dict
-    return {name: "" if value is None else str(value) for name, value in row.items()}
+    return testing.import_errors(resource, testing.csv_text(list(row), [list(row.values())]))
 
 
 def inline_row(client, path: str, prefix: str, fields: dict[str, str]) -> dict[str, Any]:
     """The change form at ``path`` with one more inline row of ``fields``."""
-    data = form_data(client.get(path))
-    n = int(data[f"{prefix}-TOTAL_FORMS"])
-    data[f"{prefix}-TOTAL_FORMS"] = str(n + 1)
-    return data | {f"{prefix}-{n}-{name}": value for name, value in fields.items()}
+    return testing.with_inline_row(form_data(client.get(path)), prefix, fields)
 
 
 # --- communities: a rule, and derived columns ---------------------------------------------------
@@ -202,9 +162,8 @@ def delete_community(door: str, client, community: Community) -> int:
     if door == "api":
         return client.delete(reverse("communities-api:community-detail", args=[community.slug])).status_code
     if door == "admin":
-        return client.post(url(Community, "delete", community.pk), {"post": "yes"}).status_code
-    action = {"action": "delete_selected", "_selected_action": [community.pk], "post": "yes"}
-    return client.post(url(Community, "changelist"), action).status_code
+        return testing.admin_delete(client, community).status_code
+    return testing.admin_delete_selected(client, community).status_code
 
 
 DELETE_DOORS = ["api", "admin", "admin bulk action"]

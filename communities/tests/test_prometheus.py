@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from communities.prometheus import (
     usage_import,
 )
 from communities.tests.factories import ActiveUserCountFactory, HubFactory
+from opsite.core.testing import enqueues_recorded
 
 FIXTURES = Path(__file__).parent / "fixtures"
 JSON = "application/json"
@@ -389,17 +391,10 @@ def test_a_source_is_validated(db, changes, field):
 
 
 @pytest.fixture
-def enqueued(monkeypatch) -> list[str]:
-    import opsite.core.recompute
-
-    kinds: list[str] = []
-
-    def enqueue(kind: str) -> opsite.core.recompute.Enqueued:
-        kinds.append(kind)
-        return opsite.core.recompute.Enqueued(kind=kind, task_id="recorded", status="queued")
-
-    monkeypatch.setattr(opsite.core.recompute, "enqueue_recompute", enqueue)
-    return kinds
+def enqueued() -> Iterator[list[str]]:
+    """The recomputes enqueued after a commit, in order (nothing really runs)."""
+    with enqueues_recorded() as kinds:
+        yield kinds
 
 
 @pytest.mark.django_db(transaction=True)

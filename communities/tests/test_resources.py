@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -13,7 +11,8 @@ from django.urls import reverse
 from communities.choices import CommunityKind, Region
 from communities.models import ActiveUserCount, Community, Hub, Network
 from communities.resources import ActiveUserCountResource, CommunityResource, HubResource, NetworkResource
-from opsite.core.resources import FORMATS, ImportFailed, RowError, import_file
+from opsite.core.resources import ImportFailed, RowError, import_file
+from opsite.core.testing import csv_text, exported_file
 
 from .factories import ActiveUserCountFactory, CommunityFactory, HubFactory, NetworkFactory
 
@@ -27,12 +26,6 @@ RESOURCES = [
 ]
 
 
-def export(resource, fmt: str):
-    # Binary formats get native types (dates, numbers), as the admin's export does.
-    dataset = resource.export(force_native_type=FORMATS[fmt]().is_binary())
-    return FORMATS[fmt]().export_data(dataset)
-
-
 def snapshot(model) -> list[dict]:
     fields = [f.attname for f in model._meta.concrete_fields if f.name not in ("created_at", "updated_at")]
     rows = list(model.objects.order_by("pk").values(*fields))
@@ -42,14 +35,6 @@ def snapshot(model) -> list[dict]:
                 Community.objects.get(pk=row["id"]).networks.values_list("slug", flat=True)
             )
     return rows
-
-
-def csv_text(header: list[str], rows: list[list[str]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue()
 
 
 @pytest.fixture
@@ -82,7 +67,7 @@ def served() -> None:
 @pytest.mark.parametrize(("resource_class", "model"), RESOURCES)
 def test_an_export_re_imports_as_an_update_with_nothing_changed(served, fmt, resource_class, model):
     before = snapshot(model)
-    content = export(resource_class(), fmt)
+    content = exported_file(resource_class(), fmt)
     result = import_file(resource_class(), content, fmt)
     assert snapshot(model) == before
     assert [row.import_type for row in result.rows] == ["update"] * len(before)

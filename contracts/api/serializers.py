@@ -9,6 +9,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from communities.models import Community
+from opsite.core.api.serializers import OpsiteModelSerializer, OpsiteSerializer
 
 from ..choices import BillingPlan
 from ..models import ContractPayment, ServiceContract
@@ -16,7 +17,7 @@ from ..models import ContractPayment, ServiceContract
 TIMESTAMPS = ("created_at", "updated_at")
 
 
-class ServiceContractSerializer(serializers.ModelSerializer):
+class ServiceContractSerializer(OpsiteModelSerializer):
     community = serializers.SlugRelatedField(slug_field="slug", queryset=Community.objects.all())
     payments_total = serializers.DecimalField(
         max_digits=14, decimal_places=2, read_only=True, help_text="The sum of its payments, due or paid."
@@ -49,7 +50,7 @@ class ServiceContractSerializer(serializers.ModelSerializer):
         read_only_fields = TIMESTAMPS
 
 
-class ContractPaymentSerializer(serializers.ModelSerializer):
+class ContractPaymentSerializer(OpsiteModelSerializer):
     contract = serializers.SlugRelatedField(slug_field="reference", queryset=ServiceContract.objects.all())
     community = serializers.SlugRelatedField(
         source="contract.community", slug_field="slug", read_only=True, help_text="The contract's community."
@@ -61,7 +62,7 @@ class ContractPaymentSerializer(serializers.ModelSerializer):
         read_only_fields = TIMESTAMPS
 
 
-class ScheduleSerializer(serializers.Serializer):
+class ScheduleSerializer(OpsiteSerializer):
     """A request for a contract's payment schedule under a billing plan."""
 
     plan = serializers.ChoiceField(choices=BillingPlan.choices)

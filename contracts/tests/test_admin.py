@@ -7,21 +7,16 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.messages import get_messages
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 
 from communities.tests.factories import CommunityFactory
 from contracts.models import ContractPayment, ServiceContract
+from opsite.core.testing import admin_url as url
+from opsite.core.testing import changelist_queries, inline_management
 
 from .factories import ContractPaymentFactory, ServiceContractFactory
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-
-def url(model, view: str, *args) -> str:
-    return reverse(f"admin:contracts_{model._meta.model_name}_{view}", args=args)
 
 
 def contract_form(community, payments=(), initial=0, **overrides) -> dict:
@@ -37,10 +32,7 @@ def contract_form(community, payments=(), initial=0, **overrides) -> dict:
         "end_on": "2024-12-31",
         "total_value": "1000.00",
         "currency": "USD",
-        "payments-TOTAL_FORMS": str(len(payments)),
-        "payments-INITIAL_FORMS": str(initial),
-        "payments-MIN_NUM_FORMS": "0",
-        "payments-MAX_NUM_FORMS": "1000",
+        **inline_management("payments", len(payments), initial),
     }
     for index, (pk, due_on, amount, *delete) in enumerate(payments):
         prefix = f"payments-{index}-"
@@ -269,13 +261,6 @@ def test_payments_are_marked_paid_today(super_client, time_machine):
 
 
 # --- query counts ----------------------------------------------------------------------------
-
-
-def changelist_queries(client, model) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url(model, "changelist"))
-    assert response.status_code == 200
-    return len(queries)
 
 
 def contracts_with_payments(count: int) -> None:

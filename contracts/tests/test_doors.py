@@ -8,17 +8,18 @@ it comes through the API, the admin's delete page or its bulk "delete selected" 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.urls import reverse
 
-import opsite.core.recompute
 from communities.tests.factories import CommunityFactory
 from contracts.models import ContractPayment, ServiceContract
 from contracts.resources import ContractPaymentResource, ServiceContractResource
-from opsite.core.resources import ImportFailed, import_file
+from opsite.core import testing
+from opsite.core.testing import admin_url, csv_text, enqueued_by, enqueues_recorded, inline_management
 
 from .factories import ContractPaymentFactory, ServiceContractFactory
 
@@ -31,43 +32,26 @@ PAYMENT_DOORS = ["api", "admin", "inline", "import"]
 
 
 @pytest.fixture
-def enqueued(monkeypatch) -> list[str]:
+def enqueued() -> Iterator[list[str]]:
     """The recompute kinds enqueued after each commit, in order (nothing really runs)."""
-    kinds: list[str] = []
-
-    def enqueue(kind: str) -> opsite.core.recompute.Enqueued:
-        kinds.append(kind)
-        return opsite.core.recompute.Enqueued(kind=kind, task_id="recorded", status="queued")
-
-    monkeypatch.setattr(opsite.core.recompute, "enqueue_recompute", enqueue)
-    return kinds
+    with enqueues_recorded() as kinds:
+        yield kinds
 
 
 @pytest.fixture
-def commit(django_capture_on_commit_callbacks):
+def commit():
     """A block standing for one committed transaction (the test's own never commits).
 
     Setup writes are committed in one too: their recompute batch would otherwise still be
     waiting in the test's transaction, and a door's requests would join it unseen.
     """
-    return lambda: django_capture_on_commit_callbacks(execute=True)
+    return testing.commit
 
 
 @pytest.fixture
-def committed(commit, enqueued):
+def committed(enqueued):
     """Run a write as one committed transaction; return it and the recompute kinds it enqueued."""
-
-    def run(write, *args, **kwargs):
-        del enqueued[:]
-        with commit():
-            outcome = write(*args, **kwargs)
-        return outcome, sorted(enqueued)
-
-    return run
-
-
-def admin_url(model, view: str, *args) -> str:
-    return reverse(f"admin:contracts_{model._meta.model_name}_{view}", args=args)
+    return lambda write, *args, **kwargs: enqueued_by(enqueued, write, *args, **kwargs)
 
 
 def api_url(name: str, *args) -> str:
@@ -75,39 +59,17 @@ def api_url(name: str, *args) -> str:
 
 
 def api_errors(response) -> Errors:
-    if response.status_code in (200, 201):
-        return {}
-    assert response.status_code == 400, response.content
-    return response.json()
+    return testing.api_errors(response, accepted=(200, 201)) or {}
 
 
 def admin_errors(response) -> Errors:
-    if response.status_code == 302:
-        return {}
-    assert response.status_code == 200, response.content
-    errors = dict(response.context["adminform"].form.errors)
-    for inline in response.context["inline_admin_formsets"]:
-        formset = inline.formset
-        for form in formset.forms:
-            for name, messages in form.errors.items():
-                errors.setdefault(name, []).extend(messages)
-        # The set's error (its payments past the contract's value) is shown above the payments:
-        # it is the amount error of the set as a whole.
-        if formset.non_form_errors():
-            errors.setdefault("amount", []).extend(formset.non_form_errors())
-    return {name: list(messages) for name, messages in errors.items()}
+    # The set's error (its payments past the contract's value) is shown above the payments:
+    # it is the amount error of the set as a whole.
+    return testing.admin_errors(response, set_errors_on="amount") or {}
 
 
 def import_errors(resource, header: list[str], *rows: list[str]) -> Errors:
-    content = "".join(",".join(cells) + "\n" for cells in (header, *rows))
-    try:
-        import_file(resource, content, "csv")
-    except ImportFailed as failed:
-        errors: Errors = {}
-        for error in failed.errors:
-            errors.setdefault(error.field, []).append(error.message)
-        return errors
-    return {}
+    return testing.import_errors(resource, csv_text(header, list(rows), lineterminator="\n")) or {}
 
 
 def blank(value: Any) -> str:
@@ -146,14 +108,7 @@ def write_contract(door: str, client, record: dict[str, Any], existing: ServiceC
     if door == "admin":
         data = {name: blank(value) for name, value in record.items()}
         data["community"] = str(CommunityFactory(slug=record["community"]).pk)
-        data.update(
-            {
-                "payments-TOTAL_FORMS": "0",
-                "payments-INITIAL_FORMS": "0",
-                "payments-MIN_NUM_FORMS": "0",
-                "payments-MAX_NUM_FORMS": "1000",
-            }
-        )
+        data.update(inline_management("payments"))
         if existing is None:
             return admin_errors(client.post(admin_url(ServiceContract, "add"), data))
         return admin_errors(client.post(admin_url(ServiceContract, "change", existing.pk), data))
@@ -291,10 +246,7 @@ def contract_form(contract: ServiceContract, payments: list[tuple], *, initial: 
         "end_on": contract.end_on.isoformat(),
         "total_value": str(contract.total_value),
         "currency": contract.currency,
-        "payments-TOTAL_FORMS": str(len(payments)),
-        "payments-INITIAL_FORMS": str(initial),
-        "payments-MIN_NUM_FORMS": "0",
-        "payments-MAX_NUM_FORMS": "1000",
+        **inline_management("payments", len(payments), initial),
     }
     for index, (pk, due_on, amount, paid_on) in enumerate(payments):
         data.update(
@@ -453,15 +405,10 @@ def delete(door: str, client, obj) -> None:
         key = obj.reference if model is ServiceContract else obj.pk
         assert client.delete(api_url(name, key)).status_code == 204
     elif door == "admin":
-        response = client.post(admin_url(model, "delete", obj.pk), {"post": "yes"})
-        assert response.status_code == 302
+        assert testing.admin_delete(client, obj).status_code == 302
     else:
         assert door == "bulk"
-        response = client.post(
-            admin_url(model, "changelist"),
-            {"action": "delete_selected", "_selected_action": [obj.pk], "post": "yes"},
-        )
-        assert response.status_code == 302
+        assert testing.admin_delete_selected(client, obj).status_code == 302
 
 
 @pytest.mark.parametrize("door", ["api", "admin", "bulk"])

@@ -13,18 +13,12 @@ from communities.tests.factories import CommunityFactory
 from contracts.models import ContractPayment, ServiceContract
 from contracts.resources import ContractPaymentResource, ServiceContractResource
 from opsite.core.resources import FORMATS, ImportFailed, RowError, import_file
+from opsite.core.testing import exported_file
 
 from .factories import ContractPaymentFactory, ServiceContractFactory
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-
-def export(resource_class, fmt: str):
-    """The file the admin would download: binary formats carry native types, as there."""
-    format_class = FORMATS[fmt]()
-    dataset = resource_class().export(force_native_type=format_class.is_binary())
-    return format_class.export_data(dataset)
 
 
 def snapshot(model, *fields) -> list[tuple]:
@@ -74,14 +68,14 @@ CONTRACT_FIELDS = (
 def test_an_export_re_imports_as_an_update_that_changes_nothing(resource_class, model, fields, fmt):
     seed()
     before = snapshot(model, *fields)
-    result = import_file(resource_class(), export(resource_class, fmt), fmt)
+    result = import_file(resource_class(), exported_file(resource_class(), fmt), fmt)
     assert [row.import_type for row in result.rows] == ["update"] * len(before)
     assert snapshot(model, *fields) == before
 
 
 def test_the_contract_export_shows_payment_totals_for_reading():
     seed()
-    content = export(ServiceContractResource, "csv")
+    content = exported_file(ServiceContractResource(), "csv")
     header = content.splitlines()[0]
     assert header == (
         "reference,community,category,status,probability,signed_on,start_on,end_on,total_value,currency,"
@@ -94,7 +88,7 @@ def test_the_contract_export_shows_payment_totals_for_reading():
 
 def test_totals_in_an_imported_file_are_ignored():
     contract = ServiceContractFactory(reference="uni-2024")
-    content = export(ServiceContractResource, "csv").replace(",0.00,1", ",999.00,0")
+    content = exported_file(ServiceContractResource(), "csv").replace(",0.00,1", ",999.00,0")
     assert ",12000.00,USD,999.00,0" in content
     result = import_file(ServiceContractResource(), content, "csv")
     assert [row.import_type for row in result.rows] == ["update"]

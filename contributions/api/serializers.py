@@ -10,6 +10,8 @@ from __future__ import annotations
 from django.core.exceptions import ObjectDoesNotExist
 from rest_framework import serializers
 
+from opsite.core.api.serializers import OpsiteModelSerializer, OpsiteSerializer, StrictIntegerField
+
 from ..models import PullRequest, Repository, SyncRun, UpstreamCommunity
 
 TIMESTAMPS = ("created_at", "updated_at")
@@ -34,7 +36,7 @@ class RepositoryNameField(serializers.SlugRelatedField):
             self.fail("invalid")
 
 
-class UpstreamCommunitySerializer(serializers.ModelSerializer):
+class UpstreamCommunitySerializer(OpsiteModelSerializer):
     github_orgs = serializers.ListField(
         child=serializers.CharField(allow_blank=True, trim_whitespace=False),
         required=False,
@@ -57,7 +59,7 @@ class UpstreamCommunitySerializer(serializers.ModelSerializer):
         read_only_fields = TIMESTAMPS
 
 
-class RepositorySerializer(serializers.ModelSerializer):
+class RepositorySerializer(OpsiteModelSerializer):
     upstream_community = serializers.SlugRelatedField(
         slug_field="slug",
         queryset=UpstreamCommunity.objects.all(),
@@ -86,7 +88,7 @@ class RepositorySerializer(serializers.ModelSerializer):
         extra_kwargs = {"full_name": {"validators": []}}
 
 
-class PullRequestSerializer(serializers.ModelSerializer):
+class PullRequestSerializer(OpsiteModelSerializer):
     repository = RepositoryNameField(queryset=Repository.objects.all(), help_text="org/name")
     upstream_community = serializers.SlugRelatedField(
         source="repository.upstream_community",
@@ -126,11 +128,11 @@ class PullRequestSerializer(serializers.ModelSerializer):
         }
 
 
-class PullRequestBatchRowSerializer(serializers.Serializer):
+class PullRequestBatchRowSerializer(OpsiteSerializer):
     """One row of a pull-request batch (documentation: the service checks the rows itself)."""
 
     repository = serializers.CharField(help_text="org/name; created when unknown.")
-    number = serializers.IntegerField(min_value=1, max_value=2_147_483_647)
+    number = StrictIntegerField(min_value=1, max_value=2_147_483_647)
     author_login = serializers.CharField()
     created_at = serializers.DateTimeField(help_text="ISO 8601 with a time zone.")
     title = serializers.CharField(required=False, allow_blank=True)
@@ -139,19 +141,19 @@ class PullRequestBatchRowSerializer(serializers.Serializer):
     is_bot = serializers.BooleanField(required=False, default=False)
 
 
-class PullRequestBatchResultSerializer(serializers.Serializer):
+class PullRequestBatchResultSerializer(OpsiteSerializer):
     """What a batch did."""
 
-    created = serializers.IntegerField()
-    updated = serializers.IntegerField()
-    unchanged = serializers.IntegerField()
-    repositories_created = serializers.IntegerField()
+    created = StrictIntegerField()
+    updated = StrictIntegerField()
+    unchanged = StrictIntegerField()
+    repositories_created = StrictIntegerField()
     unknown_logins = serializers.ListField(
         child=serializers.CharField(), help_text="Authors who are neither bots nor staff."
     )
 
 
-class SyncRunSerializer(serializers.ModelSerializer):
+class SyncRunSerializer(OpsiteModelSerializer):
     class Meta:
         model = SyncRun
         fields = (

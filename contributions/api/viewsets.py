@@ -24,6 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from opsite.core.api.filters import StableOrderingFilter
+from opsite.core.api.parsers import BatchJSONParser
 from opsite.core.api.permissions import CanUpsert, RolePermission
 from opsite.core.api.viewsets import (
     BATCH_MAX_ROWS,
@@ -36,7 +37,6 @@ from opsite.core.api.viewsets import (
 from .. import selectors, services
 from ..models import SyncRun
 from . import filters, serializers
-from .parsers import BatchJSONParser
 
 
 class ContributionsViewSet(ReadBackServiceModelViewSet):
@@ -130,9 +130,10 @@ class PullRequestViewSet(ContributionsViewSet):
             f"A JSON list of at most {BATCH_MAX_ROWS} rows, each a pull request identified by "
             "(repository, number): new ones are created, changed ones updated, the rest left "
             "alone; unknown repositories are created under the upstream community of their org. "
-            "One bad row and nothing is written: the answer is a 400 whose keys are the fields at "
-            "fault and whose messages name each bad row by its index in the list (from 0). "
-            "A body over 16 MiB is refused with a 413."
+            "One bad row (a field the row does not have included) and nothing is written: the "
+            "answer is a 400 whose keys are the fields at fault and whose messages name each bad "
+            "row by its index in the list (from 0). A body over OPSITE_BATCH_JSON_MAX_BYTES "
+            "(16 MiB by default) is refused with a 413."
         ),
         request=serializers.PullRequestBatchRowSerializer(many=True),
         responses={
@@ -152,7 +153,8 @@ class PullRequestViewSet(ContributionsViewSet):
     @action(detail=False, methods=["post"], permission_classes=[CanUpsert], parser_classes=[BatchJSONParser])
     def batch(self, request: Request, format: str | None = None) -> Response:
         # ``format`` comes from the router's suffix route (batch.json).
-        result = services.pull_requests_upsert(rows=batch_rows(request.data))
+        rows = batch_rows(request.data, row_serializer=serializers.PullRequestBatchRowSerializer)
+        result = services.pull_requests_upsert(rows=rows)
         return Response(
             serializers.PullRequestBatchResultSerializer(
                 {

@@ -8,9 +8,10 @@ batch) and one ``INSERT ... ON CONFLICT`` per :data:`BATCH_SIZE` rows.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
@@ -19,6 +20,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from opsite.core.dates import implausible_message, is_plausible
+from opsite.core.parsing import shown
 from opsite.core.recompute import ROLLUPS, request_recompute
 
 from ..models import PullRequest, Repository, full_name_problem, pull_request_problems
@@ -67,23 +70,45 @@ UPSERT_KEYS = frozenset(PULL_REQUEST_FIELDS)
 
 
 def _as_datetime(value: Any, name: str, problems: dict[str, str], *, required: bool) -> datetime | None:
+    """An aware instant within the plausible dates, or None with the reason in ``problems``.
+
+    The upsert skips ``full_clean()``, so it applies the field's ``PlausibleDateValidator``
+    itself, to the instant as given and in UTC, before converting anything: 9999-12-31T23:59:59
+    at -14:00 overflows when the database adapter converts it to UTC (a 500), and a year-1 merge
+    would send the rollups walking month by month from year 1.
+    """
     if value in (None, ""):
         if required:
             problems[name] = f"{name} is required."
         return None
     if isinstance(value, str):
-        parsed = parse_datetime(value.strip())
+        try:
+            # ASCII only: the parser's ``\d`` also matches "٢٠٢٤", which int() reads as 2024.
+            parsed = parse_datetime(value.strip()) if value.isascii() else None
+        except ValueError:  # the right shape, not a real instant: 2024-02-30T00:00:00Z
+            parsed = None
         if parsed is None:
-            problems[name] = f"{value!r} is not an ISO 8601 date and time."
+            problems[name] = f"{shown(value)} is not an ISO 8601 date and time."
             return None
         value = parsed
     if not isinstance(value, datetime):
-        problems[name] = f"{value!r} is not a date and time."
+        problems[name] = f"{shown(value)} is not a date and time."
         return None
     if timezone.is_naive(value):
         problems[name] = f"{value.isoformat()} has no time zone; give one, e.g. 2024-03-01T12:00:00Z."
         return None
+    try:
+        in_utc = value.astimezone(UTC)
+    except OverflowError:
+        in_utc = None
+    if in_utc is None or not (is_plausible(value) and is_plausible(in_utc)):
+        problems[name] = implausible_message(value)
+        return None
     return value
+
+
+# A pull request number as text: ASCII digits only, ten at most (the column's limit has ten).
+_NUMBER_TEXT = re.compile(r"[0-9]{1,10}")
 
 
 def _parse_row(row: Any) -> tuple[_Row | None, dict[str, str]]:
@@ -122,9 +147,16 @@ def _parse_row(row: Any) -> tuple[_Row | None, dict[str, str]]:
     created_at = _as_datetime(row.get("created_at"), "created_at", problems, required=True)
     merged_at = _as_datetime(row.get("merged_at"), "merged_at", problems, required=False)
     number = row.get("number")
-    # isdecimal, not isdigit: "²" is a digit that int() cannot read.
-    if isinstance(number, str) and number.strip().isdecimal():
-        number = int(number)
+    # ASCII digits only: "٣" is a decimal digit to ``int()``, "1.9" is not pull request 1, and a
+    # long run of digits is refused before any conversion (opsite.core.parsing does the same).
+    if isinstance(number, str):
+        if _NUMBER_TEXT.fullmatch(number.strip()):
+            number = int(number.strip())
+        elif "number" not in problems:
+            problems["number"] = (
+                f"The pull request number must be a whole number of at least 1, not {shown(number)}."
+            )
+            number = None
     is_bot = row.get("is_bot", False)
     if not isinstance(is_bot, bool):
         problems["is_bot"] = f"{is_bot!r} is not true or false."

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 
 from contributions.models import PullRequest, Repository, UpstreamCommunity
+from opsite.core.testing import admin_url as url
+from opsite.core.testing import changelist_queries
 from staff.tests.factories import StaffMemberFactory
 
 from .factories import PullRequestFactory, RepositoryFactory, UpstreamCommunityFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def url(model, view: str, *args) -> str:
-    return reverse(f"admin:contributions_{model._meta.model_name}_{view}", args=args)
 
 
 def pull_request_form(repository, **overrides) -> dict:
@@ -189,13 +184,6 @@ def test_a_pull_request_changed_in_the_admin_re_resolves_its_author(super_client
 
 
 # --- query counts ----------------------------------------------------------------------------
-
-
-def changelist_queries(client, model) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url(model, "changelist"))
-    assert response.status_code == 200
-    return len(queries)
 
 
 # Each changelist: the session, the user, then

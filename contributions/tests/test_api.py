@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from contributions.api.parsers import BatchJSONParser
 from contributions.models import PullRequest, Repository, SyncRun, UpstreamCommunity
 from staff.tests.factories import StaffMemberFactory
 
@@ -471,22 +470,29 @@ def test_a_batch_may_be_larger_than_djangos_ceiling_on_form_bodies(operations_cl
     assert response.json()["created"] == 10
 
 
-def test_a_batch_body_over_its_own_ceiling_is_a_413(operations_client, monkeypatch):
-    monkeypatch.setattr(BatchJSONParser, "max_bytes", 1000)
+def test_a_batch_body_over_its_own_ceiling_is_a_413(operations_client, settings):
+    settings.OPSITE_BATCH_JSON_MAX_BYTES = 1000
 
     response = post(operations_client, "pull-request-batch", [pr_payload(number=n) for n in range(1, 11)])
 
     assert response.status_code == 413
-    assert response.json() == {"detail": "A batch body holds at most 1000 bytes of JSON; split it."}
+    assert response.json() == {"detail": "A batch body holds at most 1,000 bytes of JSON; split it."}
     assert not PullRequest.objects.exists()
 
 
-@pytest.mark.parametrize("body", ["[{", '[{"number": NaN}]', b"[\xff]"])
-def test_a_batch_that_is_not_json_is_a_400(operations_client, body):
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ("[{", "JSON parse error"),
+        ('[{"number": NaN}]', "JSON parse error"),
+        (b"[\xff]", "The body is not UTF-8"),
+    ],
+)
+def test_a_batch_that_is_not_json_is_a_400(operations_client, body, detail):
     response = operations_client.post(url("pull-request-batch"), body, content_type="application/json")
 
     assert response.status_code == 400
-    assert response.json()["detail"].startswith("JSON parse error")
+    assert response.json()["detail"].startswith(detail)
 
 
 def test_leadership_may_not_send_a_batch(leadership_client):

@@ -14,7 +14,7 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,9 @@ from django.urls import reverse
 from contributions.models import PullRequest, Repository, UpstreamCommunity
 from contributions.resources import PullRequestResource, RepositoryResource, UpstreamCommunityResource
 from contributions.services import pull_request_create
-from opsite.core.resources import ImportFailed, import_file
+from opsite.core import testing
+from opsite.core.resources import import_file
+from opsite.core.testing import admin_url, enqueues_recorded
 from staff.tests.factories import StaffMemberFactory
 
 from .factories import RepositoryFactory, UpstreamCommunityFactory
@@ -35,35 +37,22 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def enqueued(monkeypatch) -> list[str]:
+def enqueued() -> Iterator[list[str]]:
     """The recomputes enqueued after each commit (nothing really runs)."""
-    import opsite.core.recompute
-
     # A recompute batch left waiting from before the test would swallow every request the doors
     # make, and the tests expecting none would pass whatever the doors did.
     assert not connection.run_on_commit, "work was left waiting on commit before the test"
-    kinds: list[str] = []
-
-    def enqueue(kind: str) -> opsite.core.recompute.Enqueued:
-        kinds.append(kind)
-        return opsite.core.recompute.Enqueued(kind=kind, task_id="recorded", status="queued")
-
-    monkeypatch.setattr(opsite.core.recompute, "enqueue_recompute", enqueue)
-    return kinds
+    with enqueues_recorded() as kinds:
+        yield kinds
 
 
 @pytest.fixture
-def committed(django_capture_on_commit_callbacks, enqueued):
+def committed(enqueued):
     """``committed(write)``: run ``write`` as one committed transaction; return its result.
 
     The on-commit work (the recompute requests) runs when the block ends, as after a commit.
     """
-
-    def run(write: Callable[[], Any]) -> Any:
-        with django_capture_on_commit_callbacks(execute=True):
-            return write()
-
-    return run
+    return testing.committed
 
 
 @pytest.fixture
@@ -140,33 +129,19 @@ def _csv(*rows: dict[str, Any]) -> str:
 
 
 def _admin_url(spec: Model, view: str, *args: Any) -> str:
-    return reverse(f"admin:contributions_{spec.model._meta.model_name}_{view}", args=args)
+    return admin_url(spec.model, view, *args)
 
 
 def _api_errors(response, accepted: int) -> dict[str, list[str]]:
-    if response.status_code == accepted:
-        return {}
-    assert response.status_code == 400, response.content
-    return response.json()
+    return testing.api_errors(response, accepted=(accepted,)) or {}
 
 
 def _admin_errors(response) -> dict[str, list[str]]:
-    if response.status_code == 302:
-        return {}
-    assert response.status_code == 200
-    return {name: list(messages) for name, messages in response.context["adminform"].form.errors.items()}
+    return testing.admin_errors(response) or {}
 
 
 def _import_errors(spec: Model, values: dict[str, Any]) -> dict[str, list[str]]:
-    try:
-        import_file(spec.resource(), _csv(values), "csv")
-    except ImportFailed as failed:
-        assert {error.row for error in failed.errors} == {1}
-        errors: dict[str, list[str]] = {}
-        for error in failed.errors:
-            errors.setdefault(error.field, []).append(error.message)
-        return errors
-    return {}
+    return testing.import_errors(spec.resource(), _csv(values), row=1) or {}
 
 
 def _batch_errors(client, values: dict[str, Any]) -> dict[str, list[str]]:
@@ -220,11 +195,8 @@ DELETE_DOORS: dict[str, Callable[..., Any]] = {
     "api": lambda client, spec, row: client.delete(
         reverse(f"contributions-api:{spec.route}-detail", args=[spec.lookup(row)])
     ),
-    "admin": lambda client, spec, row: client.post(_admin_url(spec, "delete", row.pk), {"post": "yes"}),
-    "admin bulk action": lambda client, spec, row: client.post(
-        _admin_url(spec, "changelist"),
-        {"action": "delete_selected", "_selected_action": [row.pk], "post": "yes"},
-    ),
+    "admin": lambda client, spec, row: testing.admin_delete(client, row),
+    "admin bulk action": lambda client, spec, row: testing.admin_delete_selected(client, row),
 }
 DELETED = {"api": 204, "admin": 302, "admin bulk action": 302}
 

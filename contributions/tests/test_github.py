@@ -45,21 +45,6 @@ def search_params(query: str = QUERY, page: int = 1) -> dict[str, str]:
     return {"q": query, "per_page": "100", "page": str(page)}
 
 
-class RecordingSleep:
-    """Stands in for ``time.sleep``: records the seconds asked for, never waits."""
-
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-
-
-@pytest.fixture
-def sleep():
-    return RecordingSleep()
-
-
 @pytest.fixture
 def client(httpserver, sleep):
     return GitHubClient(

@@ -11,19 +11,13 @@ from django.urls import reverse
 from contributions.models import PullRequest, Repository, UpstreamCommunity
 from contributions.resources import PullRequestResource, RepositoryResource, UpstreamCommunityResource
 from opsite.core.resources import FORMATS, ImportFailed, RowError, import_file
+from opsite.core.testing import exported_file
 from staff.models import StaffMember
 from staff.tests.factories import StaffMemberFactory
 
 from .factories import PullRequestFactory, RepositoryFactory, UpstreamCommunityFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def export(resource_class, fmt: str):
-    """The file the admin would download: binary formats carry native types, as there."""
-    format_class = FORMATS[fmt]()
-    dataset = resource_class().export(force_native_type=format_class.is_binary())
-    return format_class.export_data(dataset)
 
 
 def snapshot(model, *fields) -> list[tuple]:
@@ -73,20 +67,20 @@ ROUND_TRIPS = [
 def test_an_export_re_imports_as_an_update_that_changes_nothing(resource_class, model, fields, fmt):
     seed()
     before = snapshot(model, *fields)
-    result = import_file(resource_class(), export(resource_class, fmt), fmt)
+    result = import_file(resource_class(), exported_file(resource_class(), fmt), fmt)
     assert [row.import_type for row in result.rows] == ["update"] * len(before)
     assert snapshot(model, *fields) == before
 
 
 def test_the_pull_request_export_reads_as_github_writes_it():
     seed()
-    content = export(PullRequestResource, "csv")
+    content = exported_file(PullRequestResource(), "csv")
     lines = content.splitlines()
     assert lines[0] == "repository,number,title,url,author_login,author,created_at,merged_at,is_bot"
     assert "jupyter/notebook,3," in content
     assert "2024-05-01T08:30:15.250000Z,2024-05-02T08:30:15Z,0" in content
     assert f",minrk,{StaffMember.objects.get(github='minrk').slug}," in content
-    communities = export(UpstreamCommunityResource, "csv")
+    communities = exported_file(UpstreamCommunityResource(), "csv")
     assert 'jupyter,Jupyter,"jupyter, jupyterlab",1' in communities
 
 

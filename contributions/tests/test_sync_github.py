@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -17,6 +18,7 @@ from contributions import tasks
 from contributions.github import GitHubClient, pull_requests_sync
 from contributions.models import PullRequest, Repository, SyncRun
 from contributions.tests.factories import UpstreamCommunityFactory
+from opsite.core.testing import enqueues_recorded
 from staff.tests.factories import StaffMemberFactory
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -35,14 +37,6 @@ def query(login: str, org: str, since: date = SINCE, until: date = UNTIL) -> dic
     return {"q": q, "per_page": "100", "page": "1"}
 
 
-class RecordingSleep:
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-
-
 @pytest.fixture
 def github(httpserver, settings, monkeypatch):
     """The local server stands in for api.github.com, for clients built by the code itself."""
@@ -52,8 +46,8 @@ def github(httpserver, settings, monkeypatch):
 
 
 @pytest.fixture
-def client(github):
-    return GitHubClient(sleep=RecordingSleep(), clock=lambda: NOW)
+def client(github, sleep):
+    return GitHubClient(sleep=sleep, clock=lambda: NOW)
 
 
 @pytest.fixture
@@ -300,18 +294,10 @@ def test_a_saved_answer_replays_offline_into_the_same_tables(github, client, ros
 
 
 @pytest.fixture
-def enqueued(monkeypatch) -> list[str]:
+def enqueued() -> Iterator[list[str]]:
     """The recomputes enqueued after a commit, in order (nothing really runs)."""
-    import opsite.core.recompute
-
-    kinds: list[str] = []
-
-    def enqueue(kind: str) -> opsite.core.recompute.Enqueued:
-        kinds.append(kind)
-        return opsite.core.recompute.Enqueued(kind=kind, task_id="recorded", status="queued")
-
-    monkeypatch.setattr(opsite.core.recompute, "enqueue_recompute", enqueue)
-    return kinds
+    with enqueues_recorded() as kinds:
+        yield kinds
 
 
 # Real commits: the recompute is enqueued by on-commit callbacks, as in production.

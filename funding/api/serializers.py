@@ -15,6 +15,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from opsite.core.api.serializers import OpsiteModelSerializer
 from opsite.core.money import currency_validator
 
 from ..models import (
@@ -60,7 +61,7 @@ class PermissionGatedFieldsMixin:
         return fields
 
 
-class FunderSerializer(serializers.ModelSerializer):
+class FunderSerializer(OpsiteModelSerializer):
     grant_count = serializers.IntegerField(read_only=True, help_text="Grants from this funder.")
     awarded_count = serializers.IntegerField(read_only=True, help_text="Of those, awarded or closed.")
 
@@ -70,7 +71,7 @@ class FunderSerializer(serializers.ModelSerializer):
         read_only_fields = TIMESTAMPS
 
 
-class GrantSerializer(PermissionGatedFieldsMixin, serializers.ModelSerializer):
+class GrantSerializer(PermissionGatedFieldsMixin, OpsiteModelSerializer):
     funder = serializers.SlugRelatedField(slug_field="slug", queryset=Funder.objects.all())
     subawarded = Money(help_text="The sum of its subawards, passed on to partners.")
     net_amount = Money(help_text="What stays with us: the amount minus its subawards for a prime grant.")
@@ -109,7 +110,7 @@ class GrantSerializer(PermissionGatedFieldsMixin, serializers.ModelSerializer):
         read_only_fields = TIMESTAMPS
 
 
-class SubawardSerializer(serializers.ModelSerializer):
+class SubawardSerializer(OpsiteModelSerializer):
     grant = serializers.SlugRelatedField(slug_field="reference", queryset=Grant.objects.all())
     scheduled = Money(help_text="The sum of its payments, due or paid.")
     paid = Money(help_text="The sum of its paid payments.")
@@ -130,7 +131,7 @@ class SubawardSerializer(serializers.ModelSerializer):
         read_only_fields = TIMESTAMPS
 
 
-class DisbursementSerializer(serializers.ModelSerializer):
+class DisbursementSerializer(OpsiteModelSerializer):
     grant = serializers.SlugRelatedField(slug_field="reference", queryset=Grant.objects.all())
 
     class Meta:
@@ -139,7 +140,7 @@ class DisbursementSerializer(serializers.ModelSerializer):
         read_only_fields = TIMESTAMPS
 
 
-class SubawardPaymentSerializer(serializers.ModelSerializer):
+class SubawardPaymentSerializer(OpsiteModelSerializer):
     subaward = serializers.SlugRelatedField(slug_field="reference", queryset=Subaward.objects.all())
     grant = serializers.SlugRelatedField(
         source="subaward.grant", slug_field="reference", read_only=True, help_text="The subaward's grant."
@@ -151,14 +152,14 @@ class SubawardPaymentSerializer(serializers.ModelSerializer):
         read_only_fields = TIMESTAMPS
 
 
-class CashPositionSerializer(serializers.ModelSerializer):
+class CashPositionSerializer(OpsiteModelSerializer):
     class Meta:
         model = CashPosition
         fields = ("as_of", "balance", "currency", "note", *TIMESTAMPS)
         read_only_fields = TIMESTAMPS
 
 
-class ExpenseSerializer(serializers.ModelSerializer):
+class ExpenseSerializer(OpsiteModelSerializer):
     class Meta:
         model = Expense
         fields = (
@@ -175,7 +176,7 @@ class ExpenseSerializer(serializers.ModelSerializer):
         read_only_fields = TIMESTAMPS
 
 
-class ExchangeRateSerializer(serializers.ModelSerializer):
+class ExchangeRateSerializer(OpsiteModelSerializer):
     # Declared: the model's default is "no currency", and a rate always names the one it converts.
     currency = serializers.CharField(
         max_length=3, validators=[currency_validator], help_text="The ISO 4217 code it converts from."
@@ -187,7 +188,7 @@ class ExchangeRateSerializer(serializers.ModelSerializer):
         read_only_fields = TIMESTAMPS
 
 
-class ScenarioSerializer(PermissionGatedFieldsMixin, serializers.ModelSerializer):
+class ScenarioSerializer(PermissionGatedFieldsMixin, OpsiteModelSerializer):
     # Declared, so DRF adds no "only one default" validator of its own: asking for a new default
     # is how a scenario takes over from the current one (the service unticks the other).
     is_default = serializers.BooleanField(
@@ -226,7 +227,7 @@ class ScenarioSerializer(PermissionGatedFieldsMixin, serializers.ModelSerializer
         read_only_fields = TIMESTAMPS
 
 
-class ScenarioAdjustmentSerializer(serializers.ModelSerializer):
+class ScenarioAdjustmentSerializer(OpsiteModelSerializer):
     scenario = serializers.SlugRelatedField(slug_field="slug", queryset=Scenario.objects.all())
     grant = serializers.SlugRelatedField(
         slug_field="reference",
@@ -257,7 +258,7 @@ class ScenarioAdjustmentSerializer(serializers.ModelSerializer):
         extra_kwargs = {"recurrence": {"required": False}}
 
 
-class RunwaySnapshotSerializer(serializers.ModelSerializer):
+class RunwaySnapshotSerializer(OpsiteModelSerializer):
     """A computed runway, as listed: without its (large) ``result`` document."""
 
     scenario = serializers.SlugRelatedField(slug_field="slug", read_only=True)
@@ -276,7 +277,7 @@ class RunwaySnapshotDetailSerializer(RunwaySnapshotSerializer):
         read_only_fields = fields
 
 
-class RunwayAlertSerializer(serializers.ModelSerializer):
+class RunwayAlertSerializer(OpsiteModelSerializer):
     scenario = serializers.SlugRelatedField(slug_field="slug", read_only=True)
 
     class Meta:

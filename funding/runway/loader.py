@@ -29,22 +29,33 @@ Choices made here, once:
 - ``Compensation.annual_salary`` is already what is paid at the person's FTE: it is not multiplied
   by ``fte`` again.
 - Scenario adjustments carry no currency: they are in the reporting currency.
+- A row with a date outside the plausible range (``opsite.core.dates``; stored before the range
+  was checked, or by raw SQL) is left out, never projected: a cash position dated 9999-12-31
+  would overflow the first projected day, a payment in year 9999 the delay arithmetic. The cash
+  position is filtered in SQL (the latest plausible one is the start); every other row is read as
+  usual and skipped here, counted in ``Records.skipped`` and logged by table and count (never a
+  value: the runway is sensitive), so the number of queries stays the same.
+  :func:`runway_data_quality_issues` says, for the dashboard, which tables hold such rows.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db import models
+from django.db.models import Count, Q
 
 from contracts.choices import ContractStatus
 from contracts.models import ContractPayment
+from opsite.core.dates import is_plausible, plausible_range
 from staff.models import Compensation, StaffMember
 
 from ..choices import AWARDED_STATUSES, PIPELINE_GRANT_STATUSES, Recurrence
@@ -61,6 +72,8 @@ from .inputs import (
     ScenarioParams,
     Thresholds,
 )
+
+logger = logging.getLogger(__name__)
 
 ONE_DAY = timedelta(days=1)
 COUNTED_GRANT_STATUSES = (*AWARDED_STATUSES, *PIPELINE_GRANT_STATUSES)
@@ -96,13 +109,39 @@ class Records:
     employments: tuple[Employment, ...]
     pay_lines: tuple[PayLine, ...]
     thresholds: Thresholds
+    # Rows left out for a date outside the plausible range, by model label (only those with some).
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+class _Skipped:
+    """Counts the rows left out for an implausible date, by model label."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = defaultdict(int)
+
+    def keep(self, label: str, *days: date | None) -> bool:
+        """Whether a row whose dates are ``days`` (None: not set) can be projected."""
+        if all(is_plausible(day) for day in days):
+            return True
+        self.counts[label] += 1
+        return False
+
+    def report(self) -> dict[str, int]:
+        counts = dict(sorted(self.counts.items()))
+        if counts:
+            logger.warning(
+                "runway leaves out rows dated outside the plausible range: %s",
+                ", ".join(f"{label} {count}" for label, count in counts.items()),
+            )
+        return counts
 
 
 class _Rates:
     """The rate table plus, per currency, the dates its rate changes (to split spans on them)."""
 
-    def __init__(self, rows: Iterable[tuple[str, date, Decimal]]):
-        rows = list(rows)
+    def __init__(self, rows: Iterable[tuple[str, date, Decimal]], skipped: _Skipped | None = None):
+        skipped = skipped or _Skipped()
+        rows = [row for row in rows if skipped.keep("funding.ExchangeRate", row[1])]
         self.table = RateTable(rows)
         self.changes: dict[str, list[date]] = defaultdict(list)
         for currency, effective_on, _ in rows:
@@ -141,8 +180,11 @@ def cash_position_for(as_of_cash: CashPosition | date | None = None) -> CashPosi
     """The cash position a runway starts from: the one given, the latest on or before a date, or
     the latest of all. Raises :class:`NoCashPosition` when there is none."""
     if isinstance(as_of_cash, CashPosition):
+        if not is_plausible(as_of_cash.as_of):
+            raise NoCashPosition()
         return as_of_cash
-    positions = CashPosition.objects.order_by("-as_of")
+    # A position dated outside the plausible range is never the start (see the module docstring).
+    positions = CashPosition.objects.filter(as_of__range=plausible_range()).order_by("-as_of")
     if as_of_cash is not None:
         positions = positions.filter(as_of__lte=as_of_cash)
     position = positions.first()
@@ -156,24 +198,31 @@ def load_records(*, as_of_cash: CashPosition | date | None = None) -> Records:
     position = cash_position_for(as_of_cash)
     as_of = position.as_of
     first_day = as_of + ONE_DAY
+    skipped = _Skipped()
     rates = _Rates(
         ExchangeRate.objects.order_by("currency", "effective_on").values_list(
             "currency", "effective_on", "rate"
-        )
+        ),
+        skipped,
     )
+    flows = (
+        *_contract_flows(as_of, rates, skipped),
+        *_disbursement_flows(as_of, rates, skipped),
+        *_subaward_flows(as_of, rates, skipped),
+    )
+    expenses = tuple(_expenses(as_of, first_day, rates, skipped))
+    employments = tuple(_employments(as_of, skipped))
+    pay_lines = tuple(_pay_lines(as_of, first_day, rates, skipped))
     return Records(
         cash_position=position,
         as_of=as_of,
         opening_balance=rates.convert(position.balance, position.currency, as_of),
-        flows=(
-            *_contract_flows(as_of, rates),
-            *_disbursement_flows(as_of, rates),
-            *_subaward_flows(as_of, rates),
-        ),
-        expenses=tuple(_expenses(as_of, first_day, rates)),
-        employments=tuple(_employments(as_of)),
-        pay_lines=tuple(_pay_lines(as_of, first_day, rates)),
+        flows=flows,
+        expenses=expenses,
+        employments=employments,
+        pay_lines=pay_lines,
         thresholds=Thresholds.from_dict(getattr(settings, "OPSITE_RUNWAY_THRESHOLDS", None)),
+        skipped=skipped.report(),  # after the generators above have run
     )
 
 
@@ -186,7 +235,7 @@ def _probability(status: str, probability: int, committed: Collection[str]) -> D
     return None if status in committed else Decimal(probability)
 
 
-def _contract_flows(as_of: date, rates: _Rates) -> Iterable[Flow]:
+def _contract_flows(as_of: date, rates: _Rates, skipped: _Skipped) -> Iterable[Flow]:
     rows = (
         ContractPayment.objects.filter(
             _still_to_come("paid_on", as_of), contract__status__in=COUNTED_CONTRACT_STATUSES
@@ -197,6 +246,8 @@ def _contract_flows(as_of: date, rates: _Rates) -> Iterable[Flow]:
         )
     )
     for due_on, amount, paid_on, status, probability, currency in rows:
+        if not skipped.keep("contracts.ContractPayment", due_on, paid_on):
+            continue
         on = paid_on or due_on
         yield Flow(
             on=on,
@@ -208,7 +259,7 @@ def _contract_flows(as_of: date, rates: _Rates) -> Iterable[Flow]:
         )
 
 
-def _disbursement_flows(as_of: date, rates: _Rates) -> Iterable[Flow]:
+def _disbursement_flows(as_of: date, rates: _Rates, skipped: _Skipped) -> Iterable[Flow]:
     rows = (
         Disbursement.objects.filter(
             _still_to_come("received_on", as_of), grant__status__in=COUNTED_GRANT_STATUSES
@@ -225,6 +276,8 @@ def _disbursement_flows(as_of: date, rates: _Rates) -> Iterable[Flow]:
         )
     )
     for expected_on, amount, received_on, status, probability, currency, reference in rows:
+        if not skipped.keep("funding.Disbursement", expected_on, received_on):
+            continue
         on = received_on or expected_on
         yield Flow(
             on=on,
@@ -237,7 +290,7 @@ def _disbursement_flows(as_of: date, rates: _Rates) -> Iterable[Flow]:
         )
 
 
-def _subaward_flows(as_of: date, rates: _Rates) -> Iterable[Flow]:
+def _subaward_flows(as_of: date, rates: _Rates, skipped: _Skipped) -> Iterable[Flow]:
     rows = (
         SubawardPayment.objects.filter(
             _still_to_come("paid_on", as_of), subaward__grant__status__in=COUNTED_GRANT_STATUSES
@@ -253,6 +306,8 @@ def _subaward_flows(as_of: date, rates: _Rates) -> Iterable[Flow]:
         )
     )
     for due_on, amount, paid_on, status, probability, currency in rows:
+        if not skipped.keep("funding.SubawardPayment", due_on, paid_on):
+            continue
         on = paid_on or due_on
         yield Flow(
             on=on,
@@ -264,13 +319,15 @@ def _subaward_flows(as_of: date, rates: _Rates) -> Iterable[Flow]:
         )
 
 
-def _expenses(as_of: date, first_day: date, rates: _Rates) -> Iterable[Expense]:
+def _expenses(as_of: date, first_day: date, rates: _Rates, skipped: _Skipped) -> Iterable[Expense]:
     rows = (
         ExpenseRow.objects.exclude(Q(recurrence=Recurrence.ONCE, start_on__lte=as_of) | Q(end_on__lte=as_of))
         .order_by("start_on", "pk")
         .values_list("name", "amount", "currency", "recurrence", "start_on", "end_on")
     )
     for name, amount, currency, recurrence, start_on, end_on in rows:
+        if not skipped.keep("funding.Expense", start_on, end_on):
+            continue
         if recurrence == Recurrence.ONCE:
             yield Expense(
                 name=name,
@@ -292,17 +349,18 @@ def _employed_after(as_of: date, prefix: str = "") -> Q:
     return Q(**{f"{prefix}end_on__isnull": True}) | Q(**{f"{prefix}end_on__gt": as_of})
 
 
-def _employments(as_of: date) -> Iterable[Employment]:
+def _employments(as_of: date, skipped: _Skipped) -> Iterable[Employment]:
     rows = (
         StaffMember.objects.filter(_employed_after(as_of))
         .order_by("slug")
         .values_list("slug", "start_on", "end_on")
     )
     for slug, start_on, end_on in rows:
-        yield Employment(person=slug, start_on=start_on, end_on=end_on)
+        if skipped.keep("staff.StaffMember", start_on, end_on):
+            yield Employment(person=slug, start_on=start_on, end_on=end_on)
 
 
-def _pay_lines(as_of: date, first_day: date, rates: _Rates) -> Iterable[PayLine]:
+def _pay_lines(as_of: date, first_day: date, rates: _Rates, skipped: _Skipped) -> Iterable[PayLine]:
     """Each person's compensations, those superseded on or before ``A`` left out.
 
     A compensation runs until the person's next one; in another currency it is cut where the rate
@@ -311,11 +369,26 @@ def _pay_lines(as_of: date, first_day: date, rates: _Rates) -> Iterable[PayLine]
     rows = (
         Compensation.objects.filter(_employed_after(as_of, "staff__"))
         .order_by("staff__slug", "effective_on")
-        .values_list("staff__slug", "effective_on", "annual_salary", "benefits_rate", "currency")
+        .values_list(
+            "staff__slug",
+            "effective_on",
+            "annual_salary",
+            "benefits_rate",
+            "currency",
+            "staff__start_on",
+            "staff__end_on",
+        )
     )
     by_person: dict[str, list[tuple[date, Decimal, Decimal, str]]] = defaultdict(list)
-    for slug, effective_on, salary, benefits_rate, currency in rows:
-        by_person[slug].append((effective_on, salary, benefits_rate, currency))
+    for slug, effective_on, salary, benefits_rate, currency, start_on, end_on in rows:
+        # A person left out of the employments (their dates) is left out of the payroll too;
+        # counted once, on staff.StaffMember, by _employments.
+        if (
+            is_plausible(start_on)
+            and is_plausible(end_on)
+            and skipped.keep("staff.Compensation", effective_on)
+        ):
+            by_person[slug].append((effective_on, salary, benefits_rate, currency))
     for slug, lines in by_person.items():
         for i, (effective_on, salary, benefits_rate, currency) in enumerate(lines):
             last_day = lines[i + 1][0] - ONE_DAY if i + 1 < len(lines) else None
@@ -367,8 +440,11 @@ def load_adjustments(
         .select_related("grant")
         .order_by("scenario_id", "start_on", "pk")
     )
+    skipped = _Skipped()
     for row in rows:
-        found[row.scenario_id].append(adjustment_from(row))
+        if skipped.keep("funding.ScenarioAdjustment", row.start_on, row.end_on):
+            found[row.scenario_id].append(adjustment_from(row))
+    skipped.report()
     return found
 
 
@@ -410,3 +486,59 @@ def load_inputs(
     records = load_records(as_of_cash=as_of_cash)
     own = load_adjustments(scenarios=[scenario], without=without_adjustments)[scenario.pk]
     return inputs_for(records=records, scenario=scenario, adjustments=[*own, *extra_adjustments])
+
+
+# --- data quality ---------------------------------------------------------------------------------
+
+# What the loader reads, and the dates that decide whether a row can be projected.
+_DATED: tuple[tuple[type[models.Model], tuple[str, ...]], ...] = (
+    (CashPosition, ("as_of",)),
+    (ExchangeRate, ("effective_on",)),
+    (ContractPayment, ("due_on", "paid_on")),
+    (Disbursement, ("expected_on", "received_on")),
+    (SubawardPayment, ("due_on", "paid_on")),
+    (ExpenseRow, ("start_on", "end_on")),
+    (StaffMember, ("start_on", "end_on")),
+    (Compensation, ("effective_on",)),
+    (ScenarioAdjustment, ("start_on", "end_on")),
+)
+
+
+def implausible_rows() -> dict[str, int]:
+    """Rows of the runway's tables dated outside the plausible range, by model label (only tables
+    with some): one count query per table, whatever the number of rows.
+
+    The loader leaves each of them out (see the module docstring); this counts them all, whether
+    or not the current cash position's date would have read them.
+    """
+    span = plausible_range()
+    counts: dict[str, int] = {}
+    for model, names in _DATED:
+        plausible = Q()
+        for name in names:
+            dated = Q(**{f"{name}__range": span})
+            plausible &= dated | Q(**{f"{name}__isnull": True}) if model._meta.get_field(name).null else dated
+        found = model.objects.aggregate(rows=Count("pk"), kept=Count("pk", filter=plausible))
+        if found["rows"] != found["kept"]:
+            counts[model._meta.label] = found["rows"] - found["kept"]
+    return counts
+
+
+def runway_data_quality_issues() -> list[str]:
+    """The rows the runway leaves out for their dates, as sentences for the dashboard.
+
+    Nine count queries. Each sentence names a table and a number of rows, never a value; it still
+    tells that compensations or cash positions exist, so show it only to roles that may see the
+    runway (docs/roles.md).
+    """
+    first, last = plausible_range()
+    issues = []
+    for label, count in implausible_rows().items():
+        meta = apps.get_model(label)._meta
+        name = meta.verbose_name if count == 1 else meta.verbose_name_plural
+        issues.append(
+            f"{count} {name} ({label}) {'is' if count == 1 else 'are'} dated outside "
+            f"{first.isoformat()} to {last.isoformat()} and left out of the runway; correct the dates "
+            "or delete the rows."
+        )
+    return issues

@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.forms import CheckboxInput
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -26,6 +25,8 @@ from funding.models import (
     ScenarioAdjustment,
     SubawardPayment,
 )
+from opsite.core.testing import form_data
+from opsite.core.testing import inline_management as management
 
 from .factories import (
     CashPositionFactory,
@@ -48,36 +49,6 @@ D = Decimal
 
 def url(model: str, view: str, *args) -> str:
     return reverse(f"admin:funding_{model}_{view}", args=args)
-
-
-def management(prefix: str, total: int = 0, initial: int = 0) -> dict[str, str]:
-    return {
-        f"{prefix}-TOTAL_FORMS": str(total),
-        f"{prefix}-INITIAL_FORMS": str(initial),
-        f"{prefix}-MIN_NUM_FORMS": "0",
-        f"{prefix}-MAX_NUM_FORMS": "1000",
-    }
-
-
-def form_data(response) -> dict[str, object]:
-    """The POST a browser would send back unchanged from a rendered admin change form."""
-    data: dict[str, object] = {}
-
-    def add(form):
-        for bound in form:
-            value = bound.value()
-            if isinstance(bound.field.widget, CheckboxInput):
-                if value:
-                    data[bound.html_name] = "on"
-            elif value is not None:
-                data[bound.html_name] = value if isinstance(value, list) else str(value)
-
-    add(response.context["adminform"].form)
-    for inline in response.context["inline_admin_formsets"]:
-        add(inline.formset.management_form)
-        for form in inline.formset.forms:
-            add(form)
-    return data
 
 
 def _prime_grant_with_children() -> Grant:

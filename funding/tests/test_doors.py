@@ -10,8 +10,6 @@ and ask for the same recomputes (docs/architecture.md "One write path").
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +18,6 @@ from typing import Any
 
 import pytest
 from django.db import models
-from django.forms import CheckboxInput
 from django.urls import reverse
 
 from funding import resources
@@ -38,10 +35,10 @@ from funding.models import (
     SubawardPayment,
 )
 from funding.services import alerts as alert_services
-from opsite.core import recompute, signals
+from opsite.core import recompute, signals, testing
 from opsite.core import services as core_services
 from opsite.core.recompute import RUNWAY
-from opsite.core.resources import ImportFailed, import_file
+from opsite.core.testing import admin_url, exported_row, form_data
 
 from .factories import (
     CashPositionFactory,
@@ -133,29 +130,6 @@ def put_admin(data: dict[str, Any], name: str, value: Any) -> None:
         data[name] = str(value.pk) if isinstance(value, models.Model) else str(value)
 
 
-def form_data(response) -> dict[str, Any]:
-    """The POST a browser would send back unchanged from a rendered admin form and its inlines."""
-    data: dict[str, Any] = {}
-    forms = [response.context["adminform"].form]
-    for inline in response.context["inline_admin_formsets"]:
-        forms += [inline.formset.management_form, *inline.formset.forms]
-    for form in forms:
-        for bound in form:
-            value = bound.value()
-            if isinstance(bound.field.widget, CheckboxInput):
-                if value:
-                    data[bound.html_name] = "on"
-            elif value is not None:
-                data[bound.html_name] = value if isinstance(value, list) else str(value)
-            if bound.field.show_hidden_initial and value is not None:  # a callable default's
-                data[bound.html_initial_name] = str(value)
-    return data
-
-
-def admin_url(model: type[models.Model], view: str, *args: Any) -> str:
-    return reverse(f"admin:funding_{model._meta.model_name}_{view}", args=args)
-
-
 def api_url(row: models.Model) -> str:
     route = ROUTES[type(row)]
     return reverse(f"funding-api:{route.api}-detail", args=[getattr(row, route.lookup)])
@@ -165,10 +139,7 @@ def api_url(row: models.Model) -> str:
 
 
 def api_errors(response) -> Errors:
-    if response.status_code in (200, 201, 204):
-        return {}
-    assert response.status_code == 400, response.content
-    return response.json()
+    return testing.api_errors(response) or {}
 
 
 def admin_errors(response, inline: str | None = None) -> Errors:
@@ -177,35 +148,12 @@ def admin_errors(response, inline: str | None = None) -> Errors:
     The rows of the other inlines are left out: on a grant's page, say, a lowered amount is
     refused on the grant's field, and each disbursement row shown may say it no longer fits too.
     """
-    if response.status_code == 302:
-        return {}
-    assert response.status_code == 200
-    errors = {name: list(messages) for name, messages in response.context["adminform"].form.errors.items()}
-    for formset in (
-        i.formset for i in response.context["inline_admin_formsets"] if i.formset.prefix == inline
-    ):
-        for form in formset.forms:
-            for name, messages in form.errors.items():
-                errors.setdefault(name, []).extend(messages)
-        if formset.non_form_errors():
-            errors.setdefault("__all__", []).extend(formset.non_form_errors())
-    assert errors, "the admin neither saved nor said why"
-    return errors
+    return testing.admin_errors(response, inlines=() if inline is None else (inline,)) or {}
 
 
 def import_errors(resource: type, rows: list[dict[str, str]]) -> Errors:
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    try:
-        import_file(resource(), text.getvalue(), "csv")
-    except ImportFailed as failed:
-        found: Errors = {}
-        for error in failed.errors:
-            found.setdefault(error.field or "__all__", []).append(error.message)
-        return found
-    return {}
+    content = testing.csv_text(list(rows[0]), [list(row.values()) for row in rows])
+    return testing.import_errors(resource(), content) or {}
 
 
 # --- the doors ----------------------------------------------------------------------------------
@@ -268,8 +216,8 @@ def update_through(door: str, client, row: models.Model, changes: dict[str, Any]
             put_admin(data, f"{prefix}-{name}", value)
         return admin_errors(client.post(url, data), route.inline)
     if door == "import":
-        exported = route.resource().export(queryset=type(row).objects.filter(pk=row.pk)).dict
-        rows = [{**exported[0], **{name: as_file(value) for name, value in changes.items()}}]
+        exported = exported_row(route.resource(), type(row).objects.filter(pk=row.pk))
+        rows = [{**exported, **{name: as_file(value) for name, value in changes.items()}}]
         return import_errors(route.resource, rows)
     raise AssertionError(door)
 
@@ -280,11 +228,9 @@ def delete_through(door: str, client, row: models.Model) -> None:
         response = client.delete(api_url(row))
         assert response.status_code == 204, response.content
     elif door == "admin delete":
-        response = client.post(admin_url(model, "delete", row.pk), {"post": "yes"})
-        assert response.status_code == 302
+        assert testing.admin_delete(client, row).status_code == 302
     elif door == "admin bulk delete":
-        body = {"action": "delete_selected", "_selected_action": [row.pk], "post": "yes"}
-        assert client.post(admin_url(model, "changelist"), body).status_code == 302
+        assert testing.admin_delete_selected(client, row).status_code == 302
     elif door == "inline":
         route = ROUTES[model]
         parent = getattr(row, route.parent)

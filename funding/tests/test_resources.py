@@ -29,6 +29,7 @@ from funding.models import (
     SubawardPayment,
 )
 from opsite.core.resources import FORMATS, ImportFailed, import_file
+from opsite.core.testing import exported_file
 
 from .factories import (
     CashPositionFactory,
@@ -47,12 +48,6 @@ from .factories import (
 pytestmark = pytest.mark.django_db
 
 D = Decimal
-
-
-def export(resource, fmt: str, queryset=None) -> bytes | str:
-    # As the admin does: binary formats (XLSX) get native cell types, text formats strings.
-    dataset = resource.export(queryset, force_native_type=fmt == "xlsx")
-    return FORMATS[fmt]().export_data(dataset)
 
 
 def rows_of(model) -> list[dict]:
@@ -132,7 +127,7 @@ def test_an_export_reimports_as_an_update_that_changes_nothing(case, fmt):
     resource_class, model, make = CASES[case]
     make()
     before = rows_of(model)
-    content = export(resource_class(), fmt)
+    content = exported_file(resource_class(), fmt)
 
     result = import_file(resource_class(), content, fmt)
 
@@ -142,7 +137,7 @@ def test_an_export_reimports_as_an_update_that_changes_nothing(case, fmt):
 
 def test_an_export_imports_into_an_empty_database_as_new_rows():
     _grants()
-    content = export(resources.GrantResource(), "csv")
+    content = exported_file(resources.GrantResource(), "csv")
     funders = list(Funder.objects.values_list("slug", flat=True))
     before = [{k: v for k, v in row.items() if k != "id"} for row in rows_of(Grant)]
     Grant.objects.all().delete()
@@ -254,9 +249,9 @@ def test_scenario_import_cannot_untick_the_default():
 def test_relations_are_exported_by_natural_key():
     SubawardPaymentFactory(subaward__reference="sub-77", subaward__grant__reference="prime-77")
     ScenarioAdjustmentFactory(scenario__slug="lean", delay=True, grant__reference="nsf-77")
-    payments = export(resources.SubawardPaymentResource(), "csv")
-    adjustments = export(resources.ScenarioAdjustmentResource(), "csv")
-    subawards = export(resources.SubawardResource(), "csv")
+    payments = exported_file(resources.SubawardPaymentResource(), "csv")
+    adjustments = exported_file(resources.ScenarioAdjustmentResource(), "csv")
+    subawards = exported_file(resources.SubawardResource(), "csv")
     assert ",sub-77," in payments
     assert ",lean," in adjustments and ",nsf-77," in adjustments
     assert ",prime-77," in subawards
@@ -275,7 +270,7 @@ def test_formula_text_is_exported_quoted_and_reimported_as_itself(text):
     for fmt in ("csv", "json") if text.startswith("\r") else ("csv", "xlsx", "json"):
         dataset = resources.GrantResource().export(force_native_type=fmt == "xlsx")
         assert dataset.dict[0]["title"] == "'" + text
-        import_file(resources.GrantResource(), export(resources.GrantResource(), fmt), fmt)
+        import_file(resources.GrantResource(), exported_file(resources.GrantResource(), fmt), fmt)
         grant.refresh_from_db()
         assert grant.title == text
 

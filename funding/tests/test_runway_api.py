@@ -5,9 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import socket
 import time
-from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
@@ -18,8 +16,8 @@ from drf_spectacular.generators import SchemaGenerator
 from funding.api.runway import RunwayRecomputeView, RunwayView
 from funding.models import RunwaySnapshot, Scenario
 from funding.runway.snapshots import runway_recompute_all
-from opsite.celery import app, reset_connections
 from opsite.core.models import RecomputeState
+from opsite.tests.brokers import closed_port, publishing_to
 from staff.tests.factories import CompensationFactory, StaffMemberFactory
 
 from .factories import CashPositionFactory, DisbursementFactory, ExpenseFactory, GrantFactory
@@ -267,22 +265,9 @@ def test_recompute_only_accepts_post(finance_client):
     assert finance_client.get(RECOMPUTE_URL).status_code == 405
 
 
-@contextmanager
 def broker_down():
     """Point Celery at a closed port on this machine, publishing for real (not eagerly)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"redis://127.0.0.1:{port}/0"
-    keys = ("broker_url", "result_backend", "task_always_eager")
-    saved = {key: app.conf[key] for key in keys}
-    app.conf.update(broker_url=url, result_backend=url, task_always_eager=False)
-    reset_connections()
-    try:
-        yield
-    finally:
-        app.conf.update(saved)
-        reset_connections()
+    return publishing_to(f"redis://127.0.0.1:{closed_port()}/0")
 
 
 def test_with_the_broker_down_recompute_answers_pending_within_seconds(finance_client, books):

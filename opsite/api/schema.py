@@ -11,7 +11,7 @@ from django.dispatch import receiver
 from django.http import HttpResponse
 from django.urls import get_urlconf
 from django.utils import translation
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -50,8 +50,12 @@ class ApiSchemaView(SpectacularAPIView):
         return Response(data=schema, headers={"Content-Disposition": f'inline; filename="{filename}"'})
 
 
-class ApiDocsView(SpectacularSwaggerView):
-    """drf-spectacular's Swagger UI page, with its assets served by this site (the sidecar)."""
+class ApiDocsView(SpectacularSwaggerSplitView):
+    """drf-spectacular's Swagger UI page, with its assets served by this site (the sidecar).
+
+    The split view: the page loads its start-up script from ``?script=`` rather than inlining it,
+    so the docs run under the site's Content-Security-Policy (``script-src 'self'``, no inline).
+    """
 
     def options(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
         # The page renders every answer through an HTML template, and DRF's OPTIONS metadata has

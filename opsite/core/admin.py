@@ -5,6 +5,11 @@ of the model's app (:func:`opsite.core.services.writes_for`): ``save_model``, ``
 ``delete_model`` and ``delete_queryset`` (so the bulk "delete selected" action too) call them. The
 forms show the rules across rows on their fields before anything is saved, by running the
 service's ``validate`` after the model's own field checks.
+
+Two more promises hold for every admin built on these bases: an import is read within bounds and
+confirmed only as it was previewed (``opsite.core.admin_import.GuardedImportExportMixin``), and
+no page, filter, search or message leads to records of a model the user may not view
+(:class:`VisibilityMixin`).
 """
 
 from __future__ import annotations
@@ -12,16 +17,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib import admin
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.contrib import admin, messages
+from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import transaction
 from django.forms import BaseForm
 from django.forms.models import InlineForeignKeyField, construct_instance
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, JSON, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 
+from .admin_import import GuardedImportExportMixin
 from .services import adopt, full_clean_with, has_writes, writes_for
+from .visibility import deleted_objects_seen_by, list_filter_path, path_visible, search_field_path
 
 
 def form_data(form: BaseForm, *, changed_only: bool) -> dict[str, Any]:
@@ -86,6 +95,20 @@ def service_validated(
 
 class ServiceWritesMixin:
     """Saves and deletes of a ModelAdmin through the services of its model."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # A row deleted by someone else while this form was open: the update service refuses to
+        # write it back (it would come back without its children). Caught here, outside Django's
+        # atomic block, so the whole save is rolled back; the user is told and sent to the list.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ObjectDoesNotExist as gone:
+            if not getattr(gone, "deleted_meanwhile", False):
+                raise
+            self.message_user(request, str(gone), messages.WARNING)
+            return HttpResponseRedirect(
+                reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+            )
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         return service_validated(super().get_form(request, obj, change=change, **kwargs))
@@ -169,7 +192,71 @@ class OpsiteStackedInline(ServiceInlineMixin, admin.StackedInline):
     pass
 
 
-class OpsiteAdmin(ServiceWritesMixin, ImportExportModelAdmin):
+class VisibilityMixin:
+    """No side channel to the records of a model the user may not view (docs/roles.md).
+
+    * A changelist (and its export) refuses a filter whose path goes through such a model, with
+      the answer Django gives any disallowed lookup (400, "Filtering by ... not allowed"): with
+      ``?compensations__isnull=False`` Operations would count and place pay records.
+    * Search fields and list filters through such a model are left out for that user.
+    * The pages of one record (change, history, a history version, delete) answer 403 before
+      the record is looked up, for a user who may not view (or delete) any record of the model:
+      the same answer whether or not the id exists.
+    * A refused delete names no record, count or kind the user may not view.
+    """
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if request is not None and not path_visible(request.user, self.model, lookup):
+            return False
+        # PostgreSQL refuses a NUL in text with an error (a 500): refuse it as a bad filter.
+        if "\x00" in str(value):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def get_search_fields(self, request):
+        return [
+            name
+            for name in super().get_search_fields(request)
+            if path_visible(request.user, self.model, search_field_path(name))
+        ]
+
+    def get_list_filter(self, request):
+        return [
+            item
+            for item in super().get_list_filter(request)
+            if (path := list_filter_path(item)) is None or path_visible(request.user, self.model, path)
+        ]
+
+    def get_deleted_objects(self, objs, request):
+        return deleted_objects_seen_by(objs, request, self.admin_site)
+
+    def _may_see_some(self, request) -> bool:
+        history = getattr(self, "has_view_history_or_change_history_permission", None)
+        return self.has_view_or_change_permission(request) or bool(history and history(request))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        if not self._may_see_some(request):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # Only SimpleHistoryAdmin routes this page (a past version of one record).
+        if not self._may_see_some(request):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        if not self.has_delete_permission(request):
+            raise PermissionDenied
+        return super().delete_view(request, object_id, extra_context)
+
+
+class OpsiteAdmin(VisibilityMixin, GuardedImportExportMixin, ServiceWritesMixin, ImportExportModelAdmin):
     """Import/export (CSV, XLSX, JSON) with a dry-run preview; permissions follow the roles."""
 
     formats = [CSV, XLSX, JSON]
@@ -177,7 +264,9 @@ class OpsiteAdmin(ServiceWritesMixin, ImportExportModelAdmin):
     show_full_result_count = False
 
 
-class OpsiteHistoryAdmin(ServiceWritesMixin, ImportExportModelAdmin, SimpleHistoryAdmin):
+class OpsiteHistoryAdmin(
+    VisibilityMixin, GuardedImportExportMixin, ServiceWritesMixin, ImportExportModelAdmin, SimpleHistoryAdmin
+):
     """As :class:`OpsiteAdmin`, with the audit history of every change."""
 
     formats = [CSV, XLSX, JSON]
@@ -185,7 +274,7 @@ class OpsiteHistoryAdmin(ServiceWritesMixin, ImportExportModelAdmin, SimpleHisto
     show_full_result_count = False
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(VisibilityMixin, admin.ModelAdmin):
     """Bookkeeping written by jobs: shown for the record, never typed in.
 
     Deleting stays possible for who may (clearing old records); a model with services deletes

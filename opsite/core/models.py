@@ -33,6 +33,12 @@ class RecomputeState(TimeStampedModel):
     pending = models.BooleanField(default=False)
     requested_at = models.DateTimeField(null=True, blank=True)
     succeeded_at = models.DateTimeField(null=True, blank=True)
+    # Set when a recompute is published, cleared when it starts: while set (and recent), another
+    # request publishes nothing, since the queued recompute will read its change.
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
 
     class Meta:
         app_label = "opsite"

@@ -21,12 +21,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from celery import Task, current_app
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from .models import RecomputeState
@@ -53,6 +54,8 @@ class Enqueued:
     task_id: str | None
     status: Literal["queued", "pending"]
     ran_inline: bool = False
+    # Queued by an earlier request that has not started yet: nothing new was published.
+    coalesced: bool = False
 
 
 # The task that recomputes each kind, by name: the kernel never imports the consumers that own
@@ -158,11 +161,17 @@ def enqueue_recompute(kind: str) -> Enqueued:
 
     For callers outside a transaction, such as the runway API's "recompute" button. The kind is
     first recorded as pending, so a worker that finishes it, even before this returns, clears it.
+
+    Requests coalesce across transactions: while a recompute of ``kind`` is queued and has not
+    started, another request publishes nothing (:func:`_claim_queue`), since the queued one will
+    read its change. A burst of writes therefore queues one recompute, not one per transaction.
     """
     _check_kinds((kind,))
     _mark_requested_quietly(kind)
     task = _task_for(kind)
     eager = bool(task.app.conf.task_always_eager)
+    if not _claim_queue_quietly(kind):
+        return Enqueued(kind=kind, task_id=None, status="queued", coalesced=True)
     _running.active = eager
     try:
         # The web side never reads the result: not subscribing to it keeps a dead result backend
@@ -177,10 +186,72 @@ def enqueue_recompute(kind: str) -> Enqueued:
                 kind,
                 exc_info=True,
             )
+        # Nothing is queued after all: the next request, or the beat, may try again at once.
+        _release_queue_quietly(kind)
         return Enqueued(kind=kind, task_id=None, status="pending", ran_inline=eager)
     finally:
         _running.active = False
     return Enqueued(kind=kind, task_id=result.id, status="queued", ran_inline=eager)
+
+
+def lost_after() -> timedelta:
+    """How long a queued or started recompute may go without an outcome before it counts as lost.
+
+    A worker killed whole takes its task with it, and Redis hands the message back only after
+    its visibility timeout (an hour); the beat re-enqueues a lost recompute well before that.
+    """
+    return timedelta(seconds=getattr(settings, "OPSITE_RECOMPUTE_LOST_AFTER_SECONDS", 240))
+
+
+def _claim_queue(kind: str) -> bool:
+    """Whether this caller may publish the recompute of ``kind``: a conditional UPDATE.
+
+    The row says when a recompute was last queued (``queued_at``, cleared when it starts). Only one
+    caller turns "none queued" (or "queued so long ago it was lost") into "queued now".
+    """
+    now = timezone.now()
+    free = Q(queued_at__isnull=True) | Q(queued_at__lt=now - lost_after())
+    return bool(RecomputeState.objects.filter(Q(kind=kind) & free).update(queued_at=now, updated_at=now))
+
+
+def _claim_queue_quietly(kind: str) -> bool:
+    try:
+        return _claim_queue(kind)
+    except Exception:
+        # Better a duplicate recompute (they are idempotent) than none.
+        logger.exception("Could not claim the %s recompute's queue; publishing anyway.", kind)
+        return True
+
+
+def _release_queue_quietly(kind: str) -> None:
+    try:
+        RecomputeState.objects.filter(kind=kind).update(queued_at=None, updated_at=timezone.now())
+    except Exception:
+        logger.exception("Could not release the %s recompute's queue.", kind)
+
+
+def recompute_started(kind: str) -> datetime:
+    """Record that a recompute of ``kind`` starts now, and return that instant.
+
+    It is no longer queued: a change committed from now on may not be in its figures, so a
+    request for it must queue another recompute.
+    """
+    _check_kinds((kind,))
+    now = timezone.now()
+    RecomputeState.objects.filter(kind=kind).update(queued_at=None, started_at=now, updated_at=now)
+    return now
+
+
+def recompute_failed(kind: str, *, error: BaseException) -> None:
+    """Record that a recompute of ``kind`` failed: it stays pending, and says so, with why.
+
+    The reason is the exception's class and message, cut short; the dashboard and the admin show
+    it to Finance and Leadership (the recompute's errors name tables, dates and currencies).
+    """
+    _check_kinds((kind,))
+    now = timezone.now()
+    reason = f"{type(error).__name__}: {error}"[:500]
+    RecomputeState.objects.filter(kind=kind).update(failed_at=now, last_error=reason, updated_at=now)
 
 
 def _mark_requested_quietly(kind: str) -> None:
@@ -212,13 +283,20 @@ def recompute_succeeded(kind: str, *, started_at: datetime) -> None:
     _check_kinds((kind,))
     now = timezone.now()
     still_owed = Case(When(requested_at__gt=started_at, then=Value(True)), default=Value(False))
-    if RecomputeState.objects.filter(kind=kind).update(pending=still_owed, succeeded_at=now, updated_at=now):
+    outcome = {
+        "pending": still_owed,
+        "succeeded_at": now,
+        "failed_at": None,
+        "last_error": "",
+        "updated_at": now,
+    }
+    if RecomputeState.objects.filter(kind=kind).update(**outcome):
         return
     try:
         with transaction.atomic():
             RecomputeState.objects.create(kind=kind, pending=False, succeeded_at=now)
     except IntegrityError:
-        RecomputeState.objects.filter(kind=kind).update(pending=still_owed, succeeded_at=now, updated_at=now)
+        RecomputeState.objects.filter(kind=kind).update(**outcome)
 
 
 def recompute_pending() -> dict[str, bool]:
@@ -229,9 +307,35 @@ def recompute_pending() -> dict[str, bool]:
 
 
 def pending_kinds(*, requested_before: datetime) -> list[str]:
-    """The kinds still pending whose latest request is older than ``requested_before``."""
+    """The kinds still owed whose latest request is older than ``requested_before``, leaving out
+    those a live recompute is about to pay: queued, or started after that request, within
+    :func:`lost_after` (past it, that recompute counts as lost)."""
+    now = timezone.now()
+    alive = now - lost_after()
+    being_paid = Q(queued_at__gte=alive) | (Q(started_at__gte=alive) & Q(started_at__gte=F("requested_at")))
     return list(
         RecomputeState.objects.filter(pending=True, requested_at__lt=requested_before)
+        .exclude(being_paid)
         .order_by("kind")
         .values_list("kind", flat=True)
     )
+
+
+@dataclass(frozen=True)
+class RecomputeStatus:
+    """What the dashboard and the admin say of one kind: owed, failing, and since when."""
+
+    kind: str
+    pending: bool
+    failed_at: datetime | None
+    last_error: str
+    succeeded_at: datetime | None
+
+
+def recompute_statuses() -> dict[str, RecomputeStatus]:
+    """Every kind's status, in one query; a kind never requested is neither pending nor failed."""
+    found = {
+        row.kind: RecomputeStatus(row.kind, row.pending, row.failed_at, row.last_error, row.succeeded_at)
+        for row in RecomputeState.objects.filter(kind__in=KINDS)
+    }
+    return {kind: found.get(kind, RecomputeStatus(kind, False, None, "", None)) for kind in KINDS}

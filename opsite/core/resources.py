@@ -1,27 +1,33 @@
 """The base of every django-import-export resource in opsite.
 
-Three promises hold for every import and export, whatever the path (admin, API, command):
+These promises hold for every import and export, whatever the path (admin, API, command):
 
 * all or nothing: one bad row and the whole import is rolled back;
 * every bad row is reported by its number, field and reason;
+* numbers are read strictly (:mod:`opsite.core.parsing`: "1.9" is no whole number, "1,5" no
+  decimal, "٣" neither), and a cell holding a NUL character is refused, on every database;
+* a file names each row once: a row repeating an earlier row's import id is refused, naming both,
+  rather than silently overwriting it;
 * exported text cells that a spreadsheet would run as a formula get a leading ``'``.
 
 The widgets below are the ones every app shares: relations written as natural keys (one, or many
-in one cell), strict yes/no and whole numbers, lists in one cell. Each refuses what it does not
-understand with a ``ValueError`` naming the value, which the library reports as an error on that
-row's column; none of them guesses.
+in one cell), strict yes/no, whole numbers and decimals, lists in one cell. Each refuses what it
+does not understand with a ``ValueError`` naming the value, which the library reports as an error
+on that row's column; none of them guesses.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from datetime import date
 
-from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ObjectDoesNotExist, ValidationError
 from django.utils.encoding import force_str
 from import_export import resources, widgets
 from import_export.formats import base_formats
+from import_export.results import RowResult
 
+from .parsing import NUL_MESSAGE, contains_nul, parse_decimal, parse_integer, shown
 from .services import adopt, full_clean_with, has_writes, writes_for
 
 # A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
@@ -35,6 +41,19 @@ _NON_TEXT_WIDGETS = (
     widgets.DateTimeWidget,
     widgets.TimeWidget,
     widgets.BooleanWidget,
+)
+
+# The model fields whose cells are whole numbers (the primary key included: a payment's ``id``).
+INTEGER_FIELDS = (
+    "IntegerField",
+    "PositiveIntegerField",
+    "BigIntegerField",
+    "PositiveBigIntegerField",
+    "PositiveSmallIntegerField",
+    "SmallIntegerField",
+    "SmallAutoField",
+    "AutoField",
+    "BigAutoField",
 )
 
 FORMATS = {"csv": base_formats.CSV, "xlsx": base_formats.XLSX, "json": base_formats.JSON}
@@ -65,22 +84,18 @@ def restore_formula(value: str) -> str:
 
 
 class StrictDecimalWidget(widgets.DecimalWidget):
-    """A decimal that names the bad value instead of failing with ``InvalidOperation``.
+    """A decimal read strictly (:func:`opsite.core.parsing.parse_decimal`), naming a bad value.
 
-    It never rounds: a value with more places than the model field allows is refused by the
-    model's own validation (``full_clean``), which the base resource always runs.
+    No thousands separators ("1,5" is refused, never read as 15), no exponent, no NaN; an XLSX
+    cell's float is read through its shortest repr. It never rounds: a value with more places
+    than the model field allows is refused by the model's own validation (``full_clean``), which
+    the base resource always runs.
     """
 
     def clean(self, value, row=None, **kwargs):
         if self.is_empty(value):
             return None
-        if isinstance(value, float):
-            # XLSX cells arrive as floats: go through their shortest repr, never binary noise.
-            value = repr(value)
-        try:
-            return Decimal(force_str(value).strip().replace(",", ""))
-        except InvalidOperation:
-            raise ValueError(f"{value!r} is not a number.") from None
+        return parse_decimal(value, floats=True)
 
     def render(self, value, obj=None, **kwargs):
         if value is None:
@@ -89,17 +104,16 @@ class StrictDecimalWidget(widgets.DecimalWidget):
 
 
 class StrictIntegerWidget(widgets.IntegerWidget):
-    """A whole number that names the bad value instead of failing with ``InvalidOperation``."""
+    """A whole number read strictly (:func:`opsite.core.parsing.parse_integer`), naming a bad value.
+
+    ASCII digits only: "1.9" is refused where the library's widget stores 1, "٣" where it
+    stores 3. An XLSX cell's whole float (``7.0``) is that number.
+    """
 
     def clean(self, value, row=None, **kwargs):
         if self.is_empty(value):
             return None
-        if isinstance(value, float) and value.is_integer():  # XLSX numbers arrive as floats
-            return int(value)
-        text = force_str(value).strip()
-        if not text.lstrip("-").isdigit():
-            raise ValueError(f"{value!r} is not a whole number.")
-        return int(text)
+        return parse_integer(value, floats=True)
 
 
 class StrictBooleanWidget(widgets.BooleanWidget):
@@ -267,7 +281,17 @@ class OpsiteResource(resources.ModelResource):
     and the API; a rule a row breaks is reported on that row like any other bad cell.
     """
 
-    WIDGETS_MAP = {**resources.ModelResource.WIDGETS_MAP, "DecimalField": StrictDecimalWidget}
+    # Every number column reads strictly, whatever its size: the library's own integer widget
+    # reads "1.9" as 1 and "٣" as 3.
+    WIDGETS_MAP = {
+        **resources.ModelResource.WIDGETS_MAP,
+        **dict.fromkeys(INTEGER_FIELDS, StrictIntegerWidget),
+        "DecimalField": StrictDecimalWidget,
+    }
+
+    # Import id fields matched whatever their letter case (a repository's ``full_name``, as on
+    # GitHub); a relation's key is when its ``NaturalKeyWidget`` says so.
+    case_insensitive_ids: tuple[str, ...] = ()
 
     class Meta:
         clean_model_instances = True
@@ -275,18 +299,115 @@ class OpsiteResource(resources.ModelResource):
         skip_unchanged = False
         report_skipped = True
 
-    @classmethod
-    def widget_from_django_field(cls, f, default=widgets.Widget):
-        if f.get_internal_type() == "DecimalField":
-            return StrictDecimalWidget
-        return super().widget_from_django_field(f, default)
-
     def import_data(self, dataset, dry_run=False, raise_errors=False, use_transactions=None, **kwargs):
         # All or nothing: validation errors roll back too, not only exceptions.
         kwargs["rollback_on_validation_errors"] = True
         return super().import_data(
             dataset, dry_run=dry_run, raise_errors=raise_errors, use_transactions=True, **kwargs
         )
+
+    def before_import(self, dataset, **kwargs):
+        super().before_import(dataset, **kwargs)
+        self._repeated_rows = self.repeated_rows(dataset)
+
+    def import_row(self, row, instance_loader, **kwargs):
+        """Refuse, without a look at the database, a row holding NUL or repeating another's key.
+
+        PostgreSQL answers a NUL character in a query with a database error, so such a row is
+        never looked up; a row whose import id repeats an earlier row's would silently overwrite
+        it (the last one winning), so it is refused, naming both.
+        """
+        errors = self.nul_errors(row)
+        repeated = getattr(self, "_repeated_rows", {}).get(kwargs.get("row_number"))
+        if repeated is not None:
+            field, message = repeated
+            errors.setdefault(field, []).append(ValidationError(message, code="repeated_key"))
+        if not errors:
+            return super().import_row(row, instance_loader, **kwargs)
+        row_result = self.get_row_result_class()()
+        row_result.import_type = RowResult.IMPORT_TYPE_INVALID
+        row_result.validation_error = ValidationError(errors)
+        return row_result
+
+    def nul_errors(self, row) -> dict[str, list[ValidationError]]:
+        """The imported cells of ``row`` that hold a NUL character, by field."""
+        errors: dict[str, list[ValidationError]] = {}
+        for field in self.get_import_fields():
+            if field.readonly or field.column_name not in row:
+                continue
+            if contains_nul(row[field.column_name]):
+                name = field.attribute or field.column_name
+                errors[name] = [ValidationError(f"{name} {NUL_MESSAGE}", code="nul")]
+        return errors
+
+    def repeated_rows(self, dataset) -> dict[int, tuple[str, str]]:
+        """The rows whose import id repeats an earlier row's: row number -> (field, message).
+
+        Keys are compared as the widgets read them (``2024-01-31`` in a CSV and a spreadsheet
+        date are one day; a relation's key text trimmed), whatever their letter case where the
+        key is matched so. A row whose key cannot be read, or is blank (a new row matched on
+        ``id``), is left to its own errors.
+        """
+        id_fields = [self.fields[name] for name in self.get_import_id_fields() if name in self.fields]
+        headers = list(dataset.headers or ())
+        if not id_fields or any(field.column_name not in headers for field in id_fields):
+            return {}  # the library reports a missing id column itself
+        positions = [headers.index(field.column_name) for field in id_fields]
+        first_seen: dict[tuple, int] = {}
+        repeated: dict[int, tuple[str, str]] = {}
+        for number, values in enumerate(dataset, 1):
+            cells = [values[position] for position in positions]
+            key = self._import_key(id_fields, cells)
+            if key is None:
+                continue
+            if key not in first_seen:
+                first_seen[key] = number
+                continue
+            names = [field.column_name for field in id_fields]
+            texts = [c.isoformat() if isinstance(c, date) else shown(c) for c in cells]
+            described = (
+                f"{names[0]} {texts[0]}"
+                if len(names) == 1
+                else f"{', '.join(names[:-1])} and {names[-1]} ({', '.join(texts)})"
+            )
+            noun = self._meta.model._meta.verbose_name
+            repeated[number] = (
+                id_fields[0].attribute or names[0],
+                f"repeats the {described} of row {first_seen[key]}: a file may hold each {noun} once.",
+            )
+        return repeated
+
+    def _import_key(self, id_fields, cells) -> tuple | None:
+        key = []
+        for field, cell in zip(id_fields, cells, strict=True):
+            if isinstance(cell, str):
+                cell = restore_formula(cell).strip()
+            if cell is None or cell == "" or contains_nul(cell):
+                return None
+            widget = field.widget
+            if isinstance(widget, widgets.ForeignKeyWidget):
+                # A relation's key as text: reading it would cost a query per row.
+                value = force_str(cell)
+                folded = getattr(widget, "case_insensitive", False)
+            else:
+                try:
+                    value = widget.clean(cell)
+                except Exception:  # a bad cell: the row reports it on its column
+                    return None
+                folded = field.attribute in self.case_insensitive_ids
+            if value is None or value == "":
+                return None
+            key.append(value.casefold() if folded and isinstance(value, str) else value)
+        return tuple(key)
+
+    def get_instance(self, instance_loader, row):
+        # A row whose import id holds a bad value ("1.9" as an ``id``, a date that is none) is
+        # taken as new, so the bad value is reported on its column by ``import_instance``
+        # rather than as a crash of the lookup.
+        try:
+            return super().get_instance(instance_loader, row)
+        except ValueError:
+            return None
 
     def before_import_row(self, row, **kwargs):
         for key, value in list(row.items()):
@@ -312,8 +433,38 @@ class OpsiteResource(resources.ModelResource):
                 )
             except ValidationError as error:
                 errors = error.update_error_dict(errors)
+        else:
+            errors = self._check_cells(instance, errors)
         if errors:
             raise ValidationError(errors)
+
+    def _check_cells(self, instance, errors: dict) -> dict:
+        """The checks of each imported cell on its own, for a resource whose service checks rows.
+
+        The service checks a row only once the rows before it passed; these checks cost no
+        query, so every bad cell of every row is named, as with ``clean_model_instances``: the
+        imported columns' own validators (a number's range, a plausible date), and a required
+        relation left empty (reading it would raise, where ``full_clean()`` names it).
+        """
+        imported, relations = set(), {}
+        for field in self.get_import_fields():
+            try:
+                model_field = instance._meta.get_field(field.attribute or "")
+            except FieldDoesNotExist:
+                continue
+            if model_field.many_to_one:
+                relations[field.attribute] = model_field
+            elif model_field.concrete and not model_field.many_to_many:
+                imported.add(field.attribute)
+        for name, model_field in relations.items():
+            if name not in errors and not model_field.null and getattr(instance, model_field.attname) is None:
+                errors[name] = [ValidationError(model_field.error_messages["null"], code="null")]
+        others = {f.name for f in instance._meta.concrete_fields} - (imported - set(errors))
+        try:
+            instance.clean_fields(exclude=others)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        return errors
 
     def row_rules(self, instance):
         """The service rules each row is checked against before it is saved.
@@ -338,7 +489,10 @@ class OpsiteResource(resources.ModelResource):
                 continue
             if model_field.many_to_many or not model_field.concrete or model_field.primary_key:
                 continue
-            data[name] = getattr(instance, name)
+            if model_field.many_to_one and getattr(instance, model_field.attname) is None:
+                data[name] = None  # unset: reading the relation would raise, not answer None
+            else:
+                data[name] = getattr(instance, name)
         return data
 
     def do_instance_save(self, instance, is_create):
@@ -346,7 +500,13 @@ class OpsiteResource(resources.ModelResource):
         if is_create:
             adopt(instance, writes.create_from(self.row_data(instance)))
         else:
-            writes.update_from(instance, self.row_data(instance))
+            try:
+                writes.update_from(instance, self.row_data(instance))
+            except ObjectDoesNotExist as gone:
+                if not getattr(gone, "deleted_meanwhile", False):
+                    raise
+                # Deleted since the row was matched: refused on the row, like any bad row.
+                raise ValidationError(str(gone), code="deleted") from None
 
     def delete_instance(self, instance, row, **kwargs):
         self.before_delete_instance(instance, row, **kwargs)
@@ -363,18 +523,11 @@ class OpsiteResource(resources.ModelResource):
 class NaturalKeyResource(OpsiteResource):
     """A resource whose rows are matched, and whose relations are written, by natural key.
 
-    * A row whose import id names an unknown relation (or holds a bad value) is a new row, so
-      the bad value is reported as an error on its column by ``import_instance``, not as a crash
-      of the instance lookup.
+    * A row whose import id names an unknown relation (or holds a bad value) is a new row (the
+      base's ``get_instance``), so the bad value is reported as an error on its column.
     * The cells of :class:`NaturalKeysWidget` columns are checked before the row is saved, so an
       unknown key is reported on its column too.
     """
-
-    def get_instance(self, instance_loader, row):
-        try:
-            return super().get_instance(instance_loader, row)
-        except ValueError:
-            return None
 
     def import_instance(self, instance, row, **kwargs):
         errors: dict = {}

@@ -146,7 +146,18 @@ class ModelWrites(Generic[M]):
         return self.create(**self._only_taken(data))
 
     def update_from(self, instance: M, data: Mapping[str, Any]) -> M:
-        return self.update(**{self.name: instance, "data": self._only_taken(data)})
+        """Update ``instance`` through the update service, unless its row was deleted meanwhile.
+
+        A door reads the row, then writes it: a delete committed in between would make the
+        service's ``save()`` find no row to UPDATE and INSERT it again, without what the delete
+        took with it (a contract without its payments). So the row is locked, and found still
+        there, in the same transaction as the update: then a delete waits for the update's
+        commit, or has committed and the update is refused with the model's ``DoesNotExist``
+        (the API answers 404).
+        """
+        with transaction.atomic():
+            lock_existing(instance)
+            return self.update(**{self.name: instance, "data": self._only_taken(data)})
 
     def delete_one(self, instance: M) -> None:
         if self.delete is None:
@@ -157,6 +168,27 @@ class ModelWrites(Generic[M]):
     def check(self, instance: M) -> None:
         if self.validate is not None:
             self.validate(instance)
+
+
+def lock_existing(instance: models.Model) -> None:
+    """Lock ``instance``'s row until the transaction ends; ``DoesNotExist`` when it is gone.
+
+    ``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite has no row locks, and its transaction's write
+    lock (``transaction_mode`` IMMEDIATE, see the settings) already keeps a delete out. The
+    error carries ``deleted_meanwhile``, so a door may tell it from a lookup that found nothing.
+    """
+    model = type(instance)
+    if instance.pk is None:
+        return
+    rows = model._base_manager.filter(pk=instance.pk)
+    if transaction.get_connection(rows.db).features.has_select_for_update:
+        rows = rows.select_for_update()
+    if not list(rows.values_list("pk", flat=True)):
+        error = model.DoesNotExist(
+            f"This {model._meta.verbose_name} was deleted while it was being changed; nothing was saved."
+        )
+        error.deleted_meanwhile = True
+        raise error
 
 
 def _snake(name: str) -> str:

@@ -30,8 +30,9 @@ from django.utils import timezone
 
 from funding.choices import GrantStatus
 from funding.models import CashPosition, Grant, RunwaySnapshot, Scenario, ScenarioAdjustment
+from opsite.core.recompute import RecomputeStatus, recompute_statuses
 from opsite.kpis.models import Rollup
-from opsite.kpis.rollups import KPIS_LATEST, series_key
+from opsite.kpis.rollups import DATA_QUALITY, KPIS_LATEST, data_quality_sentences, series_key
 from staff.rollups import Staffing, staffing_on
 
 # The stored series each chart reads: (metric, interval).
@@ -94,6 +95,14 @@ class DashboardData:
     grants: list[tuple[str, str]]
     staffing: Staffing
     rollups_computed: bool
+    # Rows the last rollup recompute left out for their dates, in sentences; and each recompute's
+    # state, so a failing one shows instead of figures going quietly stale.
+    data_quality: list[str]
+    recomputes: dict[str, RecomputeStatus]
+
+    @property
+    def failed_recomputes(self) -> list[RecomputeStatus]:
+        return [status for status in self.recomputes.values() if status.failed_at is not None]
 
     @property
     def default_runway(self) -> ScenarioRunway | None:
@@ -142,16 +151,22 @@ def runway_history() -> list[HistoryPoint]:
     return [HistoryPoint(*row) for row in rows]
 
 
-def stored_rollups() -> tuple[dict[str, Any] | None, dict[tuple[str, str], list[dict[str, Any]]], bool]:
-    """The KPI block and the chart series from the rollup store, in one query.
+def stored_rollups() -> tuple[
+    dict[str, Any] | None, dict[tuple[str, str], list[dict[str, Any]]], bool, list[str]
+]:
+    """The KPI block, the chart series and the data-quality notes from the rollup store, in one query.
 
-    Returns (kpis, points by (metric, interval), whether anything was stored). A series not stored
-    yet comes back empty: the page says so instead of computing it while someone waits.
+    Returns (kpis, points by (metric, interval), whether anything was stored, data-quality
+    sentences). A series not stored yet comes back empty: the page says so instead of computing
+    it while someone waits.
     """
     keys = {series_key(metric, interval): (metric, interval) for metric, interval in SERIES}
-    stored = dict(Rollup.objects.filter(key__in=[KPIS_LATEST, *keys]).values_list("key", "value"))
+    stored = dict(
+        Rollup.objects.filter(key__in=[KPIS_LATEST, DATA_QUALITY, *keys]).values_list("key", "value")
+    )
     series = {pair: (stored.get(key) or {}).get("points", []) for key, pair in keys.items()}
-    return stored.get(KPIS_LATEST), series, bool(stored)
+    quality = data_quality_sentences(stored.pop(DATA_QUALITY, None))
+    return stored.get(KPIS_LATEST), series, bool(stored), quality
 
 
 def latest_cash_position_date() -> date | None:
@@ -187,7 +202,7 @@ def delayable_grants() -> list[tuple[str, str]]:
 def dashboard_data(*, today: date | None = None) -> DashboardData:
     """Everything the dashboard shows, in a fixed number of queries (see the module docstring)."""
     today = today or timezone.localdate()
-    kpis, series, computed = stored_rollups()
+    kpis, series, computed, quality = stored_rollups()
     # Headcount by team on the same day as the other impact figures, so they agree.
     impact_day = date.fromisoformat(kpis["as_of"]) if kpis else today
     return DashboardData(
@@ -201,4 +216,6 @@ def dashboard_data(*, today: date | None = None) -> DashboardData:
         grants=delayable_grants(),
         staffing=staffing_on([impact_day])[impact_day],
         rollups_computed=computed,
+        data_quality=quality,
+        recomputes=recompute_statuses(),
     )

@@ -13,6 +13,9 @@ published, keeps them in :class:`~opsite.kpis.models.Rollup` rows, and serves th
     the metric's earliest data to the as-of day. Stock figures (users, hubs, communities,
     headcount) are read on each period's last day, or on the as-of day for the current period;
     flows (pull requests, funding, contracts) add up over the period, up to the as-of day;
+``data-quality``
+    the rows the last recompute left out because a date lies outside the plausible range
+    (``opsite.core.dates``), counted by table; read by :func:`data_quality_issues`;
 ``state:*``
     bookkeeping for the incremental recompute; never served.
 
@@ -47,6 +50,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -57,6 +61,7 @@ from contracts import rollups as contract_rollups
 from contributions import rollups as contribution_rollups
 from funding import rollups as funding_rollups
 from funding.currency import RateTable
+from opsite.core.dates import plausible_range
 from opsite.core.money import quantize
 from opsite.core.periods import INTERVALS, Period, check_interval, periods_between, reading_days
 from staff import rollups as staff_rollups
@@ -71,6 +76,7 @@ STATE_RUN = "state:run"
 STATE_USAGE = "state:usage"
 STATE_CONTRIBUTIONS = "state:contributions"
 STATE_STAFF = "state:staff"
+DATA_QUALITY = "data-quality"
 # Samples written up to this long before a recompute started are looked at again by the next one:
 # it covers the clocks of different servers and write transactions still open when it read.
 WATERMARK_MARGIN = timedelta(hours=1)
@@ -359,6 +365,53 @@ def _upsert(values: dict[str, Any], computed_at: datetime) -> list[str]:
     return [row.key for row in changed]
 
 
+# --- data quality -----------------------------------------------------------------------------
+
+
+def implausible_rows() -> dict[str, int]:
+    """Rows each app's rollups leave out for a date outside the plausible range, by model label
+    (only tables with some): six count queries, whatever the number of rows."""
+    counts: dict[str, int] = {}
+    for app in (usage_rollups, staff_rollups, contribution_rollups, funding_rollups, contract_rollups):
+        counts.update(app.implausible_rows())
+    return {label: count for label, count in sorted(counts.items()) if count}
+
+
+def _data_quality(skipped: dict[str, int]) -> dict[str, Any]:
+    # No timestamp: the row keeps its version (and computed_at) while nothing changes.
+    first, last = plausible_range()
+    return {"range": [first.isoformat(), last.isoformat()], "skipped": skipped}
+
+
+def data_quality_issues() -> list[str]:
+    """What the last rollup recompute left out, as sentences for the dashboard (one query).
+
+    Empty when nothing was left out (or before the first recompute). A sentence names the table
+    and the number of rows, never a row's values.
+    """
+    stored = Rollup.objects.filter(key=DATA_QUALITY).values_list("value", flat=True).first()
+    return data_quality_sentences(stored)
+
+
+def data_quality_sentences(stored: dict[str, Any] | None) -> list[str]:
+    """The sentences of a stored ``data-quality`` rollup value (for a reader that has it already)."""
+    if not stored:
+        return []
+    first, last = stored["range"]
+    issues = []
+    for label, count in stored["skipped"].items():
+        try:
+            meta = apps.get_model(label)._meta
+            name = meta.verbose_name if count == 1 else meta.verbose_name_plural
+        except LookupError:
+            name = "rows"
+        issues.append(
+            f"{count} {name} ({label}) {'is' if count == 1 else 'are'} dated outside {first} to {last} "
+            "and left out of the impact figures; correct the dates or delete the rows."
+        )
+    return issues
+
+
 # --- recompute --------------------------------------------------------------------------------
 
 
@@ -375,6 +428,13 @@ def recompute_rollups(*, as_of: date | None = None) -> dict[str, Any]:
     as_of = as_of or default_as_of()
     states = _load_states()
     errors: list[ValidationError] = []
+    # Each app's rollups skip rows dated outside the plausible range; say how many, by table only.
+    skipped = implausible_rows()
+    if skipped:
+        logger.warning(
+            "rollups leave out rows dated outside the plausible range: %s",
+            ", ".join(f"{label} {count}" for label, count in skipped.items()),
+        )
 
     usage_first = usage_rollups.usage_first_day()
     staff_first = staff_rollups.staffing_first_day()
@@ -400,6 +460,7 @@ def recompute_rollups(*, as_of: date | None = None) -> dict[str, Any]:
             values.update(compute(as_of, rates))
         except ValidationError as error:
             errors.append(error)
+    values[DATA_QUALITY] = _data_quality(skipped)
     values[STATE_USAGE] = usage.state
     values[STATE_CONTRIBUTIONS] = contributions.state
     values[STATE_STAFF] = staffing.state
@@ -409,6 +470,7 @@ def recompute_rollups(*, as_of: date | None = None) -> dict[str, Any]:
         "usage_days_read": usage.days_read,
         "staff_days_read": staffing.days_read,
         "contributions_reused": contributions.reused,
+        "skipped_rows": skipped,
     }
     with transaction.atomic():
         if not _claim_run(started_at):

@@ -10,7 +10,14 @@ from celery import shared_task
 from django.utils import timezone
 
 from opsite.celery import IDEMPOTENT_TASK_OPTIONS
-from opsite.core.recompute import ROLLUPS, enqueue_recompute, pending_kinds, recompute_succeeded
+from opsite.core.recompute import (
+    ROLLUPS,
+    enqueue_recompute,
+    pending_kinds,
+    recompute_failed,
+    recompute_started,
+    recompute_succeeded,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -19,8 +26,10 @@ logger = logging.getLogger(__name__)
 ROLLUPS_SOFT_TIME_LIMIT = 15 * 60
 ROLLUPS_TIME_LIMIT = 20 * 60
 
-# A request older than this that is still pending was lost (broker down), not merely queued.
-PENDING_GRACE = timedelta(minutes=10)
+# A request still owed this long after it was made, with no live recompute queued or running for
+# it, was lost (broker down, worker killed); the beat runs every minute, so a lost recompute is
+# enqueued again within a few minutes.
+PENDING_GRACE = timedelta(minutes=1)
 
 
 def parse_as_of(as_of: str | None) -> date | None:
@@ -46,18 +55,23 @@ def recompute_rollups(as_of: str | None = None) -> dict[str, Any]:
     whose value changed.
     """
     day = parse_as_of(as_of)
-    started_at = timezone.now()
+    started_at = recompute_started(ROLLUPS)
     from opsite.kpis.rollups import recompute_rollups as recompute
 
-    recompute(as_of=day)
+    try:
+        recompute(as_of=day)
+    except Exception as error:
+        recompute_failed(ROLLUPS, error=error)
+        raise
     recompute_succeeded(ROLLUPS, started_at=started_at)
     return {"kind": ROLLUPS, "as_of": as_of}
 
 
 @shared_task(name="opsite.kpis.tasks.retry_pending_recomputes", soft_time_limit=60, time_limit=90)
 def retry_pending_recomputes() -> list[str]:
-    """Enqueue again the recomputes still pending after :data:`PENDING_GRACE` (lost while the
-    broker was down). Run by the beat; a duplicate of one still queued is harmless (idempotent)."""
+    """Enqueue again the recomputes still owed after :data:`PENDING_GRACE` that no live recompute
+    will pay (lost while the broker was down, or with a worker killed mid-task). Run by the beat
+    every minute; one still queued is never queued twice (``enqueue_recompute`` coalesces)."""
     kinds = pending_kinds(requested_before=timezone.now() - PENDING_GRACE)
     for kind in kinds:
         logger.info("Enqueueing the pending %s recompute again.", kind)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF, UNSAFE_HASHES, UNSAFE_INLINE
 from import_export.formats import base_formats
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -33,6 +37,8 @@ INSTALLED_APPS = [
     "corsheaders",
     "import_export",
     "simple_history",
+    "axes",
+    "csp",
     # ours, ground floor first
     "opsite",
     "staff",
@@ -53,6 +59,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # The Content-Security-Policy header on every answer (the policy is below).
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes requires: it turns a login the guard refused into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "opsite.urls"
@@ -85,6 +95,12 @@ else:
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -202,18 +218,20 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=0, hour=6),
         "options": {"expires": 6 * 3600},
     },
-    # Recomputes asked for while the broker was down are recorded as pending: enqueue them again.
+    # Recomputes still owed with none queued or running for them (the broker was down, a worker
+    # was killed): enqueue them again, so a lost one runs within a few minutes.
     "retry-pending-recomputes": {
         "task": "opsite.kpis.tasks.retry_pending_recomputes",
-        "schedule": crontab(minute="*/15"),
-        "options": {"expires": 15 * 60},
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 60},
     },
 }
 
 # --- REST framework -----------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's token check, with failed tokens throttled per client address (a 429 past the rate).
+        "opsite.core.api.throttling.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -232,8 +250,12 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "COERCE_DECIMAL_TO_STRING": True,
-    # Only the public KPI views throttle (opsite.core.api.throttling), per client address.
-    "DEFAULT_THROTTLE_RATES": {"public": env("OPSITE_PUBLIC_THROTTLE", default="120/min")},
+    # Per client address (opsite.core.api.throttling): requests to the public KPI views, and
+    # failed token authentications anywhere in the API (past the rate, a 429 without checking).
+    "DEFAULT_THROTTLE_RATES": {
+        "public": env("OPSITE_PUBLIC_THROTTLE", default="120/min"),
+        "token_failures": env("OPSITE_TOKEN_FAILURE_THROTTLE", default="20/min"),
+    },
     # How many proxies in front of the site append to X-Forwarded-For: the client address is the
     # entry the outermost one added. 0 (no proxy) uses REMOTE_ADDR, so a client cannot pick its
     # own address, and so its own throttle bucket, with a forged header.
@@ -255,12 +277,83 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# --- Login guard (django-axes) -------------------------------------------------------------
+# Failed admin logins (the site's only password form: the dashboard signs in through it) are
+# counted per username *and* client address together. A small team signs in from one office
+# address (a NAT): locking by address alone would lock everyone out for one person's typos, and by
+# username alone would let anyone anywhere lock a colleague out. A guesser at one address still
+# gets only OPSITE_LOGIN_FAILURE_LIMIT tries per username per cool-off.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env.int("OPSITE_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("OPSITE_LOGIN_COOLOFF_MINUTES", default=15))
+# A successful login clears that username and address's count; a try during the cool-off restarts it.
+AXES_RESET_ON_SUCCESS = True
+# Attempts live in the database (the default handler): they survive a restart, they are the same
+# for every worker, and `manage.py axes_reset_username <name>` (or axes_reset_ip, axes_reset)
+# clears them. Not in the admin: its three read-only lists would mostly be empty tables.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_ENABLE_ADMIN = False
+# Failures are what the guard needs; a row for every successful login is a log nobody asked for.
+AXES_DISABLE_ACCESS_LOG = True
+# No start-up banner on every command, and no user agent in its log lines.
+AXES_VERBOSE = False
+# The client address as the API throttles see it (OPSITE_NUM_PROXIES), IPv6 by its /64 network.
+AXES_CLIENT_IP_CALLABLE = "opsite.core.api.throttling.client_address"
+# The username as typed, cut to the length django-axes stores.
+AXES_USERNAME_CALLABLE = "opsite.core.api.throttling.login_username"
+# The site's own lockout page: a 429 with Retry-After, styled like the site, no username echoed.
+AXES_LOCKOUT_CALLABLE = "opsite.core.api.throttling.login_lockout_response"
+
+# --- Content-Security-Policy (django-csp) ---------------------------------------------------
+# Every page, the admin, the dashboard and the API docs included, runs only scripts served by the
+# site itself: no inline script, no eval, no other origin, one event-handler attribute (below). Styles may
+# be inline ('unsafe-inline'): Plotly inserts <style> elements for every chart, under ids it makes
+# up per chart (so no hash or nonce can name them), and Swagger UI and the import-export pages
+# write style attributes. Inline CSS cannot carry data off the site: images, fonts and
+# connections are limited to the site (img-src, default-src). Checked in Chromium, page by page,
+# by opsite/tests/test_csp_e2e.py.
+# One inline event handler is allowed, by its hash: django-import-export's export page writes its
+# "select all" box as onchange="onSelectToggleChange(event)" (the function is in its static
+# script). 'unsafe-hashes' in script-src-attr lets that exact text run as an attribute and nothing
+# else: no other handler, no inline <script>. test_security_headers checks the text is still theirs.
+OPSITE_CSP_EVENT_HANDLERS = ["onSelectToggleChange(event)"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "script-src-attr": [
+            UNSAFE_HASHES,
+            *(
+                f"'sha256-{base64.b64encode(hashlib.sha256(handler.encode()).digest()).decode()}'"
+                for handler in OPSITE_CSP_EVENT_HANDLERS
+            ),
+        ],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
 # --- opsite -------------------------------------------------------------------------------
 # The largest JSON body the API reads, and how deep it may nest (a 413 or a 400 past them); the
 # batch endpoints take up to 10,000 rows, hence their larger ceiling.
 OPSITE_JSON_MAX_BYTES = env.int("OPSITE_JSON_MAX_BYTES", default=2_621_440)
 OPSITE_BATCH_JSON_MAX_BYTES = env.int("OPSITE_BATCH_JSON_MAX_BYTES", default=16 * 1024 * 1024)
 OPSITE_JSON_MAX_DEPTH = env.int("OPSITE_JSON_MAX_DEPTH", default=32)
+# The admin import's bounds, checked before a file is parsed (opsite.core.imports). Each row is
+# validated and written through the services, so the row cap keeps a dry run within a web
+# worker's time; bigger files are split, until large imports run in the background.
+OPSITE_IMPORT_MAX_BYTES = env.int("OPSITE_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+OPSITE_IMPORT_MAX_ROWS = env.int("OPSITE_IMPORT_MAX_ROWS", default=20_000)
+OPSITE_IMPORT_MAX_XLSX_UNCOMPRESSED = env.int("OPSITE_IMPORT_MAX_XLSX_UNCOMPRESSED", default=50 * 1024 * 1024)
+OPSITE_IMPORT_MAX_XLSX_RATIO = env.int("OPSITE_IMPORT_MAX_XLSX_RATIO", default=100)
+OPSITE_IMPORT_CONFIRM_MAX_AGE = env.int("OPSITE_IMPORT_CONFIRM_MAX_AGE", default=3600)
+# A recompute queued or started this long ago with no outcome is taken as lost and enqueued again
+# by the beat (opsite.core.recompute).
+OPSITE_RECOMPUTE_LOST_AFTER_SECONDS = env.int("OPSITE_RECOMPUTE_LOST_AFTER_SECONDS", default=240)
 # Business dates and instants outside this range are refused at every door (opsite.core.dates).
 OPSITE_PLAUSIBLE_DATES = (
     env("OPSITE_PLAUSIBLE_DATES_FROM", default="2000-01-01"),
@@ -304,6 +397,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
+    # django-axes says four INFO lines per successful login; its warnings (failures, lockouts) stay.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
 # --- importers ----------------------------------------------------------------------------

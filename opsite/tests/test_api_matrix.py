@@ -12,7 +12,8 @@ detail routes, POST with an empty body on list routes (a permission check: 400 w
 may create, 403 when not), and the methods of the other routes.
 
 The machinery (routes, personas, the demo organization) is shared by the other API-wide tests:
-``test_api_no_leaks``, ``test_api_query_counts`` and ``test_schemathesis`` import it from here.
+``test_api_no_leaks``, ``test_api_query_counts`` and ``test_schemathesis`` import it from here,
+and all four take the fixtures built on it (``api_world``, ``personas``) from ``conftest.py``.
 """
 
 from __future__ import annotations
@@ -353,18 +354,6 @@ def unthrottled(settings) -> None:
     # are in test_public_api).
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {}}
     django_cache.clear()
-
-
-@pytest.fixture(scope="module")
-def api_world(django_db_setup, django_db_blocker):
-    with api_world_for_module(django_db_blocker) as world:
-        yield world
-
-
-@pytest.fixture
-def personas(api_world, settings) -> dict[str, Persona]:
-    unthrottled(settings)
-    return api_world
 
 
 def lookup_kwargs(route: Route) -> dict[str, Any] | None:

@@ -25,14 +25,11 @@ from opsite.core.periods import INTERVALS
 from opsite.core.roles import OPERATIONS
 from opsite.kpis import rollups
 from opsite.tests.test_api_matrix import (
-    Persona,
     Route,
     api_routes,
-    api_world_for_module,
     expectations,
     role_permissions,
     route_url,
-    unthrottled,
 )
 from staff.models import Compensation
 
@@ -153,18 +150,6 @@ def leaks(document: Any, figures: set[Decimal], written: set[str]) -> list[str]:
         elif isinstance(value, str) and pattern.search(value):
             found.append(f"figure {path} = {value!r}")
     return found
-
-
-@pytest.fixture(scope="module")
-def api_world(django_db_setup, django_db_blocker):
-    with api_world_for_module(django_db_blocker) as world:
-        yield world
-
-
-@pytest.fixture
-def personas(api_world, settings) -> dict[str, Persona]:
-    unthrottled(settings)
-    return api_world
 
 
 @pytest.fixture

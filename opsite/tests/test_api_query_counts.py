@@ -15,30 +15,15 @@ from django.urls import reverse
 
 from opsite.core.roles import OPERATIONS
 from opsite.tests.test_api_matrix import (
-    Persona,
     Route,
     api_routes,
-    api_world_for_module,
     expectations,
     role_permissions,
-    unthrottled,
 )
 
 pytestmark = pytest.mark.django_db
 
 BIG_PAGE = 50
-
-
-@pytest.fixture(scope="module")
-def api_world(django_db_setup, django_db_blocker):
-    with api_world_for_module(django_db_blocker) as world:
-        yield world
-
-
-@pytest.fixture
-def personas(api_world, settings) -> dict[str, Persona]:
-    unthrottled(settings)
-    return api_world
 
 
 def list_routes() -> list[Route]:

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -28,10 +28,10 @@ from django.utils import timezone
 from conftest import require, require_executable
 from funding.models import RunwayAlert, RunwaySnapshot, Scenario
 from funding.tasks import recompute_runway, runway_alert
-from opsite.celery import app, reset_connections
 from opsite.core.recompute import recompute_pending, request_recompute
 from opsite.core.roles import LEADERSHIP
 from opsite.kpis.tasks import recompute_rollups
+from opsite.tests.brokers import publishing_to
 from opsite.tests.test_celery_unit import seed_runway_inputs
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
@@ -216,20 +216,6 @@ class Workers:
         for process, _ in self.processes:
             stop(process)
         self.publishing.close()
-
-
-@contextmanager
-def publishing_to(url: str) -> Iterator[None]:
-    """Point this process's Celery app at ``url`` for real publishing (not eager), then restore it."""
-    keys = ("broker_url", "result_backend", "task_always_eager")
-    saved = {key: app.conf[key] for key in keys}
-    app.conf.update(broker_url=url, result_backend=url, task_always_eager=False)
-    reset_connections()
-    try:
-        yield
-    finally:
-        app.conf.update(saved)
-        reset_connections()
 
 
 @pytest.fixture

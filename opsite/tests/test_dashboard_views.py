@@ -199,15 +199,16 @@ class TestDashboardWithTheDemo:
         self, leadership_client, django_assert_num_queries
     ):
         # For a Leadership user: the session, the user, their permissions and their groups'
-        # permissions; then the rollup store (one IN query), the scenarios with their latest
-        # snapshot ids, those snapshots, the runway history, the latest cash position's date, the
-        # saved adjustments, the grants a delay may move, and headcount/FTE by team.
+        # permissions; then the rollup store (one IN query, data-quality notes included), the
+        # scenarios with their latest snapshot ids, those snapshots, the runway history, the
+        # latest cash position's date, the saved adjustments, the grants a delay may move,
+        # headcount/FTE by team, and the recomputes' state.
         leadership_client.get(URL)  # warm up: content types, the permission cache's first fill
-        with django_assert_num_queries(12):
+        with django_assert_num_queries(13):
             assert leadership_client.get(URL).status_code == 200
 
         self._add_years_of_history()
-        with django_assert_num_queries(12):
+        with django_assert_num_queries(13):
             assert leadership_client.get(URL).status_code == 200
 
     @staticmethod
@@ -487,3 +488,37 @@ def test_amounts_round_up_to_figures_worth_saying_and_print_in_the_currency():
     assert format_money(Decimal(18000), "USD") == "$18,000"
     assert format_money(Decimal(18000), "EUR") == "18,000 EUR"
     assert format_money(Decimal("-5"), "USD") == "-$5"
+
+
+@pytest.mark.django_db
+def test_a_failed_recompute_and_rows_left_out_are_said_on_the_dashboard(leadership_client):
+    from django.utils import timezone
+
+    from opsite.core.models import RecomputeState
+    from opsite.kpis.models import Rollup
+    from opsite.kpis.rollups import DATA_QUALITY
+
+    RecomputeState.objects.create(
+        kind="rollups",
+        pending=True,
+        requested_at=timezone.now(),
+        failed_at=timezone.now(),
+        last_error="OverflowError: date value out of range",
+    )
+    Rollup.objects.create(
+        key=DATA_QUALITY,
+        value={"range": ["2000-01-01", "2100-12-31"], "skipped": {"communities.ActiveUserCount": 2}},
+        version="x",
+        computed_at=timezone.now(),
+    )
+
+    content = leadership_client.get(URL).content.decode()
+
+    assert 'id="recompute-failed-rollups"' in content
+    assert "OverflowError: date value out of range" in content
+    assert "is still owed" in content
+    assert 'id="recompute-failed-runway"' not in content
+    assert (
+        "2 active user counts (communities.ActiveUserCount) are dated outside 2000-01-01 to 2100-12-31"
+        in content
+    )

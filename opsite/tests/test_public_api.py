@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import re
 from datetime import UTC, date, datetime
-from decimal import Decimal
 
 import pytest
 import time_machine
@@ -16,19 +15,17 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
 from communities.choices import UsagePeriod
-from communities.tests.factories import ActiveUserCountFactory, CommunityFactory, HubFactory
-from contracts.tests.factories import ServiceContractFactory
-from contributions.tests.factories import PullRequestFactory, RepositoryFactory, UpstreamCommunityFactory
-from funding.tests.factories import GrantFactory
+from communities.tests.factories import ActiveUserCountFactory
+from contributions.tests.factories import PullRequestFactory
 from opsite.core.api.throttling import PublicRateThrottle
 from opsite.core.periods import INTERVALS
 from opsite.kpis import rollups
 from opsite.kpis.api import public
-from staff.tests.factories import StaffMemberFactory
+from opsite.tests import factories
+from opsite.tests.factories import MONTH_ENDS
 
 pytestmark = pytest.mark.django_db
 
-MONTH_ENDS = [date(2024, 1, 31), date(2024, 2, 29), date(2024, 3, 31)]
 AS_OF = MONTH_ENDS[-1]
 NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
 ALLOWED_ORIGIN = "https://www.example.org"
@@ -75,30 +72,12 @@ def fresh_throttle():
 def build_organization() -> dict:
     """Three hubs (one community in Brazil, so historically marginalized), two staff members, a
     key upstream community with three merged pull requests, grants and contracts; recomputed."""
-    jupyterhub = UpstreamCommunityFactory(slug="jupyterhub", github_orgs=["jupyterhub"], is_key=True)
-    repository = RepositoryFactory(upstream_community=jupyterhub)
-    person = StaffMemberFactory(github="octo", start_on=date(2023, 6, 1), fte=Decimal("0.80"))
-    StaffMemberFactory(start_on=date(2024, 2, 1))
-    for index in range(3):
-        community = CommunityFactory(country="BR" if index == 1 else "US")
-        hub = HubFactory(community=community, launched_on=date(2023, 12, 1))
-        for day in MONTH_ENDS:
-            ActiveUserCountFactory(hub=hub, date=day, period=UsagePeriod.MONTH, active_users=10)
-            ActiveUserCountFactory(hub=hub, date=day, period=UsagePeriod.WEEK, active_users=4)
-            ActiveUserCountFactory(hub=hub, date=day, period=UsagePeriod.DAY, active_users=1)
-        PullRequestFactory(
-            repository=repository,
-            author_login=person.github,
-            created_at=datetime(2024, 2, 1 + index, tzinfo=UTC),
-            merged_at=datetime(2024, 2, 2 + index, tzinfo=UTC),
-        )
-        GrantFactory(awarded_on=date(2024, 1, 10 + index), amount=Decimal("1000.00"))
-        ServiceContractFactory(signed_on=date(2024, 3, 1 + index), total_value=Decimal("500.25"))
+    organization = factories.build_organization(hubs=3)
     # At the tests' frozen time: a recompute that started earlier than the last one to write
     # (as one run at the real time would look to the tests) discards its results.
     with override_settings(OPSITE_CONTRIBUTIONS_SINCE="2021-01-01"), time_machine.travel(NOW, tick=False):
         rollups.recompute_rollups(as_of=AS_OF)
-    return {"hub": hub, "repository": repository, "person": person}
+    return organization
 
 
 @pytest.fixture(scope="module")

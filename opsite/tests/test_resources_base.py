@@ -143,10 +143,17 @@ def test_a_cell_that_is_not_a_whole_number_is_refused_by_its_value(value):
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("1,234.50", Decimal("1234.50")), (0.1, Decimal("0.1")), (" 7 ", Decimal("7")), ("", None)],
+    [("1234.50", Decimal("1234.50")), (0.1, Decimal("0.1")), (" 7 ", Decimal("7")), ("", None)],
 )
 def test_a_money_cell_is_read_exactly_never_through_binary_noise(value, expected):
     assert StrictDecimalWidget().clean(value) == expected
+
+
+def test_a_money_cell_with_a_thousands_separator_is_refused_not_guessed():
+    # "1,5" would read as 15 with the comma dropped; neither it nor "1,234.50" is guessed at.
+    for value in ("1,5", "1,234.50"):
+        with pytest.raises(ValueError, match="no thousands separators"):
+            StrictDecimalWidget().clean(value)
 
 
 def test_a_money_cell_that_is_not_a_number_is_refused_by_its_value():

@@ -33,11 +33,11 @@ from opsite.kpis.rollups import (
     series_key,
     version_of,
 )
+from opsite.tests.factories import MONTH_ENDS, build_organization
 from staff.tests.factories import StaffMemberFactory
 
 pytestmark = pytest.mark.django_db
 
-MONTH_ENDS = [date(2024, 1, 31), date(2024, 2, 29), date(2024, 3, 31)]
 AS_OF = MONTH_ENDS[-1]
 # Every test runs after the data's dates: the default as-of day is never in the future.
 NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
@@ -67,29 +67,6 @@ def recomputed_from_scratch(as_of: date) -> dict[str, object]:
     Rollup.objects.all().delete()
     recompute_rollups(as_of=as_of)
     return incremental
-
-
-def build_organization(hubs: int = 3) -> None:
-    """A small organization: hubs with month-end samples, staff merging pull requests, money in."""
-    jupyterhub = UpstreamCommunityFactory(slug="jupyterhub", github_orgs=["jupyterhub"])
-    repository = RepositoryFactory(upstream_community=jupyterhub)
-    person = StaffMemberFactory(github="octo", start_on=date(2023, 6, 1), fte=Decimal("0.80"))
-    StaffMemberFactory(start_on=date(2024, 2, 1))
-    for index in range(hubs):
-        community = CommunityFactory(country="BR" if index % 2 else "US")
-        hub = HubFactory(community=community, launched_on=date(2023, 12, 1))
-        for day in MONTH_ENDS:
-            ActiveUserCountFactory(hub=hub, date=day, period=UsagePeriod.MONTH, active_users=10)
-            ActiveUserCountFactory(hub=hub, date=day, period=UsagePeriod.WEEK, active_users=4)
-            ActiveUserCountFactory(hub=hub, date=day, period=UsagePeriod.DAY, active_users=1)
-        PullRequestFactory(
-            repository=repository,
-            author_login=person.github,
-            created_at=datetime(2024, 2, 1 + index, tzinfo=UTC),
-            merged_at=datetime(2024, 2, 2 + index, tzinfo=UTC),
-        )
-        GrantFactory(awarded_on=date(2024, 1, 10 + index), amount=Decimal("1000.00"))
-        ServiceContractFactory(signed_on=date(2024, 3, 1 + index), total_value=Decimal("500.25"))
 
 
 # --- what is stored ---------------------------------------------------------------------------

@@ -26,8 +26,6 @@ from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from opsite.tests.test_api_matrix import Persona, api_world_for_module, unthrottled
-
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 EXAMPLES_PER_OPERATION = 3
@@ -44,18 +42,6 @@ ROLE_USERS = {
     "leadership": "matrix-lead",
     "superuser": "matrix-root",
 }
-
-
-@pytest.fixture(scope="module")
-def api_world(django_db_setup, django_db_blocker):
-    with api_world_for_module(django_db_blocker) as world:
-        yield world
-
-
-@pytest.fixture
-def personas(api_world, settings) -> dict[str, Persona]:
-    unthrottled(settings)
-    return api_world
 
 
 @contextmanager

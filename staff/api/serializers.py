@@ -12,12 +12,14 @@ from typing import Any
 
 from rest_framework import serializers
 
+from opsite.core.api.serializers import OpsiteModelSerializer
+
 from ..models import Compensation, StaffMember
 
 TIMESTAMPS = ("created_at", "updated_at")
 
 
-class StaffMemberSerializer(serializers.ModelSerializer):
+class StaffMemberSerializer(OpsiteModelSerializer):
     class Meta:
         model = StaffMember
         fields = (
@@ -41,7 +43,7 @@ class StaffMemberSerializer(serializers.ModelSerializer):
         }
 
 
-class CompensationSerializer(serializers.ModelSerializer):
+class CompensationSerializer(OpsiteModelSerializer):
     staff = serializers.SlugRelatedField(
         slug_field="slug", queryset=StaffMember.objects.all(), help_text="The staff member's slug."
     )

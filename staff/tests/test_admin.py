@@ -6,10 +6,9 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 
+from opsite.core.testing import admin_url as url
+from opsite.core.testing import changelist_queries, form_data
 from staff.models import Compensation, StaffMember
 from staff.resources import StaffMemberResource
 
@@ -20,37 +19,6 @@ pytestmark = pytest.mark.django_db
 SALARY = Decimal("187654.32")
 # How the salary may appear on a page: raw, grouped, or localized.
 SALARY_TEXTS = ("187654", "187,654", "187.654")
-
-
-def url(model, view: str, *args) -> str:
-    return reverse(f"admin:staff_{model._meta.model_name}_{view}", args=args)
-
-
-def form_data(response) -> dict:
-    """The POST a browser would send for the admin form in ``response``, unchanged."""
-    data: dict = {}
-
-    def put(bound) -> None:
-        value = bound.value()
-        if value is None:
-            return  # as a browser sends an empty field: nothing, or an empty string
-        if isinstance(value, bool):
-            if value:
-                data[bound.html_name] = "on"
-            return
-        if isinstance(value, dt.date):
-            value = value.isoformat()
-        data[bound.html_name] = value
-
-    for bound in response.context["adminform"].form:
-        put(bound)
-    for inline in response.context["inline_admin_formsets"]:
-        for bound in inline.formset.management_form:
-            put(bound)
-        for sub in inline.formset.forms:
-            for bound in sub:
-                put(bound)
-    return data
 
 
 @pytest.fixture
@@ -156,12 +124,6 @@ def grow(n: int) -> None:
         person = StaffMemberFactory()
         CompensationFactory(staff=person)
         CompensationFactory(staff=person, effective_on=dt.date(2023, 1, 1))
-
-
-def changelist_queries(client, model) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(url(model, "changelist")).status_code == 200
-    return len(queries)
 
 
 @pytest.mark.parametrize("model", [StaffMember, Compensation])

@@ -13,17 +13,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 
-from opsite.core import events, recompute
-from opsite.core.resources import ImportFailed, import_file
+from opsite.core import events, testing
+from opsite.core.testing import admin_url as url
+from opsite.core.testing import exported_row, form_data
 from staff.models import Compensation, StaffMember
 from staff.resources import CompensationResource, StaffMemberResource
 
 from .factories import CompensationFactory, StaffMemberFactory
-from .test_admin import form_data, url
-from .test_resources import csv_text
 
 pytestmark = pytest.mark.django_db
 
@@ -37,70 +35,36 @@ def ada() -> StaffMember:
 
 
 @pytest.fixture
-def side_effects(monkeypatch, django_capture_on_commit_callbacks):
+def side_effects(monkeypatch):
     """Run a door's write and its commit callbacks; record announcements and recompute requests."""
-    seen: dict[str, list[str]] = {"announced": [], "recompute": []}
-    monkeypatch.setitem(events._handlers, events.ROSTER_CHANGED, [lambda: seen["announced"].append("roster")])
+    announced: list[str] = []
+    monkeypatch.setitem(events._handlers, events.ROSTER_CHANGED, [lambda: announced.append("roster")])
+    with testing.enqueues_recorded() as kinds:
 
-    def enqueue(kind: str) -> recompute.Enqueued:
-        seen["recompute"].append(kind)
-        return recompute.Enqueued(kind=kind, task_id="recorded", status="queued")
+        def run(write: Callable[[], Errors]) -> tuple[Errors, dict[str, list[str]]]:
+            # What the setup asked for waits for the test's transaction, which never commits; run it
+            # now, so that the door's write starts a batch of its own rather than joining that one.
+            testing.run_on_commit_now()
+            announced.clear()
+            errors, recomputed = testing.enqueued_by(kinds, write)
+            return errors, {"announced": sorted(announced), "recompute": recomputed}
 
-    monkeypatch.setattr(recompute, "enqueue_recompute", enqueue)
-
-    def run(write: Callable[[], Errors]) -> tuple[Errors, dict[str, list[str]]]:
-        # What the setup asked for waits for the test's transaction, which never commits; run it
-        # now, so that the door's write starts a batch of its own rather than joining that one.
-        for _, callback, _ in list(connection.run_on_commit):
-            callback()
-        for values in seen.values():
-            values.clear()
-        with django_capture_on_commit_callbacks(execute=True):
-            errors = write()
-        return errors, {name: sorted(values) for name, values in seen.items()}
-
-    return run
+        yield run
 
 
 # --- the doors ----------------------------------------------------------------------------------
 
 
 def api(client, method: str, path: str, data: dict | None = None) -> Errors:
-    response = getattr(client, method)(path, data, content_type="application/json")
-    if response.status_code in (200, 201, 204):
-        return None
-    assert response.status_code == 400, response.content
-    return response.json()
+    return testing.api_errors(getattr(client, method)(path, data, content_type="application/json"))
 
 
 def admin_form(client, path: str, changes: dict[str, Any]) -> Errors:
-    data = form_data(client.get(path)) | changes
-    response = client.post(path, data)
-    if response.status_code == 302:
-        return None
-    assert response.status_code == 200
-    errors = {k: list(v) for k, v in response.context["adminform"].form.errors.items()}
-    for inline in response.context["inline_admin_formsets"]:
-        for form_errors in inline.formset.errors:
-            errors |= {k: list(v) for k, v in form_errors.items()}
-    assert errors, "the form was refused without an error"
-    return errors
+    return testing.admin_errors(client.post(path, form_data(client.get(path)) | changes))
 
 
 def imported(resource, row: dict[str, str]) -> Errors:
-    try:
-        import_file(resource, csv_text(list(row), [list(row.values())]), "csv")
-    except ImportFailed as failed:
-        found: dict[str, list[str]] = {}
-        for error in failed.errors:
-            found.setdefault(error.field, []).append(error.message)
-        return found
-    return None
-
-
-def exported_row(resource, queryset) -> dict[str, str]:
-    [row] = resource.export(queryset=queryset).dict
-    return {name: "" if value is None else str(value) for name, value in row.items()}
+    return testing.import_errors(resource, testing.csv_text(list(row), [list(row.values())]))
 
 
 # --- staff members ------------------------------------------------------------------------------
@@ -216,9 +180,8 @@ def delete_member(door: str, client, member: StaffMember) -> int:
     if door == "api":
         return client.delete(reverse("staff-api:member-detail", args=[member.slug])).status_code
     if door == "admin":
-        return client.post(url(StaffMember, "delete", member.pk), {"post": "yes"}).status_code
-    action = {"action": "delete_selected", "_selected_action": [member.pk], "post": "yes"}
-    return client.post(url(StaffMember, "changelist"), action).status_code
+        return testing.admin_delete(client, member).status_code
+    return testing.admin_delete_selected(client, member).status_code
 
 
 DELETE_DOORS = ["api", "admin", "admin bulk action"]
@@ -264,10 +227,9 @@ def create_pay(door: str, client, member: StaffMember, fields: dict[str, str]) -
         return admin_form(client, url(Compensation, "add"), {"staff": member.pk, **fields})
     if door == "admin inline":
         path = url(StaffMember, "change", member.pk)
-        data = form_data(client.get(path))
-        n = int(data["compensations-TOTAL_FORMS"])
-        data["compensations-TOTAL_FORMS"] = str(n + 1)
-        return admin_form(client, path, data | {f"compensations-{n}-{k}": v for k, v in fields.items()})
+        return admin_form(
+            client, path, testing.with_inline_row(form_data(client.get(path)), "compensations", fields)
+        )
     return imported(CompensationResource(), {"staff": member.slug, **fields})
 
 
@@ -313,10 +275,9 @@ def delete_pay(door: str, client, pay: Compensation) -> int:
     if door == "api":
         return client.delete(reverse("staff-api:compensation-detail", args=[pay.pk])).status_code
     if door == "admin":
-        return client.post(url(Compensation, "delete", pay.pk), {"post": "yes"}).status_code
+        return testing.admin_delete(client, pay).status_code
     if door == "admin bulk action":
-        action = {"action": "delete_selected", "_selected_action": [pay.pk], "post": "yes"}
-        return client.post(url(Compensation, "changelist"), action).status_code
+        return testing.admin_delete_selected(client, pay).status_code
     path = url(StaffMember, "change", pay.staff.pk)
     return client.post(path, form_data(client.get(path)) | {"compensations-0-DELETE": "on"}).status_code
 

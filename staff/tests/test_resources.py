@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from opsite.core.resources import FORMATS, ImportFailed, RowError, import_file
+from opsite.core.testing import csv_text, exported_file
 from staff.models import Compensation, StaffMember
 from staff.resources import CompensationResource, StaffMemberResource
 
@@ -20,23 +21,9 @@ from .factories import CompensationFactory, StaffMemberFactory
 pytestmark = pytest.mark.django_db
 
 
-def export(resource, fmt: str):
-    # Binary formats get native types (dates, numbers), as the admin's export does.
-    dataset = resource.export(force_native_type=FORMATS[fmt]().is_binary())
-    return FORMATS[fmt]().export_data(dataset)
-
-
 def snapshot(model) -> list[dict]:
     fields = [f.attname for f in model._meta.concrete_fields if f.name not in ("created_at", "updated_at")]
     return list(model.objects.order_by("pk").values(*fields))
-
-
-def csv_text(header: list[str], rows: list[list[str]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue()
 
 
 @pytest.fixture
@@ -72,7 +59,7 @@ def roster() -> list[StaffMember]:
 )
 def test_an_export_re_imports_as_an_update_with_nothing_changed(roster, fmt, resource_class, model):
     before = snapshot(model)
-    content = export(resource_class(), fmt)
+    content = exported_file(resource_class(), fmt)
     result = import_file(resource_class(), content, fmt)
     assert snapshot(model) == before
     assert [row.import_type for row in result.rows] == ["update"] * len(before)
@@ -80,14 +67,14 @@ def test_an_export_re_imports_as_an_update_with_nothing_changed(roster, fmt, res
 
 
 def test_the_staff_export_holds_no_pay(roster):
-    header = export(StaffMemberResource(), "csv").splitlines()[0]
+    header = exported_file(StaffMemberResource(), "csv").splitlines()[0]
     assert header == (
         "slug,name,github,email,title,team,employment,fte,start_on,end_on,country,distinguished_contributor"
     )
 
 
 def test_the_compensation_export_names_the_person_by_slug(roster):
-    rows = list(csv.reader(io.StringIO(export(CompensationResource(), "csv"))))
+    rows = list(csv.reader(io.StringIO(exported_file(CompensationResource(), "csv"))))
     assert rows[0] == ["staff", "effective_on", "annual_salary", "benefits_rate", "currency"]
     assert ["ada", "2023-01-01", "112345.67", "0.2250", "EUR"] in rows
 

@@ -59,4 +59,7 @@ class Command(BaseCommand):
             style = self.style.ERROR if part.failed else self.style.SUCCESS
             self.stdout.write(style(str(part)))
         if report.failed:
-            raise CommandError("Some batches failed (see above); the others were written.")
+            # The failures again, in the error itself: ``manage.py`` prints it on stderr and exits
+            # 1, so a cron job's mail or a CI log shows why without the rest of the output.
+            failures = "\n".join(str(part) for part in [*report.clusters, *report.files] if part.failed)
+            raise CommandError(f"Some batches failed; the others were written.\n{failures}")

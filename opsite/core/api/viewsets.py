@@ -16,6 +16,7 @@ from rest_framework import viewsets
 from ..services import writes_for
 from .filters import StableOrderingFilter
 from .permissions import RolePermission
+from .serializers import check_batch_rows
 
 # URL lookups match only what the column can hold (Django's slug characters, a primary key, an
 # ISO date): anything else, a NUL byte included (PostgreSQL refuses those outright), is the
@@ -36,12 +37,19 @@ def updater(service: Callable[..., Any], name: str) -> staticmethod:
     return staticmethod(lambda instance, **data: service(**{name: instance, "data": data}))
 
 
-def batch_rows(data: Any, *, max_rows: int = BATCH_MAX_ROWS) -> list:
-    """The rows of a batch request body: a JSON list of at most ``max_rows`` objects."""
+def batch_rows(data: Any, *, row_serializer: type | None = None, max_rows: int = BATCH_MAX_ROWS) -> list:
+    """The rows of a batch request body: a JSON list of at most ``max_rows`` objects.
+
+    With ``row_serializer`` (the endpoint's documented row), a row with a field it does not
+    declare, a NUL character or a number read loosely is refused here, before the service
+    (:func:`~opsite.core.api.serializers.check_batch_rows`).
+    """
     if not isinstance(data, list):
         raise ValidationError({"rows": "Send a JSON list of rows."})
     if len(data) > max_rows:
         raise ValidationError({"rows": f"A batch holds at most {max_rows} rows, not {len(data)}; split it."})
+    if row_serializer is not None:
+        check_batch_rows(data, row_serializer)
     return data
 
 
