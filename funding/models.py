@@ -354,7 +354,7 @@ class RunwaySnapshot(TimeStampedModel):
     )
     computed_at = models.DateTimeField()
     months = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
-    cash_out_on = models.DateField(null=True, blank=True, validators=[PlausibleDateValidator()])
+    cash_out_on = models.DateField(null=True, blank=True)
     result = models.JSONField(default=dict)
 
     class Meta:

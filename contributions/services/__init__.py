@@ -22,6 +22,7 @@ from ..models import (
     REPOSITORY_NAME_RE,
     PullRequest,
     Repository,
+    SyncRun,
     UpstreamCommunity,
 )
 from ._base import BATCH_SIZE, BOT_SUFFIX, IN_CHUNK, is_bot_login
@@ -119,3 +120,14 @@ PULL_REQUEST_WRITES = ModelWrites(
     update=pull_request_update,
     fields=frozenset(PULL_REQUEST_FIELDS),
 )
+
+
+def _written_by_the_importer(**kwargs) -> SyncRun:
+    raise TypeError(
+        "Sync runs are written by the GitHub importer, never through the admin, an import or the API."
+    )
+
+
+# A sync run is the importer's record: no door creates or edits one (its admin is read-only), but
+# an old one may be deleted, through the kernel's plain delete.
+SYNC_RUN_WRITES = ModelWrites(model=SyncRun, create=_written_by_the_importer, update=_written_by_the_importer)

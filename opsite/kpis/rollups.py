@@ -399,7 +399,8 @@ def data_quality_sentences(stored: dict[str, Any] | None) -> list[str]:
         return []
     first, last = stored["range"]
     issues = []
-    for label, count in stored["skipped"].items():
+    # Sorted here: PostgreSQL's jsonb does not keep the stored order of an object's keys.
+    for label, count in sorted(stored["skipped"].items()):
         try:
             meta = apps.get_model(label)._meta
             name = meta.verbose_name if count == 1 else meta.verbose_name_plural
