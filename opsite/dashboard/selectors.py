@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from funding.choices import GrantStatus
 from funding.models import CashPosition, Grant, RunwaySnapshot, Scenario, ScenarioAdjustment
+from opsite.core.dates import plausible_range
 from opsite.core.recompute import RecomputeStatus, recompute_statuses
 from opsite.kpis.models import Rollup
 from opsite.kpis.rollups import DATA_QUALITY, KPIS_LATEST, data_quality_sentences, series_key
@@ -170,7 +171,14 @@ def stored_rollups() -> tuple[
 
 
 def latest_cash_position_date() -> date | None:
-    return CashPosition.objects.order_by("-as_of").values_list("as_of", flat=True).first()
+    # The same cash position the runway starts from: one dated outside the plausible range (a
+    # typo stored before the range was checked) is left out, as the runway loader leaves it out.
+    return (
+        CashPosition.objects.filter(as_of__range=plausible_range())
+        .order_by("-as_of")
+        .values_list("as_of", flat=True)
+        .first()
+    )
 
 
 def saved_adjustments() -> list[SavedAdjustment]:

@@ -522,3 +522,20 @@ def test_a_failed_recompute_and_rows_left_out_are_said_on_the_dashboard(leadersh
         "2 active user counts (communities.ActiveUserCount) are dated outside 2000-01-01 to 2100-12-31"
         in content
     )
+
+
+@pytest.mark.django_db
+def test_a_cash_position_dated_past_the_plausible_range_is_not_the_one_shown(leadership_client):
+    from datetime import date as day
+    from decimal import Decimal
+
+    from funding.models import CashPosition
+    from opsite.dashboard.selectors import latest_cash_position_date
+
+    CashPosition.objects.bulk_create(
+        [
+            CashPosition(as_of=day(2024, 12, 31), balance=Decimal("100.00")),
+            CashPosition(as_of=day(9999, 12, 31), balance=Decimal("100.00")),
+        ]
+    )
+    assert latest_cash_position_date() == day(2024, 12, 31)
