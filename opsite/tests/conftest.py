@@ -22,3 +22,35 @@ def personas(api_world, settings):
 
     unthrottled(settings)
     return api_world
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    """Debian's Chromium, headless (skipped on a workstation without it, failed in CI)."""
+    from conftest import require_executable
+    from opsite.tests.browser import CHROMIUM_ARGS
+
+    chromium = require_executable("chromium")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # between browser steps are safe (nothing else uses this thread's connection meanwhile).
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def demo_computed():
+    """The demo, committed, with its rollups and runway snapshots computed."""
+    from funding.models import RunwaySnapshot
+    from opsite.demo.loader import demo_load
+    from opsite.kpis.models import Rollup
+    from opsite.kpis.rollups import recompute_rollups
+
+    demo_load()  # its recompute runs inline once it commits (eager Celery)
+    if not Rollup.objects.filter(key="kpis:latest").exists():
+        recompute_rollups()
+    assert RunwaySnapshot.objects.filter(scenario__slug="base").exists()

@@ -11,33 +11,17 @@ Screenshots at 1366 px go to ``$OPSITE_ARTIFACTS_DIR/screenshots`` (default
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from django.conf import settings
 from django.test import override_settings
 
 from communities.models import Community
-from conftest import require_executable
-from funding.models import RunwaySnapshot
 from opsite.dashboard.charts import CHART_SLUGS
-from opsite.demo.loader import demo_load
-from opsite.kpis.models import Rollup
-from opsite.kpis.rollups import recompute_rollups
+from opsite.tests.browser import LAPTOP, artifacts
 
 # Transactional: the live server's thread must see the demo committed.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-LAPTOP = {"width": 1366, "height": 900}
 
 # Registered before any page script runs, on every document of the context: each violation is
 # handed to the test through a binding, so none is lost when the page navigates away.
@@ -52,35 +36,6 @@ document.addEventListener("securitypolicyviolation", (event) => {
   });
 });
 """
-
-
-def _artifacts() -> Path:
-    folder = Path(os.environ.get("OPSITE_ARTIFACTS_DIR", "artifacts")) / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    chromium = require_executable("chromium")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
-    # between browser steps are safe (nothing else uses this thread's connection meanwhile).
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def demo_computed():
-    """The demo, committed, with its rollups and runway snapshots computed."""
-    demo_load()  # its recompute runs inline once it commits (eager Celery)
-    if not Rollup.objects.filter(key="kpis:latest").exists():
-        recompute_rollups()
-    assert RunwaySnapshot.objects.filter(scenario__slug="base").exists()
 
 
 class Watched:
@@ -123,7 +78,7 @@ class Watched:
         self.page.wait_for_timeout(300)
 
     def screenshot(self, name: str) -> None:
-        self.page.screenshot(path=str(_artifacts() / f"{name}-1366.png"), full_page=False)
+        self.page.screenshot(path=str(artifacts() / f"{name}-1366.png"), full_page=False)
 
     def assert_clean(self) -> None:
         self.settle()

@@ -9,33 +9,20 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from conftest import require_executable
 from funding.models import RunwaySnapshot, ScenarioAdjustment
 from opsite.dashboard.charts import CHART_SLUGS
-from opsite.demo.loader import demo_load
-from opsite.kpis.models import Rollup
-from opsite.kpis.rollups import recompute_rollups, series
+from opsite.kpis.rollups import series
+from opsite.tests.browser import LAPTOP, PHONE, artifacts
 
 # Transactional: the live server's thread must see the demo committed. The rollback restores what
 # the migrations put in (the role groups, the default scenarios) for the tests that run after these.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-LAPTOP = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
 
 # Every chart's drawn traces: Plotly puts each in a `g.trace` holding a line path or bar paths;
 # an empty chart has its `.main-svg` but no path with a real shape in it.
@@ -48,35 +35,6 @@ DRAWN_TRACES = """
   ).length;
 }
 """
-
-
-def _artifacts() -> Path:
-    folder = Path(os.environ.get("OPSITE_ARTIFACTS_DIR", "artifacts")) / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    chromium = require_executable("chromium")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
-    # between browser steps are safe (nothing else uses this thread's connection meanwhile).
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def demo_computed():
-    """The demo, committed, with its rollups and runway snapshots computed."""
-    demo_load()  # its recompute runs inline once it commits (eager Celery)
-    if not Rollup.objects.filter(key="kpis:latest").exists():
-        recompute_rollups()
-    assert RunwaySnapshot.objects.filter(scenario__slug="base").exists()
 
 
 def _log_in(page, base_url: str, username: str) -> None:
@@ -136,7 +94,7 @@ def test_leadership_sees_every_chart_plans_a_hire_and_downloads_a_csv(
     assert what_if_traces == 1
     assert page.locator("#what-if-list li").first.inner_text().startswith("Two engineers")
     _wait_for_charts(page)
-    page.screenshot(path=str(_artifacts() / "dashboard-what-if-1366.png"), full_page=False)
+    page.screenshot(path=str(artifacts() / "dashboard-what-if-1366.png"), full_page=False)
     assert (RunwaySnapshot.objects.count(), ScenarioAdjustment.objects.count()) == (snapshots, adjustments)
 
     # Discard puts the page back.
@@ -157,7 +115,7 @@ def test_leadership_sees_every_chart_plans_a_hire_and_downloads_a_csv(
     assert [row[-2] for row in rows[1:]] == [point["value"] for point in stored]
 
     # Screenshots at laptop and phone widths; the phone layout never scrolls sideways.
-    folder = _artifacts()
+    folder = artifacts()
     page.screenshot(path=str(folder / "dashboard-1366.png"), full_page=True)
     page.set_viewport_size(PHONE)
     page.wait_for_timeout(500)  # Plotly redraws on resize
