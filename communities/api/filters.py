@@ -12,14 +12,10 @@ from datetime import date
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 
+from opsite.core.api.filters import DayFilter, on_date
+
 from ..models import ActiveUserCount, ClusterUsage, Community, Hub, Network, PrometheusSource
 from ..selectors import live_hub_q
-
-
-def on_date(field: str) -> filters.DateFromToRangeFilter:
-    return filters.DateFromToRangeFilter(
-        field_name=field, help_text=f"{field} from _after to _before, inclusive."
-    )
 
 
 class NetworkFilter(filters.FilterSet):
@@ -48,9 +44,7 @@ class HubFilter(filters.FilterSet):
     community = filters.CharFilter(field_name="community__slug", help_text="The community's slug.")
     launched_on = on_date("launched_on")
     retired_on = on_date("retired_on")
-    live_on = filters.DateFilter(
-        method="filter_live_on", help_text="Live on this day: launched, and not yet retired."
-    )
+    live_on = DayFilter(method="filter_live_on", help_text="Live on this day: launched, and not yet retired.")
 
     class Meta:
         model = Hub

@@ -9,14 +9,10 @@ from __future__ import annotations
 
 from django_filters import rest_framework as filters
 
+from opsite.core.api.filters import on_date
+
 from ..choices import ContractStatus
 from ..models import ContractPayment, ServiceContract
-
-
-def on_date(field: str) -> filters.DateFromToRangeFilter:
-    return filters.DateFromToRangeFilter(
-        field_name=field, help_text=f"{field} from _after to _before, inclusive."
-    )
 
 
 class ServiceContractFilter(filters.FilterSet):

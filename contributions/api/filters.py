@@ -11,14 +11,9 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 
+from opsite.core.api.filters import on_day
+
 from ..models import PullRequest, Repository, SyncRun, UpstreamCommunity
-
-
-def on_day(field: str) -> filters.DateFromToRangeFilter:
-    """``?<field>_after=`` / ``?<field>_before=`` as dates, whole days (UTC) included."""
-    return filters.DateFromToRangeFilter(
-        field_name=field, help_text=f"{field} from the day _after to the day _before, inclusive."
-    )
 
 
 class UpstreamCommunityFilter(filters.FilterSet):

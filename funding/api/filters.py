@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from django_filters import rest_framework as filters
 
+from opsite.core.api.filters import on_date, on_instant
+
 from ..models import (
     CashPosition,
     Disbursement,
@@ -25,12 +27,6 @@ from ..models import (
     Subaward,
     SubawardPayment,
 )
-
-
-def on_date(field: str) -> filters.DateFromToRangeFilter:
-    return filters.DateFromToRangeFilter(
-        field_name=field, help_text=f"{field} from _after to _before, inclusive."
-    )
 
 
 class FunderFilter(filters.FilterSet):
@@ -139,9 +135,7 @@ class ScenarioAdjustmentFilter(filters.FilterSet):
 class RunwaySnapshotFilter(filters.FilterSet):
     scenario = filters.CharFilter(field_name="scenario__slug", help_text="The scenario's slug.")
     as_of = on_date("as_of")
-    computed_at = filters.IsoDateTimeFromToRangeFilter(
-        field_name="computed_at", help_text="computed_at from _after to _before (ISO 8601), inclusive."
-    )
+    computed_at = on_instant("computed_at")
 
     class Meta:
         model = RunwaySnapshot
@@ -150,9 +144,7 @@ class RunwaySnapshotFilter(filters.FilterSet):
 
 class RunwayAlertFilter(filters.FilterSet):
     scenario = filters.CharFilter(field_name="scenario__slug", help_text="The scenario's slug.")
-    created_at = filters.IsoDateTimeFromToRangeFilter(
-        field_name="created_at", help_text="created_at from _after to _before (ISO 8601), inclusive."
-    )
+    created_at = on_instant("created_at")
 
     class Meta:
         model = RunwayAlert

@@ -9,29 +9,26 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.contrib.auth.models import Group
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from conftest import require, require_executable
 from funding.models import RunwayAlert, RunwaySnapshot, Scenario
 from funding.tasks import recompute_runway, runway_alert
 from opsite.core.recompute import recompute_pending, request_recompute
 from opsite.core.roles import LEADERSHIP
 from opsite.kpis.tasks import recompute_rollups
 from opsite.tests.brokers import publishing_to
+from opsite.tests.processes import running_redis, shared_database_url, stop, wait_for
 from opsite.tests.test_celery_unit import seed_runway_inputs
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
@@ -87,81 +84,11 @@ app.worker_main(
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(condition: Callable[[], object], *, timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    """Stop a process started in its own session, and its children, for sure."""
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-    except ProcessLookupError:
-        pass
-
-
 @pytest.fixture
 def redis_url(tmp_path) -> Iterator[str]:
     """A throw-away ``redis-server`` on a free loopback port, no persistence."""
-    server = require_executable("redis-server")
-    port = free_port()
-    log = open(tmp_path / "redis.log", "w")  # noqa: SIM115 (closed by the finalizer)
-    process = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path), "--daemonize", "no"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    try:
-        import redis
-
-        client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
-
-        def answers() -> bool:
-            try:
-                return bool(client.ping())
-            except redis.RedisError:
-                return False
-
-        wait_for(answers, timeout=10, what="redis-server to answer")
-        client.close()
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        stop(process)
-        log.close()
-
-
-def worker_database_url() -> str:
-    """The URL of the test database, for the worker's ``DATABASE_URL``."""
-    settings_dict = connection.settings_dict
-    if connection.vendor == "postgresql":
-        user = quote(settings_dict.get("USER") or "", safe="")
-        password = quote(settings_dict.get("PASSWORD") or "", safe="")
-        credentials = f"{user}:{password}@" if user else ""
-        host, port = settings_dict.get("HOST") or "localhost", settings_dict.get("PORT") or "5432"
-        return f"postgres://{credentials}{host}:{port}/{settings_dict['NAME']}"
-    name = str(settings_dict["NAME"])
-    require(
-        connection.vendor == "sqlite" and not connection.is_in_memory_db(),
-        "the test database is in memory, where a worker process cannot see it (OPSITE_TEST_SQLITE_FILE=0?)",
-    )
-    return f"sqlite:///{name}"
+    with running_redis(tmp_path) as url:
+        yield url
 
 
 class Workers:
@@ -185,7 +112,7 @@ class Workers:
         environment = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "opsite.settings.test",
-            "DATABASE_URL": worker_database_url(),
+            "DATABASE_URL": shared_database_url(),
             "OPSITE_IT_BROKER": self.broker,
             "OPSITE_IT_CONCURRENCY": str(concurrency),
             "PYTHONPATH": str(ROOT),

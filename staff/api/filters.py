@@ -16,14 +16,10 @@ from datetime import date
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 
+from opsite.core.api.filters import DayFilter, on_date
+
 from ..models import Compensation, StaffMember
 from ..selectors import employed_on_q
-
-
-def on_date(field: str) -> filters.DateFromToRangeFilter:
-    return filters.DateFromToRangeFilter(
-        field_name=field, help_text=f"{field} from _after to _before, inclusive."
-    )
 
 
 class StaffMemberFilter(filters.FilterSet):
@@ -31,7 +27,7 @@ class StaffMemberFilter(filters.FilterSet):
     github = filters.CharFilter(lookup_expr="iexact", help_text="The GitHub login (any case).")
     start_on = on_date("start_on")
     end_on = on_date("end_on")
-    employed_on = filters.DateFilter(
+    employed_on = DayFilter(
         method="filter_employed_on", help_text="Employed on this day: started, and not yet ended."
     )
 
