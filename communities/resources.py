@@ -1,8 +1,12 @@
 """Import/export of networks, communities, hubs and usage (CSV, XLSX, JSON), by natural key.
 
 An exported file re-imports as an update: networks, communities and hubs are matched by
-``slug``, usage samples by (hub slug, ``date``, ``period``). Relations are written as slugs;
-a community's networks as slugs separated by commas.
+``slug``, usage samples by (hub slug, ``date``, ``period``); rows the file leaves as they were
+are skipped. Relations are written as slugs; a community's networks as slugs separated by commas.
+
+Networks, hubs and usage samples are written a batch at a time (``batch_writes``): their services
+are the model's checks and a save. A community is written row by row, by the services that derive
+its region and historically-marginalized flag and link its networks.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from .models import ActiveUserCount, Community, Hub, Network
 
 
 class NetworkResource(NaturalKeyResource):
+    batch_writes = True
+    template_example = {"slug": "example-network", "name": "Example network"}
+
     class Meta(OpsiteResource.Meta):
         model = Network
         fields = ("slug", "name")
@@ -34,7 +41,10 @@ class NetworkResource(NaturalKeyResource):
 
 class CommunityResource(NaturalKeyResource):
     """A community per row, matched by ``slug``. ``historically_marginalized`` is exported for
-    reading and ignored on import: it is derived (set ``marginalized_override`` instead)."""
+    reading and not offered for import: it is derived from the country and kind (set
+    ``marginalized_override`` to decide it by hand)."""
+
+    template_example = {"slug": "example-community", "name": "Example community", "country": "KE"}
 
     networks = fields.Field(
         attribute="networks", column_name="networks", widget=NaturalKeysWidget(Network, field="slug")
@@ -76,6 +86,13 @@ class CommunityResource(NaturalKeyResource):
 class HubResource(NaturalKeyResource):
     """A hub per row, matched by ``slug``; ``community`` is the community's slug."""
 
+    batch_writes = True
+    template_example = {
+        "slug": "example-hub",
+        "name": "Example hub",
+        "url": "https://example-hub.example.org/",
+    }
+
     community = fields.Field(
         attribute="community", column_name="community", widget=NaturalKeyWidget(Community, field="slug")
     )
@@ -102,6 +119,9 @@ class HubResource(NaturalKeyResource):
 
 class ActiveUserCountResource(NaturalKeyResource):
     """A usage sample per row, matched by (``hub`` slug, ``date``, ``period``)."""
+
+    batch_writes = True
+    template_example = {"period": "30d", "active_users": "120"}
 
     hub = fields.Field(attribute="hub", column_name="hub", widget=NaturalKeyWidget(Hub, field="slug"))
     active_users = fields.Field(

@@ -82,8 +82,9 @@ class RepositoryResource(NaturalKeyResource):
         widget=NaturalKeyWidget(UpstreamCommunity, "slug"),
     )
 
-    # Matched whatever the case (get_instance), so two spellings in one file are one repository.
+    # Matched whatever the case, so two spellings in one file are one repository.
     case_insensitive_ids = ("full_name",)
+    template_example = {"full_name": "example-org/example-repository"}
 
     class Meta(OpsiteResource.Meta):
         model = Repository
@@ -93,10 +94,6 @@ class RepositoryResource(NaturalKeyResource):
 
     def get_queryset(self):
         return Repository.objects.select_related("upstream_community").order_by("full_name", "pk")
-
-    def get_instance(self, instance_loader, row):
-        name = force_str(row.get("full_name") or "").strip()
-        return Repository.objects.filter(full_name__iexact=name).first() if name else None
 
 
 class PullRequestResource(NaturalKeyResource):

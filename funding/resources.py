@@ -11,11 +11,15 @@ import refuses what the admin and the API refuse, with the same message on the s
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from decimal import Decimal
+
 from import_export import fields, widgets
 
+from opsite.core.import_templates import key_with_room
 from opsite.core.resources import NaturalKeyWidget, OpsiteResource
+from opsite.core.services import writes_for
 
+from .choices import GrantRole
 from .models import (
     CashPosition,
     Disbursement,
@@ -44,6 +48,11 @@ class InstantWidget(widgets.DateTimeWidget):
     def render(self, value, obj=None, **kwargs):
         kwargs.pop("force_native_type", None)
         return super().render(value, obj, **kwargs)
+
+
+def _with_room(rows, children: str) -> str:
+    """A row of ``rows`` whose amount leaves room for its ``children``'s example amount of 1.00."""
+    return key_with_room(rows, "reference", total="amount", children=children, room=Decimal("1.00"))
 
 
 # Funding's import messages are whole sentences.
@@ -88,6 +97,11 @@ class GrantResource(OpsiteResource):
 class SubawardResource(OpsiteResource):
     grant = _relation("grant", Grant, "reference")
 
+    template_example = {
+        "grant": lambda resource: _with_room(Grant.objects.filter(role=GrantRole.PRIME), "subawards"),
+        "amount": "1.00",
+    }
+
     class Meta:
         model = Subaward
         fields = ("reference", "grant", "recipient", "amount", "start_on", "end_on")
@@ -97,6 +111,11 @@ class SubawardResource(OpsiteResource):
 class DisbursementResource(OpsiteResource):
     grant = _relation("grant", Grant, "reference")
 
+    template_example = {
+        "grant": lambda resource: _with_room(Grant.objects.all(), "disbursements"),
+        "amount": "1.00",
+    }
+
     class Meta:
         model = Disbursement
         fields = ("id", "grant", "expected_on", "amount", "received_on")
@@ -105,6 +124,11 @@ class DisbursementResource(OpsiteResource):
 
 class SubawardPaymentResource(OpsiteResource):
     subaward = _relation("subaward", Subaward, "reference")
+
+    template_example = {
+        "subaward": lambda resource: _with_room(Subaward.objects.all(), "payments"),
+        "amount": "1.00",
+    }
 
     class Meta:
         model = SubawardPayment
@@ -127,6 +151,8 @@ class ExpenseResource(OpsiteResource):
 
 
 class ExchangeRateResource(OpsiteResource):
+    template_example = {"currency": "EUR", "rate": "1.08"}
+
     class Meta:
         model = ExchangeRate
         fields = ("currency", "effective_on", "rate")
@@ -141,21 +167,20 @@ class ScenarioResource(OpsiteResource):
         fields = ("slug", "name", "pipeline", "reserve", "horizon_months", "is_default")
         import_id_fields = ("slug",)
 
-    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+    def check_batch(self, instances, excludes):
         # The one-default constraint is kept by the service (scenario_save), which unticks the old
         # default: checked here, it would refuse exactly the switch the row asks for.
-        errors = dict(import_validation_errors or {})
-        try:
-            instance.full_clean(exclude=[*errors, "is_default"], validate_unique=validate_unique)
-        except ValidationError as e:
-            errors = e.update_error_dict(errors)
-        if errors:
-            raise ValidationError(errors)
+        return writes_for(Scenario).check_many(
+            instances, exclude=[{*exclude, "is_default"} for exclude in excludes], rules=None
+        )
 
 
 class ScenarioAdjustmentResource(OpsiteResource):
     scenario = _relation("scenario", Scenario, "slug")
     grant = _relation("grant", Grant, "reference")
+
+    # An inflow: the kind whose example needs no grant, months or salary.
+    template_example = {"kind": "inflow", "amount": "1000.00", "recurrence": "once", "grant": ""}
 
     class Meta:
         model = ScenarioAdjustment

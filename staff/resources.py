@@ -54,6 +54,13 @@ class CompensationResource(NaturalKeyResource):
         attribute="staff", column_name="staff", widget=NaturalKeyWidget(StaffMember, field="slug")
     )
 
+    # The template's example pays its person from the day they started: pay runs only while they
+    # are employed.
+    template_example = {
+        "staff": lambda resource: _first_staff_member("slug"),
+        "effective_on": lambda resource: _first_staff_member("start_on"),
+    }
+
     class Meta(OpsiteResource.Meta):
         model = Compensation
         fields = ("staff", "effective_on", "annual_salary", "benefits_rate", "currency")
@@ -62,3 +69,9 @@ class CompensationResource(NaturalKeyResource):
 
     def get_queryset(self):
         return Compensation.objects.select_related("staff").order_by("staff__slug", "effective_on")
+
+
+def _first_staff_member(column: str) -> str:
+    """A column of the first person on the roster (by slug), as text; ``""`` when there is none."""
+    value = StaffMember.objects.order_by("slug").values_list(column, flat=True).first()
+    return "" if value is None else str(value)

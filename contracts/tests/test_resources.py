@@ -69,7 +69,8 @@ def test_an_export_re_imports_as_an_update_that_changes_nothing(resource_class, 
     seed()
     before = snapshot(model, *fields)
     result = import_file(resource_class(), exported_file(resource_class(), fmt), fmt)
-    assert [row.import_type for row in result.rows] == ["update"] * len(before)
+    # Unchanged rows are skipped, not written.
+    assert [row.import_type for row in result.rows] == ["skip"] * len(before)
     assert snapshot(model, *fields) == before
 
 
@@ -79,19 +80,21 @@ def test_the_contract_export_shows_payment_totals_for_reading():
     header = content.splitlines()[0]
     assert header == (
         "reference,community,category,status,probability,signed_on,start_on,end_on,total_value,currency,"
-        "payments_total,schedule_incomplete"
+        "usage_fee_schedule,payments_total,schedule_incomplete"
     )
     assert "uni-a-2024," in content
-    assert ",12000.00,USD,11999.99,1" in content
-    assert ",9876543.21,EUR,0.00,1" in content
+    # An empty usage_fee_schedule: not priced by usage.
+    assert ",12000.00,USD,,11999.99,1" in content
+    assert ",9876543.21,EUR,,0.00,1" in content
 
 
 def test_totals_in_an_imported_file_are_ignored():
     contract = ServiceContractFactory(reference="uni-2024")
     content = exported_file(ServiceContractResource(), "csv").replace(",0.00,1", ",999.00,0")
-    assert ",12000.00,USD,999.00,0" in content
+    assert ",12000.00,USD,,999.00,0" in content
     result = import_file(ServiceContractResource(), content, "csv")
-    assert [row.import_type for row in result.rows] == ["update"]
+    # The totals are not imported: the row is unchanged.
+    assert [row.import_type for row in result.rows] == ["skip"]
     contract.refresh_from_db()
     assert contract.total_value == D("12000.00")
     assert not contract.payments.exists()
@@ -234,9 +237,9 @@ def test_a_reference_starting_with_a_minus_is_exported_quoted_and_re_imported_as
     payments = ContractPaymentResource().export(force_native_type=FORMATS[fmt]().is_binary())
     assert payments["contract"] == ["'-2024-hub"]
     result = import_file(ServiceContractResource(), FORMATS[fmt]().export_data(dataset), fmt)
-    assert [row.import_type for row in result.rows] == ["update"]
+    assert [row.import_type for row in result.rows] == ["skip"]
     result = import_file(ContractPaymentResource(), FORMATS[fmt]().export_data(payments), fmt)
-    assert [row.import_type for row in result.rows] == ["update"]
+    assert [row.import_type for row in result.rows] == ["skip"]
     assert list(ServiceContract.objects.values_list("reference", flat=True)) == ["-2024-hub"]
 
 

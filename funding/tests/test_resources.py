@@ -132,7 +132,8 @@ def test_an_export_reimports_as_an_update_that_changes_nothing(case, fmt):
     result = import_file(resource_class(), content, fmt)
 
     assert rows_of(model) == before
-    assert [row.import_type for row in result.rows] == [RowResult.IMPORT_TYPE_UPDATE] * len(before)
+    # Unchanged: not written.
+    assert [row.import_type for row in result.rows] == [RowResult.IMPORT_TYPE_SKIP] * len(before)
 
 
 def test_an_export_imports_into_an_empty_database_as_new_rows():

@@ -12,7 +12,8 @@ act on, why the whole file is refused before any row is read into a model. The b
   147 KB file that unpacks to gigabytes) is refused at once. Python's ``zipfile`` never unpacks a
   member past its declared size, so a member cannot lie its way past the check.
 
-What the readers promise, whatever the format: text is UTF-8 (a byte-order mark is allowed);
+What the readers promise, whatever the format: text is UTF-8 (a byte-order mark is allowed); the
+notes above a CSV header (lines starting with ``#``, as the downloadable templates have) are skipped;
 headers are non-empty, unique, short texts, at most :data:`MAX_COLUMNS` of them; every row has
 no more cells than the header (trailing empty cells are dropped); no cell holds a NUL character;
 a JSON file is a list of objects with the same keys, whose values are texts, numbers, booleans,
@@ -50,6 +51,8 @@ RATIO_FLOOR_BYTES = 1024 * 1024
 MAX_XLSX_MEMBERS = 1_000
 # A part's XML declaration and DTD, if any, come first: this much of it is read to find a DTD.
 PROLOG_BYTES = 4096
+# A CSV line above the header whose first cell starts with this is a note, not a row.
+NOTE_MARK = "#"
 # No resource has more than a few dozen columns.
 MAX_COLUMNS = 100
 MAX_HEADER_CHARS = 100
@@ -229,6 +232,10 @@ def _read_csv(data: bytes, bound: Limits) -> tablib.Dataset:
 
     lines = rows()
     header = next(lines, None)
+    # Notes above the header (a downloaded template's: lines whose first cell starts with "#")
+    # are for the person filling the file in, not rows. Below the header every line is a row.
+    while header is not None and str(header[0]).lstrip().startswith(NOTE_MARK):
+        header = next(lines, None)
     if header is None:
         return tablib.Dataset()
     return _dataset(_headers(header), lines, bound)

@@ -3,17 +3,19 @@
 These promises hold for every import and export, whatever the path (admin, API, command):
 
 * all or nothing: one bad row and the whole import is rolled back;
-* every bad row is reported by its number, field and reason;
+* every bad row is reported by its number, field and reason, and a widget's reason names what to
+  write instead (the format, or the values allowed);
 * numbers are read strictly (:mod:`opsite.core.parsing`: "1.9" is no whole number, "1,5" no
-  decimal, "٣" neither), and a cell holding a NUL character is refused, on every database;
+  decimal, "٣" neither), days as ``YYYY-MM-DD``, and a cell holding a NUL character is refused,
+  on every database;
 * a file names each row once: a row repeating an earlier row's import id is refused, naming both,
   rather than silently overwriting it;
+* a stored row the file leaves as it was is skipped: not written, no history entry;
+* derived fields (exported for reading) are not offered for import;
 * exported text cells that a spreadsheet would run as a formula get a leading ``'``.
 
-The widgets below are the ones every app shares: relations written as natural keys (one, or many
-in one cell), strict yes/no, whole numbers and decimals, lists in one cell. Each refuses what it
-does not understand with a ``ValueError`` naming the value, which the library reports as an error
-on that row's column; none of them guesses.
+Rows are read, checked and written a batch at a time (:mod:`opsite.core.batch_import`), through
+the services of the model's app. The widgets are in :mod:`opsite.core.import_widgets`.
 """
 
 from __future__ import annotations
@@ -21,17 +23,52 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ObjectDoesNotExist, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
+from django.db import models
 from django.utils.encoding import force_str
 from import_export import resources, widgets
 from import_export.formats import base_formats
-from import_export.results import RowResult
 
-from .parsing import NUL_MESSAGE, contains_nul, parse_decimal, parse_integer, shown
-from .services import adopt, full_clean_with, has_writes, writes_for
+from .batch_import import BatchImportMixin, BatchInstanceLoader
+from .import_widgets import (
+    FORMULA_TRIGGERS,
+    CommaListWidget,
+    NaturalKeysWidget,
+    NaturalKeyWidget,
+    StrictBooleanWidget,
+    StrictChoiceWidget,
+    StrictDateTimeWidget,
+    StrictDateWidget,
+    StrictDecimalWidget,
+    StrictIntegerWidget,
+    accepts,
+    describe_text,
+    neutralize_formula,
+    restore_formula,
+)
+from .parsing import contains_nul, shown
+from .services import has_writes, writes_for
 
-# A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+__all__ = [
+    "FORMULA_TRIGGERS",
+    "CommaListWidget",
+    "ImportFailed",
+    "NaturalKeyResource",
+    "NaturalKeyWidget",
+    "NaturalKeysWidget",
+    "OpsiteResource",
+    "RowError",
+    "StrictBooleanWidget",
+    "StrictChoiceWidget",
+    "StrictDateTimeWidget",
+    "StrictDateWidget",
+    "StrictDecimalWidget",
+    "StrictIntegerWidget",
+    "import_file",
+    "neutralize_formula",
+    "restore_formula",
+    "row_errors",
+]
 
 # Widgets whose output is not free text: numbers and dates are never neutralized, so that a
 # negative amount round-trips as a number.
@@ -57,183 +94,6 @@ INTEGER_FIELDS = (
 )
 
 FORMATS = {"csv": base_formats.CSV, "xlsx": base_formats.XLSX, "json": base_formats.JSON}
-
-
-def _is_quoted_formula(value: str) -> bool:
-    """Whether ``value`` is one or more ``'`` followed by a formula trigger."""
-    unquoted = value.lstrip("'")
-    return len(unquoted) < len(value) and unquoted.startswith(FORMULA_TRIGGERS)
-
-
-def neutralize_formula(value: str) -> str:
-    """Prefix a text cell that a spreadsheet would evaluate with ``'``.
-
-    A text that already reads ``'=...`` gets one more quote too: the import strips exactly one,
-    so every text comes back as it was written (and a spreadsheet shows it as written).
-    """
-    if value and (value.startswith(FORMULA_TRIGGERS) or _is_quoted_formula(value)):
-        return "'" + value
-    return value
-
-
-def restore_formula(value: str) -> str:
-    """Undo :func:`neutralize_formula`, so an exported file re-imports to the same text."""
-    if _is_quoted_formula(value):
-        return value[1:]
-    return value
-
-
-class StrictDecimalWidget(widgets.DecimalWidget):
-    """A decimal read strictly (:func:`opsite.core.parsing.parse_decimal`), naming a bad value.
-
-    No thousands separators ("1,5" is refused, never read as 15), no exponent, no NaN; an XLSX
-    cell's float is read through its shortest repr. It never rounds: a value with more places
-    than the model field allows is refused by the model's own validation (``full_clean``), which
-    the base resource always runs.
-    """
-
-    def clean(self, value, row=None, **kwargs):
-        if self.is_empty(value):
-            return None
-        return parse_decimal(value, floats=True)
-
-    def render(self, value, obj=None, **kwargs):
-        if value is None:
-            return ""
-        return format(value, "f") if self.coerce_to_string else value
-
-
-class StrictIntegerWidget(widgets.IntegerWidget):
-    """A whole number read strictly (:func:`opsite.core.parsing.parse_integer`), naming a bad value.
-
-    ASCII digits only: "1.9" is refused where the library's widget stores 1, "٣" where it
-    stores 3. An XLSX cell's whole float (``7.0``) is that number.
-    """
-
-    def clean(self, value, row=None, **kwargs):
-        if self.is_empty(value):
-            return None
-        return parse_integer(value, floats=True)
-
-
-class StrictBooleanWidget(widgets.BooleanWidget):
-    """Yes/no that refuses what it does not understand, instead of reading it as "no".
-
-    ``null`` says what an empty cell means: with ``null=True`` (a nullable field) it is "not
-    known" (``None``), and ``null``/``none`` are read the same way; with ``null=False`` it is
-    "no", and those words are refused like any other.
-    """
-
-    TRUE_TEXT = frozenset({"1", "true", "yes", "y"})
-    FALSE_TEXT = frozenset({"0", "false", "no", "n"})
-    NULL_TEXT = frozenset({"", "null", "none"})
-
-    def __init__(self, *, null: bool = True, **kwargs):
-        super().__init__(**kwargs)
-        self.null = null
-
-    def clean(self, value, row=None, **kwargs):
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, int) and value in (0, 1):  # XLSX and JSON numbers
-            return bool(value)
-        text = force_str(value if value is not None else "").strip().lower()
-        if text in self.TRUE_TEXT:
-            return True
-        if text in self.FALSE_TEXT:
-            return False
-        if text == "" and not self.null:
-            return False
-        if text in self.NULL_TEXT and self.null:
-            return None
-        hint = " (or leave it empty)" if self.null else ""
-        raise ValueError(f"{value!r} is not yes or no; use 1 or 0{hint}.")
-
-
-class NaturalKeyWidget(widgets.ForeignKeyWidget):
-    """A relation written as its natural key; an unknown key is an error on the field, naming it.
-
-    The library's widget lets ``DoesNotExist`` escape, which is reported as a row error with no
-    field; a ``ValueError`` is reported on this column. ``case_insensitive`` matches the key
-    whatever its case (repository names are). ``unknown_message`` is a ``str.format`` template
-    with ``name`` (the model's verbose name), ``field`` and ``key``.
-    """
-
-    unknown_message = "no {name} with {field} {key!r}."
-
-    def __init__(
-        self,
-        model,
-        field: str,
-        *,
-        case_insensitive: bool = False,
-        unknown_message: str | None = None,
-        **kwargs,
-    ):
-        super().__init__(model, field=field, **kwargs)
-        self.case_insensitive = case_insensitive
-        if unknown_message is not None:
-            self.unknown_message = unknown_message
-
-    def clean(self, value, row=None, **kwargs):
-        key = force_str(value).strip() if value is not None else ""
-        if not key:
-            return None
-        lookup = f"{self.field}__iexact" if self.case_insensitive else self.field
-        try:
-            return self.get_queryset(value, row, **kwargs).get(**{lookup: key})
-        except self.model.DoesNotExist:
-            name = self.model._meta.verbose_name
-            raise ValueError(self.unknown_message.format(name=name, field=self.field, key=key)) from None
-
-
-def _split_cell(value, separator: str) -> list[str]:
-    """The non-empty items of a list cell: text split on ``separator``, or a JSON list as is."""
-    items = value if isinstance(value, list) else force_str("" if value is None else value).split(separator)
-    return [text for text in (force_str(item).strip() for item in items) if text]
-
-
-class NaturalKeysWidget(widgets.ManyToManyWidget):
-    """Many relations as natural keys in one cell, separated by ``separator`` (a comma).
-
-    Unknown keys are refused by name, where the library's widget would silently drop them. The
-    library links many-to-many rows only after saving, so :class:`NaturalKeyResource` checks
-    these cells beforehand, to report a bad key on its column like every other bad cell.
-    """
-
-    def clean(self, value, row=None, **kwargs):
-        keys = list(dict.fromkeys(_split_cell(value, self.separator)))
-        if not keys:
-            return []
-        found = {
-            force_str(getattr(o, self.field)): o
-            for o in self.model.objects.filter(**{f"{self.field}__in": keys})
-        }
-        missing = [k for k in keys if k not in found]
-        if missing:
-            names = ", ".join(repr(k) for k in missing)
-            raise ValueError(f"no {self.model._meta.verbose_name} with {self.field} {names}.")
-        return [found[k] for k in keys]
-
-    def render(self, value, obj=None, **kwargs):
-        # Sorted, so an export is stable whatever order the rows were linked in; .all() keeps a
-        # prefetch in use.
-        if value is None:
-            return ""
-        return self.separator.join(sorted(force_str(getattr(o, self.field)) for o in value.all()))
-
-
-class CommaListWidget(widgets.Widget):
-    """A list of short texts (a ``JSONField`` list) in one cell, separated by commas.
-
-    A JSON list is read as well, so a JSON export re-imports whichever way it was written.
-    """
-
-    def clean(self, value, row=None, **kwargs):
-        return _split_cell(value, ",")
-
-    def render(self, value, obj=None, **kwargs):
-        return ", ".join(force_str(item) for item in value or [])
 
 
 @dataclass(frozen=True)
@@ -273,7 +133,7 @@ def row_errors(result) -> list[RowError]:
     return sorted(found, key=lambda e: e.row)
 
 
-class OpsiteResource(resources.ModelResource):
+class OpsiteResource(BatchImportMixin, resources.ModelResource):
     """Base resource: validated, transactional, formula-safe, decimals never rounded.
 
     Rows are saved and deleted by the services of the model's app (``writes_for``), inside the
@@ -282,22 +142,89 @@ class OpsiteResource(resources.ModelResource):
     """
 
     # Every number column reads strictly, whatever its size: the library's own integer widget
-    # reads "1.9" as 1 and "٣" as 3.
+    # reads "1.9" as 1 and "٣" as 3. Days are YYYY-MM-DD: the library also reads 12/31/2024,
+    # and would read 01/02/2024 as January.
     WIDGETS_MAP = {
         **resources.ModelResource.WIDGETS_MAP,
         **dict.fromkeys(INTEGER_FIELDS, StrictIntegerWidget),
         "DecimalField": StrictDecimalWidget,
+        "DateField": StrictDateWidget,
+        "DateTimeField": StrictDateTimeWidget,
     }
 
     # Import id fields matched whatever their letter case (a repository's ``full_name``, as on
     # GitHub); a relation's key is when its ``NaturalKeyWidget`` says so.
     case_insensitive_ids: tuple[str, ...] = ()
 
+    # Column -> the example value of the downloadable template, where the default one (built from
+    # the column's widget) would not describe a valid row.
+    template_example: dict[str, object] = {}
+
     class Meta:
         clean_model_instances = True
         use_transactions = True
-        skip_unchanged = False
+        skip_unchanged = True
         report_skipped = True
+
+    @classmethod
+    def field_from_django_field(cls, field_name, django_field, readonly):
+        # A field with choices reads them by value or label, and a bad value is refused naming
+        # them (the model's own check says only "not a valid choice").
+        resource_field = super().field_from_django_field(field_name, django_field, readonly)
+        if django_field.choices and not django_field.is_relation:
+            resource_field.widget = StrictChoiceWidget(django_field.flatchoices, null=django_field.null)
+        elif isinstance(django_field, models.BooleanField):
+            # Yes or no, and nothing else: the library reads "maybe" as no. An empty cell is "not
+            # known", which the field's default then answers, if it has one.
+            resource_field.widget = StrictBooleanWidget(null=django_field.null or django_field.has_default())
+        return resource_field
+
+    def column_accepts(self, resource_field) -> str:
+        """What a cell of ``resource_field``'s column holds, in words (the preview's "what to
+        write" and the template's notes): its widget's format, or the text its model field takes."""
+        described = accepts(resource_field.widget)
+        if described != "text":
+            return described
+        try:
+            model_field = self._meta.model._meta.get_field((resource_field.attribute or "").split("__")[0])
+        except FieldDoesNotExist:
+            return described
+        return describe_text(model_field)
+
+    def get_instance(self, instance_loader, row):
+        # A batch's loader has the stored rows read already (and knows the id columns are there).
+        if isinstance(instance_loader, BatchInstanceLoader):
+            return instance_loader.get_instance(row)
+        return super().get_instance(instance_loader, row)
+
+    def get_import_fields(self):
+        """The columns a file may write: read-only ones (derived, or exported for reading) are
+        not offered for import, and are ignored in a file that holds them."""
+        cached = self.__dict__.get("_import_fields")
+        if cached is None:
+            cached = [f for f in super().get_import_fields() if not f.readonly]
+            self.__dict__["_import_fields"] = cached
+        return cached
+
+    def get_user_visible_fields(self):
+        # What the export page lists (the library's default is the import's columns).
+        return self.get_export_fields()
+
+    def ignored_columns(self, headers) -> list[tuple[str, str]]:
+        """The columns of a file that the import does not read, each with why (for the preview)."""
+        imported = {f.column_name for f in self.get_import_fields()}
+        readonly = {f.column_name for f in self.fields.values() if f.readonly}
+        found = []
+        for header in headers or ():
+            if header in imported:
+                continue
+            reason = (
+                "derived or read-only: exported for reading, never imported"
+                if header in readonly
+                else ("not a column of this import")
+            )
+            found.append((header, reason))
+        return found
 
     def import_data(self, dataset, dry_run=False, raise_errors=False, use_transactions=None, **kwargs):
         # All or nothing: validation errors roll back too, not only exceptions.
@@ -309,36 +236,6 @@ class OpsiteResource(resources.ModelResource):
     def before_import(self, dataset, **kwargs):
         super().before_import(dataset, **kwargs)
         self._repeated_rows = self.repeated_rows(dataset)
-
-    def import_row(self, row, instance_loader, **kwargs):
-        """Refuse, without a look at the database, a row holding NUL or repeating another's key.
-
-        PostgreSQL answers a NUL character in a query with a database error, so such a row is
-        never looked up; a row whose import id repeats an earlier row's would silently overwrite
-        it (the last one winning), so it is refused, naming both.
-        """
-        errors = self.nul_errors(row)
-        repeated = getattr(self, "_repeated_rows", {}).get(kwargs.get("row_number"))
-        if repeated is not None:
-            field, message = repeated
-            errors.setdefault(field, []).append(ValidationError(message, code="repeated_key"))
-        if not errors:
-            return super().import_row(row, instance_loader, **kwargs)
-        row_result = self.get_row_result_class()()
-        row_result.import_type = RowResult.IMPORT_TYPE_INVALID
-        row_result.validation_error = ValidationError(errors)
-        return row_result
-
-    def nul_errors(self, row) -> dict[str, list[ValidationError]]:
-        """The imported cells of ``row`` that hold a NUL character, by field."""
-        errors: dict[str, list[ValidationError]] = {}
-        for field in self.get_import_fields():
-            if field.readonly or field.column_name not in row:
-                continue
-            if contains_nul(row[field.column_name]):
-                name = field.attribute or field.column_name
-                errors[name] = [ValidationError(f"{name} {NUL_MESSAGE}", code="nul")]
-        return errors
 
     def repeated_rows(self, dataset) -> dict[int, tuple[str, str]]:
         """The rows whose import id repeats an earlier row's: row number -> (field, message).
@@ -355,9 +252,13 @@ class OpsiteResource(resources.ModelResource):
         positions = [headers.index(field.column_name) for field in id_fields]
         first_seen: dict[tuple, int] = {}
         repeated: dict[int, tuple[str, str]] = {}
+        # Kept for the batches, which find the stored rows by these keys.
+        self._row_keys: dict[int, tuple | None] = {}
         for number, values in enumerate(dataset, 1):
             cells = [values[position] for position in positions]
-            key = self._import_key(id_fields, cells)
+            if any(contains_nul(cell) for cell in cells):
+                continue
+            key = self._row_keys[number] = self._import_key(id_fields, cells)
             if key is None:
                 continue
             if key not in first_seen:
@@ -400,44 +301,6 @@ class OpsiteResource(resources.ModelResource):
             key.append(value.casefold() if folded and isinstance(value, str) else value)
         return tuple(key)
 
-    def get_instance(self, instance_loader, row):
-        # A row whose import id holds a bad value ("1.9" as an ``id``, a date that is none) is
-        # taken as new, so the bad value is reported on its column by ``import_instance``
-        # rather than as a crash of the lookup.
-        try:
-            return super().get_instance(instance_loader, row)
-        except ValueError:
-            return None
-
-    def before_import_row(self, row, **kwargs):
-        for key, value in list(row.items()):
-            if isinstance(value, str):
-                row[key] = restore_formula(value)
-        super().before_import_row(row, **kwargs)
-
-    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
-        """The row's field checks, then its service rules, then the database's constraints.
-
-        The order of :func:`~opsite.core.services.full_clean_with` (the services' own), so a row
-        reads the same message as the admin and the API. With ``clean_model_instances`` off (a
-        resource whose service validates the whole file at once), only the cells' errors count.
-        """
-        errors = dict(import_validation_errors or {})
-        if self._meta.clean_model_instances:
-            try:
-                full_clean_with(
-                    instance,
-                    self.row_rules(instance),
-                    exclude=errors.keys(),
-                    validate_unique=validate_unique,
-                )
-            except ValidationError as error:
-                errors = error.update_error_dict(errors)
-        else:
-            errors = self._check_cells(instance, errors)
-        if errors:
-            raise ValidationError(errors)
-
     def _check_cells(self, instance, errors: dict) -> dict:
         """The checks of each imported cell on its own, for a resource whose service checks rows.
 
@@ -475,10 +338,10 @@ class OpsiteResource(resources.ModelResource):
         model = type(instance)
         return writes_for(model).validate if has_writes(model) else None
 
-    def row_data(self, instance) -> dict:
-        """The model columns this resource imports, as the row set them on ``instance``."""
-        opts = instance._meta
-        data = {}
+    def row_data_names(self) -> list[str]:
+        """The model columns this resource imports (not its primary key, not many-to-many)."""
+        names = []
+        opts = self._meta.model._meta
         for field in self.get_import_fields():
             name = field.attribute
             if not name or "__" in name:
@@ -489,24 +352,19 @@ class OpsiteResource(resources.ModelResource):
                 continue
             if model_field.many_to_many or not model_field.concrete or model_field.primary_key:
                 continue
+            names.append(name)
+        return names
+
+    def row_data(self, instance) -> dict:
+        """The model columns this resource imports, as the row set them on ``instance``."""
+        data = {}
+        for name in self.row_data_names():
+            model_field = instance._meta.get_field(name)
             if model_field.many_to_one and getattr(instance, model_field.attname) is None:
                 data[name] = None  # unset: reading the relation would raise, not answer None
             else:
                 data[name] = getattr(instance, name)
         return data
-
-    def do_instance_save(self, instance, is_create):
-        writes = writes_for(type(instance))
-        if is_create:
-            adopt(instance, writes.create_from(self.row_data(instance)))
-        else:
-            try:
-                writes.update_from(instance, self.row_data(instance))
-            except ObjectDoesNotExist as gone:
-                if not getattr(gone, "deleted_meanwhile", False):
-                    raise
-                # Deleted since the row was matched: refused on the row, like any bad row.
-                raise ValidationError(str(gone), code="deleted") from None
 
     def delete_instance(self, instance, row, **kwargs):
         self.before_delete_instance(instance, row, **kwargs)
@@ -523,29 +381,10 @@ class OpsiteResource(resources.ModelResource):
 class NaturalKeyResource(OpsiteResource):
     """A resource whose rows are matched, and whose relations are written, by natural key.
 
-    * A row whose import id names an unknown relation (or holds a bad value) is a new row (the
-      base's ``get_instance``), so the bad value is reported as an error on its column.
-    * The cells of :class:`NaturalKeysWidget` columns are checked before the row is saved, so an
-      unknown key is reported on its column too.
+    A row whose import id names an unknown relation (or holds a bad value) is a new row, so the
+    bad value is reported as an error on its column; the cells of :class:`NaturalKeysWidget`
+    columns are read before the row is saved, so an unknown key is reported on its column too.
     """
-
-    def import_instance(self, instance, row, **kwargs):
-        errors: dict = {}
-        try:
-            super().import_instance(instance, row, **kwargs)
-        except ValidationError as exc:
-            errors = exc.update_error_dict(errors)
-        for field in self.get_import_fields():
-            if not isinstance(field.widget, NaturalKeysWidget) or field.readonly:
-                continue
-            if not field.attribute or field.column_name not in row:
-                continue
-            try:
-                field.clean(row)
-            except ValueError as exc:
-                errors[field.attribute] = [ValidationError(force_str(exc), code="invalid")]
-        if errors:
-            raise ValidationError(errors)
 
 
 def import_file(resource: OpsiteResource, content: bytes | str, fmt: str, *, dry_run: bool = False):

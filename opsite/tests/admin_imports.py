@@ -21,7 +21,7 @@ from django.test import Client
 from django.urls import reverse
 from import_export.admin import ExportMixin, ImportMixin
 
-from opsite.demo.loader import demo_load
+from opsite.demo.loader import DEMO_TODAY, demo_load
 
 from .malformed_imports import TEST_MAX_BYTES, TEST_MAX_ROWS
 
@@ -62,7 +62,7 @@ def demo_rows(django_db_blocker) -> Iterator[None]:
     from communities.models import ClusterUsage, PrometheusSource
 
     with django_db_blocker.unblock(), transaction.atomic():
-        demo_load()
+        demo_load(today=DEMO_TODAY)
         PrometheusSource.objects.create(cluster="fuzz-cluster", url="http://127.0.0.1:9090/")
         ClusterUsage.objects.create(cluster="fuzz-cluster", date="2024-12-31", unique_users=12)
         yield

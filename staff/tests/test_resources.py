@@ -62,7 +62,8 @@ def test_an_export_re_imports_as_an_update_with_nothing_changed(roster, fmt, res
     content = exported_file(resource_class(), fmt)
     result = import_file(resource_class(), content, fmt)
     assert snapshot(model) == before
-    assert [row.import_type for row in result.rows] == ["update"] * len(before)
+    # Unchanged rows are skipped, not written.
+    assert [row.import_type for row in result.rows] == ["skip"] * len(before)
     assert result.totals["new"] == 0
 
 
