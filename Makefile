@@ -15,7 +15,12 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed
+# Third-party browser files (the charting bundle) come from npm, as package-lock.json pins them.
+node_modules/.installed: package.json package-lock.json
+	npm ci --omit=dev --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
 
 migrate: install
 	$(PY) manage.py migrate --noinput
@@ -57,4 +62,4 @@ bench: install
 	DJANGO_SETTINGS_MODULE=opsite.settings.test $(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) staticfiles db.sqlite3 db.sqlite3-*
+	rm -rf $(VENV) node_modules staticfiles db.sqlite3 db.sqlite3-*

@@ -217,7 +217,7 @@ def prepare() -> str:
     from opsite.kpis.rollups import recompute_rollups
 
     logging.getLogger("opsite.kpis.rollups").setLevel(logging.WARNING)
-    call_command("load_demo", verbosity=0)
+    call_command("load_demo", "--today=2026-12-03", verbosity=0)
     recompute_rollups()
     user = get_user_model().objects.create_superuser("bench", "bench@example.org", None)
     return Token.objects.create(user=user).key

@@ -102,9 +102,9 @@ def main() -> None:
     # One line per figure: the recomputes' own log lines would drown them.
     logging.getLogger("opsite.kpis.rollups").setLevel(logging.WARNING)
     logging.getLogger("celery").setLevel(logging.WARNING)
-    from opsite.demo.loader import demo_load
+    from opsite.demo.loader import DEMO_TODAY, demo_load
 
-    demo_load()
+    demo_load(today=DEMO_TODAY)
     _compute_stored_figures()
     demo_seconds, demo_queries = measure("demo")
     print(f"dashboard_demo seconds={demo_seconds:.3f} queries={demo_queries}", flush=True)

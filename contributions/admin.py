@@ -18,7 +18,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils.html import format_html
 
-from opsite.core.admin import OpsiteAdmin
+from opsite.core.admin import OpsiteAdmin, in_use
 
 # The GitHub importer's run log has its own module; importing it registers its admin.
 from . import sync_admin  # noqa: F401
@@ -107,7 +107,7 @@ class RepositoryAdmin(OpsiteAdmin):
         "merged_pull_requests",
         "last_merged_at",
     )
-    list_filter = ("upstream_community__is_key", "upstream_community")
+    list_filter = (("upstream_community__is_key", in_use("key upstream community")), "upstream_community")
     search_fields = ("full_name", "upstream_community__name", "upstream_community__slug")
     autocomplete_fields = ("upstream_community",)
     list_select_related = ("upstream_community",)
@@ -174,13 +174,12 @@ class ByStaffFilter(admin.SimpleListFilter):
 @admin.register(PullRequest)
 class PullRequestAdmin(OpsiteAdmin):
     formfield_overrides = URL_FIELDS_HTTPS
+    # What fits a laptop's screen beside the filters; the staff member, upstream community and
+    # opening time are on the pull request's page (and the first two are filters).
     list_display = (
         "__str__",
         "title",
         "author_login",
-        "author",
-        "upstream_community",
-        "created_at",
         "merged_at",
         "is_bot",
         "on_github",
@@ -190,7 +189,7 @@ class PullRequestAdmin(OpsiteAdmin):
         MergedFilter,
         ByStaffFilter,
         "is_bot",
-        "repository__upstream_community__is_key",
+        ("repository__upstream_community__is_key", in_use("key upstream community")),
         "repository__upstream_community",
     )
     search_fields = (
@@ -204,7 +203,7 @@ class PullRequestAdmin(OpsiteAdmin):
     date_hierarchy = "merged_at"
     # Hundreds of repositories: picked by search, never from a full drop-down.
     autocomplete_fields = ("repository",)
-    list_select_related = ("repository__upstream_community", "author")
+    list_select_related = ("repository",)
     ordering = (F("merged_at").desc(nulls_last=True), "repository__full_name", "number")
     fields = (
         "repository",
@@ -227,10 +226,6 @@ class PullRequestAdmin(OpsiteAdmin):
         if "is_bot" in form.base_fields:
             form.base_fields["is_bot"].help_text = "Set on save for logins ending in [bot]."
         return form
-
-    @admin.display(description="upstream community", ordering="repository__upstream_community__name")
-    def upstream_community(self, obj: PullRequest):
-        return obj.repository.upstream_community or "-"
 
     @admin.display(description="GitHub")
     def on_github(self, obj: PullRequest) -> str:

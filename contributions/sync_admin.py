@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from opsite.core.admin import OpsiteAdmin
+from opsite.core.admin import OpsiteAdmin, count_column
 from opsite.core.resources import OpsiteResource
 
 from .models import SyncRun
@@ -46,10 +46,10 @@ class SyncRunAdmin(OpsiteAdmin):
         "status",
         "since",
         "until",
-        "fetched",
-        "created",
-        "updated",
-        "bots",
+        "fetched_figure",
+        "created_figure",
+        "updated_figure",
+        "bots_figure",
         "unknown_handle_list",
     )
     list_filter = ("status", "source")
@@ -82,6 +82,11 @@ class SyncRunAdmin(OpsiteAdmin):
         "error",
         "retry_at",
     )
+
+    fetched_figure = count_column("fetched")
+    created_figure = count_column("created")
+    updated_figure = count_column("updated")
+    bots_figure = count_column("bots")
 
     @admin.display(description="unknown handles")
     def unknown_handle_list(self, obj: SyncRun) -> str:

@@ -3,6 +3,8 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 
+from . import views
+
 admin.site.site_header = "opsite"
 admin.site.site_title = "opsite"
 admin.site.index_title = "Records"
@@ -14,6 +16,8 @@ def favicon(request: HttpRequest) -> HttpResponseRedirect:
 
 
 urlpatterns = [
+    # Each person's start page: the dashboard, the records, or the sign-in page (opsite/views.py).
+    path("", views.home, name="home"),
     path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     # The public KPI API (first: the busiest routes resolve soonest), the OpenAPI schema, the docs.
@@ -24,4 +28,8 @@ urlpatterns = [
     path("api/v1/contributions/", include("contributions.api.urls")),
     path("api/v1/contracts/", include("contracts.api.urls")),
     path("api/v1/funding/", include("funding.api.urls")),
+    path("api/v1/kpis/", include("opsite.kpis.api.records_urls")),
+    # The public website kit: the live figures page and the widgets other sites embed.
+    path("kpis/", include("opsite.kpis.urls")),
+    path("widgets/", include("opsite.kpis.widget_urls")),
 ]

@@ -12,13 +12,19 @@ kernel's admin base shows "Records you may not see" instead (``opsite.core.visib
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.contrib import admin
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from opsite.core.admin import OpsiteAdmin, OpsiteHistoryAdmin, OpsiteTabularInline
+from opsite.core.admin import (
+    OpsiteAdmin,
+    OpsiteHistoryAdmin,
+    OpsiteTabularInline,
+    figure,
+    money_column,
+    percent_column,
+)
+from opsite.core.formatting import format_money
 from opsite.core.money import quantize
 
 from .models import Compensation, StaffMember
@@ -39,6 +45,9 @@ class CompensationInline(OpsiteTabularInline):
     fields = ("effective_on", "annual_salary", "benefits_rate", "currency")
     extra = 0
     ordering = ("-effective_on",)
+    # Read by those who may only view pay (Leadership): as money and a percentage.
+    annual_salary_figure = money_column("annual_salary", description="annual salary")
+    benefits_rate_figure = percent_column("benefits_rate", fraction=True, description="benefits rate")
 
 
 class EmployedTodayFilter(admin.SimpleListFilter):
@@ -59,16 +68,14 @@ class EmployedTodayFilter(admin.SimpleListFilter):
 
 @admin.register(StaffMember)
 class StaffMemberAdmin(OpsiteAdmin):
+    # What fits a laptop's screen beside the filters; the slug, GitHub login and dates are on the
+    # person's page (and the dates in the list's date bar).
     list_display = (
         "name",
-        "slug",
-        "github",
         "title",
         "team",
         "employment",
         "fte",
-        "start_on",
-        "end_on",
         "is_employed",
         "distinguished_contributor",
     )
@@ -112,11 +119,7 @@ class StaffMemberAdmin(OpsiteAdmin):
         today = timezone.localdate()
         return obj.start_on <= today and (obj.end_on is None or obj.end_on >= today)
 
-    @admin.display(description="current pay", ordering="current_annual_salary")
-    def current_pay(self, obj: StaffMember) -> str:
-        if obj.current_annual_salary is None:
-            return "-"
-        return f"{obj.current_annual_salary:,.2f} {obj.current_currency}"
+    current_pay = money_column("current_annual_salary", "current_currency", description="current pay")
 
 
 @admin.register(Compensation)
@@ -125,10 +128,9 @@ class CompensationAdmin(OpsiteHistoryAdmin):
         "staff",
         "effective_on",
         "in_effect_until",
-        "annual_salary",
-        "benefits_rate",
+        "annual_salary_figure",
+        "benefits_rate_figure",
         "loaded_annual_cost",
-        "currency",
     )
     list_filter = ("staff__team", ("staff", admin.RelatedOnlyFieldListFilter), "currency")
     search_fields = ("staff__name", "staff__slug", "staff__github")
@@ -160,8 +162,11 @@ class CompensationAdmin(OpsiteHistoryAdmin):
             return "-"
         return f"before {obj.superseded_on.isoformat()}"
 
+    annual_salary_figure = money_column("annual_salary", description="annual salary")
+    benefits_rate_figure = percent_column("benefits_rate", fraction=True, description="benefits rate")
+
     @admin.display(description="loaded annual cost")
-    def loaded_annual_cost(self, obj: Compensation) -> Decimal:
+    def loaded_annual_cost(self, obj: Compensation) -> str:
         # Salary plus benefits, in Python from the row's own columns: SQLite would do the
         # arithmetic in floating point.
-        return quantize(obj.annual_salary * (1 + obj.benefits_rate))
+        return figure(format_money(quantize(obj.annual_salary * (1 + obj.benefits_rate)), obj.currency))

@@ -187,23 +187,25 @@ def test_a_pull_request_changed_in_the_admin_re_resolves_its_author(super_client
 
 
 # Each changelist: the session, the user, then
-#   upstream communities: the paginator's count, the page;
-#   repositories: the upstream communities of the filter, the count, the page;
-#   pull requests: the upstream communities of the filter, the count, the page, the first and
-#   last merge of the date hierarchy, the days within them.
+#   upstream communities: the key values in use (its filter), the paginator's count, the page;
+#   repositories: the key values in use, the upstream communities of the filter and whether some
+#   row has none (its "empty" choice), the count, the page;
+#   pull requests: the bot values in use, the key values in use, the upstream communities of the
+#   filter and whether some row has none, the count, the page, the first and last merge of the
+#   date hierarchy, the days within them.
 @pytest.mark.parametrize(
     ("model", "make", "expected"),
     [
-        (UpstreamCommunity, lambda n: UpstreamCommunityFactory.create_batch(n), 4),
+        (UpstreamCommunity, lambda n: UpstreamCommunityFactory.create_batch(n), 5),
         (
             Repository,
             lambda n: [PullRequestFactory(repository=r) for r in RepositoryFactory.create_batch(n)],
-            5,
+            7,
         ),
         (
             PullRequest,
             lambda n: PullRequestFactory.create_batch(n, author_login=StaffMemberFactory().github),
-            7,
+            10,
         ),
     ],
 )

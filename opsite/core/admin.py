@@ -10,6 +10,10 @@ Two more promises hold for every admin built on these bases: an import is read w
 confirmed only as it was previewed (``opsite.core.admin_import.GuardedImportExportMixin``), and
 no page, filter, search or message leads to records of a model the user may not view
 (:class:`VisibilityMixin`).
+
+And two for the people reading them: figures read as figures (``money_column`` and the other
+``*_column`` helpers, :class:`FiguresMixin`, through :mod:`opsite.core.formatting`), and every
+list filter offers only the values in use, under a title of its own (:class:`FiltersInUseMixin`).
 """
 
 from __future__ import annotations
@@ -18,17 +22,28 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.filters import (
+    ChoicesFieldListFilter,
+    FieldListFilter,
+    RelatedOnlyFieldListFilter,
+)
+from django.contrib.admin.utils import get_fields_from_path
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist, PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.forms import BaseForm
 from django.forms.models import InlineForeignKeyField, construct_instance
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, JSON, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 
 from .admin_import import GuardedImportExportMixin
+from .formatting import format_count, format_money, format_months, format_percent
+from .forms import StrictNumbersMixin
 from .services import adopt, full_clean_with, has_writes, writes_for
 from .visibility import deleted_objects_seen_by, list_filter_path, path_visible, search_field_path
 
@@ -184,11 +199,252 @@ class ServiceInlineMixin:
         return formset
 
 
-class OpsiteTabularInline(ServiceInlineMixin, admin.TabularInline):
+# --- figures: money, months, percentages and counts as people read them ------------------------
+
+
+def figure(text: str) -> SafeString:
+    """A figure in a list or a read-only field: kept on one line, digits in columns (admin.css)."""
+    return format_html('<span class="figure">{}</span>', text)
+
+
+def _attribute(obj: Any, path: str) -> Any:
+    """``obj.contract.currency`` for the path ``"contract.currency"``; ``None`` past a ``None``."""
+    for name in path.split("."):
+        obj = getattr(obj, name, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def _figure_column(
+    field: str, render: Callable[[Any, Any], str], description: str | None, ordering: str | None
+) -> Callable[[Any, Any], SafeString]:
+    def column(model_admin, obj) -> SafeString:
+        return figure(render(obj, _attribute(obj, field)))
+
+    column.__name__ = f"{field}_figure"
+    # A model field shown this way on a read-only change form (FiguresMixin).
+    column.figure_of = field
+    return admin.display(description=description or field.replace("_", " "), ordering=ordering or field)(
+        column
+    )
+
+
+def money_column(
+    field: str,
+    currency: str | None = "currency",
+    *,
+    description: str | None = None,
+    ordering: str | None = None,
+):
+    """A column (or read-only field) showing ``field`` as money: ``1,500,000.00 USD``.
+
+    ``currency`` is the path of the row's currency (``"grant.currency"``), or ``None`` for the
+    reporting currency. Sorted by ``field`` (or ``ordering``): the column stays sortable.
+    """
+    return _figure_column(
+        field,
+        lambda obj, value: format_money(value, _attribute(obj, currency) if currency else None),
+        description,
+        ordering,
+    )
+
+
+def months_column(field: str, *, description: str | None = None, ordering: str | None = None):
+    """A column showing a number of months with two decimals: ``18.80``."""
+    return _figure_column(field, lambda obj, value: format_months(value), description, ordering)
+
+
+def percent_column(
+    field: str, *, fraction: bool = False, description: str | None = None, ordering: str | None = None
+):
+    """A column showing a percentage: ``75%`` (stored 0 to 100), or with ``fraction`` 0.275 as ``27.5%``."""
+    return _figure_column(
+        field, lambda obj, value: format_percent(value, fraction=fraction), description, ordering
+    )
+
+
+def count_column(field: str, *, description: str | None = None, ordering: str | None = None):
+    """A column showing a whole number grouped by thousands: ``12,345``."""
+    return _figure_column(field, lambda obj, value: format_count(value), description, ordering)
+
+
+class FiguresMixin:
+    """A read-only change form (or inline) shows a model field by its figure column, if it has one.
+
+    Someone who may only view a record (Leadership, or Operations on grants) gets every field
+    read-only, and Django would print ``1500000.00``: the admin's ``*_column`` helpers above carry
+    the field they show (``figure_of``), and such a form shows them in the field's place.
+    """
+
+    def _figures(self) -> dict[str, str]:
+        figures = getattr(type(self), "_figure_names", None)
+        if figures is None or figures[0] is not type(self):
+            names = {}
+            for name in dir(type(self)):
+                field = getattr(getattr(type(self), name, None), "figure_of", None)
+                if field is not None:
+                    names.setdefault(field, name)
+            type(self)._figure_names = figures = (type(self), names)
+        return figures[1]
+
+    def _read_only_form(self, request, obj) -> bool:
+        return obj is not None and not self.has_change_permission(request, obj)
+
+    def _as_figures(self, fields) -> list:
+        figures, shown, result = self._figures(), set(), []
+        for field in fields:
+            if isinstance(field, list | tuple):
+                line = self._as_figures(field)
+                if line:
+                    result.append(tuple(line))
+                continue
+            name = figures.get(field, field) if isinstance(field, str) else field
+            if name not in shown:
+                shown.add(name)
+                result.append(name)
+        return result
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if not self._figures() or not self._read_only_form(request, obj):
+            return fieldsets
+        return [
+            (title, {**options, "fields": self._as_figures(options["fields"])})
+            for title, options in fieldsets
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if not self._figures() or not self._read_only_form(request, obj):
+            return fields
+        # Named read-only too, so that no model form is asked for a field the model lacks.
+        return (*fields, *(name for name in self._figures().values() if name not in fields))
+
+
+# --- list filters: only the values in use, each with its own title ------------------------------
+
+
+def filter_title(model, field_path: str) -> str:
+    """``"community kind"`` for ``community__kind``: a filter through a relation names it.
+
+    Django titles a filter by its last field alone, so a hub list filtered by its own kind and by
+    its community's would show two "By kind".
+    """
+    fields = get_fields_from_path(model, field_path)
+    last = fields[-1]
+    title = str(getattr(last, "verbose_name", None) or last.related_model._meta.verbose_name)
+    if len(fields) > 1 and not last.is_relation:
+        owner = fields[-2]
+        owner_name = getattr(owner, "verbose_name", None) or owner.related_model._meta.verbose_name
+        title = f"{owner_name} {title}"
+    return title
+
+
+# Django's "All" entry, first in every filter's choices.
+_ALL = object()
+
+
+class _InUseMixin:
+    """The values of the filter's field that some row of the list has, asked once per page.
+
+    Like Django's filter of related records, the filter is left out when it could not narrow
+    the list (one value in use or none), unless it is applied.
+    """
+
+    def offered(self) -> list:
+        """The values the filter would offer, in its order (``None`` for "empty")."""
+        raise NotImplementedError
+
+    @cached_property
+    def in_use(self) -> set:
+        rows = self.model_admin.get_queryset(self.request).order_by()
+        return set(rows.values_list(self.field_path, flat=True).distinct())
+
+    def has_output(self) -> bool:
+        return bool(self.used_parameters) or len(self.in_use & set(self.offered())) > 1
+
+    def choices(self, changelist):
+        for value, choice in zip([_ALL, *self.offered()], super().choices(changelist), strict=True):
+            if value is _ALL or value in self.in_use or choice["selected"]:
+                yield choice
+
+
+class InUseChoicesFieldListFilter(_InUseMixin, ChoicesFieldListFilter):
+    """A field's choices, only those some row of the list has (not every country of the world)."""
+
+    def offered(self) -> list:
+        # Django's order: each choice but the empty one, then the empty one if there is one.
+        choices = self.field.flatchoices
+        empty = [None] if any(lookup is None for lookup, _title in choices) else []
+        return [lookup for lookup, _title in choices if lookup is not None] + empty
+
+
+class InUseBooleanFieldListFilter(_InUseMixin, admin.BooleanFieldListFilter):
+    """Yes, No (and Unknown) only when some row of the list is so."""
+
+    def offered(self) -> list:
+        return [True, False, *([None] if self.field.null else [])]
+
+
+class InUseRelatedFieldListFilter(RelatedOnlyFieldListFilter):
+    """The related records some row of the list points to (Django's own), and "empty" only when
+    some row points to none."""
+
+    @cached_property
+    def include_empty_choice(self) -> bool:
+        if not super().include_empty_choice:
+            return False
+        rows = self.model_admin.get_queryset(self.request).order_by()
+        return rows.filter(**{f"{self.field_path}__isnull": True}).exists()
+
+
+class InUseFieldListFilter(FieldListFilter):
+    """The filter Django would pick for the field, limited to the values some row has, titled by
+    :func:`filter_title` (or the subclass's ``fixed_title``).
+
+    The kernel's admin bases use it for every plain field name in ``list_filter``. Dates keep
+    Django's periods ("Past 7 days"), and fields without choices Django's list of the values in use.
+    """
+
+    fixed_title: str | None = None
+
+    def __new__(cls, field, request, params, model, model_admin, field_path):
+        arguments = (field, request, params, model, model_admin, field_path)
+        if field.is_relation:
+            spec = InUseRelatedFieldListFilter(*arguments)
+        elif isinstance(field, models.BooleanField):
+            spec = InUseBooleanFieldListFilter(*arguments)
+        elif field.flatchoices:
+            spec = InUseChoicesFieldListFilter(*arguments)
+        else:
+            spec = FieldListFilter.create(*arguments)
+        spec.request, spec.model_admin = request, model_admin
+        spec.title = cls.fixed_title or filter_title(model, field_path)
+        return spec
+
+
+def in_use(title: str) -> type[InUseFieldListFilter]:
+    """``("repository__upstream_community__is_key", in_use("key upstream community"))``: a title of
+    one's own where the automatic one reads poorly."""
+    return type("InUseFieldListFilter", (InUseFieldListFilter,), {"fixed_title": title})
+
+
+class FiltersInUseMixin:
+    """Every plain field name in ``list_filter`` filters by the values in use, under its own title."""
+
+    def get_list_filter(self, request):
+        return [
+            (item, InUseFieldListFilter) if isinstance(item, str) else item
+            for item in super().get_list_filter(request)
+        ]
+
+
+class OpsiteTabularInline(FiguresMixin, StrictNumbersMixin, ServiceInlineMixin, admin.TabularInline):
     pass
 
 
-class OpsiteStackedInline(ServiceInlineMixin, admin.StackedInline):
+class OpsiteStackedInline(FiguresMixin, StrictNumbersMixin, ServiceInlineMixin, admin.StackedInline):
     pass
 
 
@@ -256,7 +512,15 @@ class VisibilityMixin:
         return super().delete_view(request, object_id, extra_context)
 
 
-class OpsiteAdmin(VisibilityMixin, GuardedImportExportMixin, ServiceWritesMixin, ImportExportModelAdmin):
+class OpsiteAdmin(
+    FiguresMixin,
+    FiltersInUseMixin,
+    VisibilityMixin,
+    GuardedImportExportMixin,
+    StrictNumbersMixin,
+    ServiceWritesMixin,
+    ImportExportModelAdmin,
+):
     """Import/export (CSV, XLSX, JSON) with a dry-run preview; permissions follow the roles."""
 
     formats = [CSV, XLSX, JSON]
@@ -265,7 +529,14 @@ class OpsiteAdmin(VisibilityMixin, GuardedImportExportMixin, ServiceWritesMixin,
 
 
 class OpsiteHistoryAdmin(
-    VisibilityMixin, GuardedImportExportMixin, ServiceWritesMixin, ImportExportModelAdmin, SimpleHistoryAdmin
+    FiguresMixin,
+    FiltersInUseMixin,
+    VisibilityMixin,
+    GuardedImportExportMixin,
+    StrictNumbersMixin,
+    ServiceWritesMixin,
+    ImportExportModelAdmin,
+    SimpleHistoryAdmin,
 ):
     """As :class:`OpsiteAdmin`, with the audit history of every change."""
 
@@ -274,7 +545,7 @@ class OpsiteHistoryAdmin(
     show_full_result_count = False
 
 
-class ReadOnlyAdmin(VisibilityMixin, admin.ModelAdmin):
+class ReadOnlyAdmin(FiguresMixin, FiltersInUseMixin, VisibilityMixin, admin.ModelAdmin):
     """Bookkeeping written by jobs: shown for the record, never typed in.
 
     Deleting stays possible for who may (clearing old records); a model with services deletes

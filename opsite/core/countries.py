@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 # code: (name, region). Regions are docs/definitions.md's Community.region values.
 COUNTRIES: dict[str, tuple[str, str]] = {
     "AE": ("United Arab Emirates", "middle_east"),
@@ -155,3 +157,47 @@ def region_for_country(code: str) -> str:
         return COUNTRIES[code.upper()][1]
     except KeyError:
         raise KeyError(f"unknown country code {code!r}") from None
+
+
+# Other names people type for a country, matched like its own name.
+ALSO_KNOWN_AS: dict[str, tuple[str, ...]] = {
+    "AE": ("UAE",),
+    "CD": ("DRC", "Congo"),
+    "CI": ("Ivory Coast",),
+    "CZ": ("Czech Republic",),
+    "GB": ("UK", "Britain", "Great Britain", "England", "Scotland", "Wales"),
+    "KR": ("Korea",),
+    "MK": ("Macedonia",),
+    "NL": ("Holland",),
+    "TR": ("Turkey",),
+    "US": ("USA", "United States of America"),
+}
+
+
+def _folded(text: str) -> str:
+    """Lower case without accents: "Türkiye" and "turkiye", "Côte d'Ivoire" and "cote d'ivoire" match."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
+
+
+def country_codes_matching(term: str) -> set[str]:
+    """The codes of the countries a search term names: ``"Kenya"`` gives ``{"KE"}``.
+
+    A term names a country when it is its code (``"ke"``), its name or one of its other names
+    (``"UK"``), or, from four letters on, the start of one of those or of a word in them
+    (``"south"``: South Africa and South Korea; ``"ivoire"``). Accents and case do not matter.
+    Shorter pieces are left out, so that a search for "uni" or "the" does not pull in every
+    community of the United States or of the Democratic Republic of the Congo.
+    """
+    folded = _folded(term)
+    codes = {folded.upper()} & COUNTRIES.keys() if len(folded) == 2 else set()
+    for code, (name, _region) in COUNTRIES.items():
+        for known in (name, *ALSO_KNOWN_AS.get(code, ())):
+            known = _folded(known)
+            if folded == known:
+                codes.add(code)
+            elif len(folded) >= 4:
+                words = known.replace("'", " ").replace("-", " ").split()
+                if known.startswith(folded) or any(word.startswith(folded) for word in words):
+                    codes.add(code)
+    return codes

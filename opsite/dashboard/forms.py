@@ -4,7 +4,10 @@ The page renders :class:`WhatIfAdjustmentForm` for leadership to fill in; the sc
 added (and which saved adjustments to leave out) as JSON, and the endpoint reads each entry back
 through the same form, so a typed-in amount or date is parsed and refused the same way whether it
 came from the page or from another client. The rules of a scenario adjustment itself (a hire needs
-a salary, a delay a grant) are the funding app's, applied by ``runway_preview``.
+a salary, a delay a grant) are the funding app's, applied by ``runway_preview``; the form runs the
+funding services' own check (``scenario_adjustment_amount_problem``: an inflow or an outflow needs
+a positive amount) as the admin and the API do, so the planner refuses the same what-ifs with the
+same message on the same field.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from funding.choices import AdjustmentKind, AdjustmentRecurrence
+from funding.services import scenario_adjustment_amount_problem
 
 WHAT_IF_LIMIT = 50  # what-ifs in one request: enough for any plan, bounded for the server
 FIELDS = ("kind", "label", "amount", "benefits_rate", "recurrence", "start_on", "end_on", "grant", "months")
@@ -62,6 +66,18 @@ class WhatIfAdjustmentForm(forms.Form):
             ("", "(none)"),
             *((ref, f"{ref}: {title}") for ref, title in grants),
         ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if "amount" not in self.errors:
+            # The same rule as every other door: the funding services' check of an adjustment's
+            # amount, asked of the amount as given (none at all included).
+            problem = scenario_adjustment_amount_problem(
+                kind=cleaned.get("kind"), amount=cleaned.get("amount")
+            )
+            if problem:
+                self.add_error("amount", problem)
+        return cleaned
 
     def what_if(self) -> dict[str, Any]:
         """The cleaned what-if, as ``runway_preview`` and ``scenario_adjustment_create`` take it."""

@@ -15,7 +15,8 @@ Queries, whatever the size of the data:
 5. the latest cash position's date (never its balance: the runway result carries that);
 6. the saved scenario adjustments (what a what-if may leave out);
 7. the grants with disbursements still to come (what a delay may move);
-8. headcount and FTE by team on the KPI as-of day (one grouped count over the roster).
+8. headcount and FTE by team on the KPI as-of day (one grouped count over the roster);
+9. the upstream communities' names (the contribution series names them by slug).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from contributions.models import UpstreamCommunity
 from funding.choices import GrantStatus
 from funding.models import CashPosition, Grant, RunwaySnapshot, Scenario, ScenarioAdjustment
 from opsite.core.dates import plausible_range
@@ -95,6 +97,7 @@ class DashboardData:
     adjustments: list[SavedAdjustment]
     grants: list[tuple[str, str]]
     staffing: Staffing
+    upstream_names: dict[str, str]
     rollups_computed: bool
     # Rows the last rollup recompute left out for their dates, in sentences; and each recompute's
     # state, so a failing one shows instead of figures going quietly stale.
@@ -207,6 +210,11 @@ def delayable_grants() -> list[tuple[str, str]]:
     )
 
 
+def upstream_names() -> dict[str, str]:
+    """Each upstream community's name by slug: the charts say "JupyterHub", not "jupyterhub"."""
+    return dict(UpstreamCommunity.objects.order_by().values_list("slug", "name"))
+
+
 def dashboard_data(*, today: date | None = None) -> DashboardData:
     """Everything the dashboard shows, in a fixed number of queries (see the module docstring)."""
     today = today or timezone.localdate()
@@ -223,6 +231,7 @@ def dashboard_data(*, today: date | None = None) -> DashboardData:
         adjustments=saved_adjustments(),
         grants=delayable_grants(),
         staffing=staffing_on([impact_day])[impact_day],
+        upstream_names=upstream_names(),
         rollups_computed=computed,
         data_quality=quality,
         recomputes=recompute_statuses(),

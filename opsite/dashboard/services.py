@@ -16,7 +16,26 @@ from funding.services import scenario_adjustment_create, scenario_adjustment_del
 @dataclass(frozen=True)
 class SavedWhatIfs:
     created: list[ScenarioAdjustment]
-    removed: int
+    removed: list[str]  # the labels of the adjustments removed
+
+
+def _quoted(labels: Sequence[str]) -> str:
+    quoted = [f"“{label}”" for label in labels]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+
+
+def saved_message(*, scenario: Scenario, saved: SavedWhatIfs) -> str:
+    """What was saved where, in one sentence: ``Saved the hire “Data engineer” to scenario Base.``"""
+    parts = []
+    created = saved.created
+    if created:
+        # The kinds' values are nouns already: hire, inflow, outflow, delay.
+        noun = f"the {created[0].kind}" if len(created) == 1 else f"{len(created)} adjustments"
+        parts.append(f"Saved {noun} {_quoted([item.label for item in created])} to scenario {scenario.name}")
+    if saved.removed:
+        verb = "removed" if parts else "Removed"
+        parts.append(f"{verb} {_quoted(saved.removed)} from scenario {scenario.name}")
+    return ("; ".join(parts) or f"Nothing was changed in scenario {scenario.name}") + "."
 
 
 @transaction.atomic
@@ -56,10 +75,10 @@ def scenario_what_ifs_save(*, scenario: Scenario, what_ifs: Sequence[Mapping[str
         )
         for item in additions
     ]
-    removed = 0
+    removed = []
     # Through the service, one by one: a what-if removed here is removed as the admin and the API
     # remove one (the runway recompute it asks for is collapsed into one after the commit).
     for adjustment in ScenarioAdjustment.objects.filter(scenario=scenario, pk__in=removals).order_by("pk"):
         scenario_adjustment_delete(scenario_adjustment=adjustment)
-        removed += 1
+        removed.append(adjustment.label)
     return SavedWhatIfs(created=created, removed=removed)

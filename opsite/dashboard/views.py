@@ -8,18 +8,20 @@ carry the runway and the cash position, so none of them may be cached by a share
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Callable
 from datetime import date
-from decimal import Decimal
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
@@ -27,19 +29,20 @@ from funding.models import Scenario
 from funding.runway.loader import NoCashPosition
 from funding.runway.snapshots import runway_preview, runway_recompute
 from opsite.core.money import reporting_currency
-from opsite.core.resources import neutralize_formula
 
+from .attention import attention_items
+from .cells import TEXT, csv_cell, display_cell
 from .charts import CHART_SLUGS, Chart, build_charts, flow_traces, scenario_trace
 from .forms import WhatIfAdjustmentForm, parse_what_if_request
 from .selectors import dashboard_data
-from .services import scenario_what_ifs_save
+from .services import saved_message, scenario_what_ifs_save
 from .summary import cash_position_warning, comfort_months, format_day, runway_card
 
 VIEW_PERMISSION = "funding.view_runwaysnapshot"
 SAVE_PERMISSIONS = ("funding.add_scenarioadjustment", "funding.change_scenarioadjustment")
 REMOVE_PERMISSION = "funding.delete_scenarioadjustment"
-NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
-MONEY = re.compile(r"^-?\d+\.\d+$")
+# The messages the what-if planner leaves for the page it sends the browser back to.
+WHAT_IF_MESSAGE_TAG = "what-if"
 
 private = cache_control(private=True, no_store=True)
 
@@ -75,43 +78,22 @@ def leadership_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
     return wrapper
 
 
-def display_cell(value: Any) -> str:
-    """A table cell as people read it: thousands separators, an en dash for nothing."""
-    if value is None or value == "":
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, Decimal):
-        return f"{value:,}"
-    text = str(value)
-    # Money comes as decimal strings ("1850000.00"); labels such as a year ("2024") stay as they are.
-    if MONEY.match(text):
-        return f"{Decimal(text):,}"
-    return text
-
-
-def csv_cell(value: Any) -> Any:
-    """A CSV cell: numbers as plain numbers, text neutralized so no spreadsheet runs it."""
-    if value is None:
-        return ""
-    if isinstance(value, int | Decimal):
-        return value
-    if isinstance(value, date):
-        return value.isoformat()
-    text = str(value)
-    return text if NUMBER.match(text) else neutralize_formula(text)
-
-
-def _card(scenario: Scenario, result: dict[str, Any] | None) -> dict[str, Any]:
+def _card(scenario: Scenario, result: dict[str, Any] | None, today: date) -> dict[str, Any]:
     return runway_card(
         slug=scenario.slug,
         name=scenario.name,
         reserve=scenario.reserve,
         result=result,
+        today=today,
         pipeline=scenario.get_pipeline_display(),
     )
+
+
+def _chosen_scenario(request: HttpRequest, scenarios: list[Scenario], default: str) -> str:
+    """The scenario the what-if planner opens on: ``?scenario=<slug>`` when it names one, else the
+    default (after a save, the page comes back on the scenario that was saved to)."""
+    slug = request.GET.get("scenario", "")
+    return slug if any(scenario.slug == slug for scenario in scenarios) else default
 
 
 @require_GET
@@ -122,6 +104,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     charts = build_charts(data)
     default = data.default_runway
     scenarios = [runway.scenario for runway in data.runways]
+    chosen = _chosen_scenario(request, scenarios, default.scenario.slug if default else "")
     adjustments = [
         {
             "id": adjustment.pk,
@@ -138,7 +121,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
     context = {
         "data": data,
-        "cards": [_card(runway.scenario, runway.result) for runway in data.runways],
+        "cards": [_card(runway.scenario, runway.result, data.today) for runway in data.runways],
         "charts": [_chart_context(chart) for chart in charts.values()],
         "figures": {slug: chart.figure for slug, chart in charts.items()},
         "cash_as_of_display": format_day(data.cash_as_of),
@@ -148,7 +131,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "currency": reporting_currency(),
         "what_if_form": WhatIfAdjustmentForm(grants=data.grants, auto_id="what-if-%s"),
         "scenarios": scenarios,
-        "default_slug": default.scenario.slug if default else "",
+        "chosen_slug": chosen,
+        "what_if_messages": [
+            message for message in messages.get_messages(request) if WHAT_IF_MESSAGE_TAG in message.tags
+        ],
         "what_if_state": {
             "adjustments": adjustments,
             "scenarios": [
@@ -156,21 +142,27 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 for index, scenario in enumerate(scenarios)
             ],
             "default": default.scenario.slug if default else "",
+            "chosen": chosen,
+            "currency": reporting_currency(),
         },
         "can_save": all(user.has_perm(permission) for permission in SAVE_PERMISSIONS),
         "can_remove": user.has_perm(REMOVE_PERMISSION),
         "kpis": data.kpis,
+        "attention": attention_items(user, data.cash_as_of),
     }
     return render(request, "leadership/dashboard.html", context)
 
 
 def _chart_context(chart: Chart) -> dict[str, Any]:
+    formats = chart.formats or [TEXT] * len(chart.headers)
     return {
         "slug": chart.slug,
         "title": chart.title,
         "caption": chart.caption,
         "headers": chart.headers,
-        "rows": [[display_cell(cell) for cell in row] for row in chart.rows],
+        "rows": [
+            [display_cell(cell, kind) for cell, kind in zip(row, formats, strict=True)] for row in chart.rows
+        ],
         "notes": chart.notes,
         "empty": chart.empty,
     }
@@ -216,6 +208,7 @@ def what_if(request: HttpRequest) -> JsonResponse:
     try:
         scenario, what_ifs = _what_if_scenario(request)
         result = runway_preview(scenario=scenario, adjustments=what_ifs).as_dict()
+        today = timezone.localdate()
     except ValidationError as error:
         return _json_error(400, error.message_dict)
     except NoCashPosition:
@@ -227,7 +220,7 @@ def what_if(request: HttpRequest) -> JsonResponse:
         {
             "scenario": scenario.slug,
             "what_ifs": len(what_ifs),
-            "card": _card(scenario, result),
+            "card": _card(scenario, result, today),
             "trace": scenario_trace(
                 scenario.slug, scenario.name, result, _scenario_index(scenario), what_if=True
             ),
@@ -240,7 +233,11 @@ def what_if(request: HttpRequest) -> JsonResponse:
 @private
 @leadership_only
 def what_if_save(request: HttpRequest) -> JsonResponse:
-    """Keep the what-ifs as the scenario's adjustments, then recompute its runway."""
+    """Keep the what-ifs as the scenario's adjustments, then recompute its runway.
+
+    The answer says what was saved where (``message``, also left for the next page) and where to
+    send the browser: the dashboard with the planner on the same scenario (``redirect``).
+    """
     user = request.user
     if not all(user.has_perm(permission) for permission in SAVE_PERMISSIONS):
         return _json_error(403, {"__all__": ["You may preview what-ifs but not save them to a scenario."]})
@@ -258,11 +255,19 @@ def what_if_save(request: HttpRequest) -> JsonResponse:
         result = snapshot.result
     except NoCashPosition:
         result = None
+    message = saved_message(scenario=scenario, saved=saved)
+    messages.success(request, message, extra_tags=WHAT_IF_MESSAGE_TAG)
     return JsonResponse(
         {
             "scenario": scenario.slug,
             "created": [adjustment.pk for adjustment in saved.created],
-            "removed": saved.removed,
-            "card": _card(scenario, result),
+            "removed": len(saved.removed),
+            "card": _card(scenario, result, timezone.localdate()),
+            "message": message,
+            "redirect": _planner_url(scenario),
         }
     )
+
+
+def _planner_url(scenario: Scenario) -> str:
+    return f"{reverse('leadership:dashboard')}?{urlencode({'scenario': scenario.slug})}#what-if"

@@ -1,1 +1,1 @@
-"""The demo organization: its generator (``data``) and its loader (``loader``)."""
+"""The demo organization: its published history and the months since (see ``loader``)."""

@@ -7,6 +7,7 @@ plain values, so the same seed always gives the same organization. All names are
 from __future__ import annotations
 
 import calendar
+import itertools
 import random
 from collections import defaultdict
 from dataclasses import dataclass
@@ -139,20 +140,28 @@ _AFRICA_PLACES = ("Lakeside", "Highlands", "Savannah", "Coastal", "Rift Valley",
                   "Plateau", "Great Lakes", "Sahel")  # fmt: skip
 
 
+# Communities elsewhere carry their country in their name.
+_NAMED_COUNTRIES = {"AU": "Australia", "IN": "India", "PL": "Poland", "ID": "Indonesia", "PH": "Philippines",
+                    "EG": "Egypt"}  # fmt: skip
+
+
 def _place(rng: random.Random) -> str:
     return rng.choice(_PREFIXES) + rng.choice(_SUFFIXES)
 
 
 def community_name(rng: random.Random, kind: str, country: str, used: set[str]) -> str:
-    """An invented, believable name for a community of ``kind`` in ``country``, unique in ``used``."""
-    while True:
+    """An invented, believable name for a community of ``kind`` in ``country``, unique in ``used``.
+
+    Some kinds and countries have few names; once they are taken, a campus tells them apart.
+    """
+    for attempt in itertools.count():
         if country == "BR":
             name = f"Universidade de {rng.choice(_BRAZIL_PLACES)}"
-        elif country in ("MX", "CO", "CL", "AR"):
+        elif country in ("MX", "CO", "CL", "AR", "PE"):
             name = {"university": "Universidad de {}", "government": "Instituto Nacional de Datos de {}"}.get(
                 kind, "Consorcio de Ciencia Abierta de {}"
             ).format(rng.choice(_LATAM_PLACES))
-        elif country in ("NG", "KE", "ZA", "GH", "UG"):
+        elif country in ("NG", "KE", "ZA", "GH", "UG", "TZ", "RW"):
             name = {"university": "{} University", "government": "{} Statistics Institute"}.get(
                 kind, "{} Open Science Collective"
             ).format(rng.choice(_AFRICA_PLACES))
@@ -178,11 +187,14 @@ def community_name(rng: random.Random, kind: str, country: str, used: set[str]) 
             name = rng.choice(("Open {} Foundation", "{} Data Commons", "{} Science Alliance")).format(
                 rng.choice(_TOPICS)
             )
-        if country in ("AU", "IN", "PL"):
-            name = f"{name} ({ {'AU': 'Australia', 'IN': 'India', 'PL': 'Poland'}[country] })"
+        if country in _NAMED_COUNTRIES:
+            name = f"{name} ({_NAMED_COUNTRIES[country]})"
+        if attempt >= 30:
+            name = f"{name}, {_place(rng)} Campus"
         if name not in used:
             used.add(name)
             return name
+    raise AssertionError("unreachable")
 
 
 # --- contributions ----------------------------------------------------------------------------
@@ -271,9 +283,12 @@ def _moment(rng: random.Random, first: date, last: date) -> datetime:
 
 def pull_request_specs(
     rng: random.Random, key_repos: list[str], other_repos: list[str]
-) -> list[PullRequestSpec]:
-    """Pull requests since 2021: by staff (counted, merged before joining, non-key, still open), by
-    people outside the team, and by bots. Every key repository gets at least one counted one."""
+) -> tuple[list[PullRequestSpec], list[float]]:
+    """Pull requests of 2021-2024: by staff (counted, merged before joining, non-key, still open), by
+    people outside the team, and by bots. Every key repository gets at least one counted one.
+
+    Returns them with the weight of each key repository (how busy it is), which later years keep.
+    """
     counted: list[tuple[str, datetime]] = []
     elsewhere: list[tuple[str, datetime | None]] = []
     for row in STAFF:
@@ -312,7 +327,7 @@ def pull_request_specs(
     for login, count in (("dependabot[bot]", 150), ("pre-commit-ci[bot]", 120)):
         for _ in range(count):
             specs.append((rng.choice(key_repos), login, _moment(rng, date(2021, 1, 1), date(2024, 12, 31))))
-    return _numbered(rng, specs)
+    return _numbered(rng, specs), weights
 
 
 def _numbered(rng: random.Random, specs: list[tuple[str, str, datetime | None]]) -> list[PullRequestSpec]:

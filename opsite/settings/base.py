@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "contributions",
     "contracts",
     "funding",
+    # consumers with tables of their own: the public website kit's impact stories
+    "opsite.kpis",
 ]
 
 MIDDLEWARE = [
@@ -120,7 +122,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else 
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-    # Plotly.js from the installed plotly package, as vendor/plotly.min.js (no CDN, no copy).
+    # Plotly.js's basic bundle from its npm package, as vendor/plotly-basic.min.js (no CDN, no copy).
     "opsite.staticfinders.VendorFinder",
 ]
 STORAGES = {
@@ -129,7 +131,7 @@ STORAGES = {
 }
 
 LOGIN_URL = "admin:login"
-LOGIN_REDIRECT_URL = "/leadership/"
+LOGIN_REDIRECT_URL = "home"
 
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
@@ -145,7 +147,9 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Celery -------------------------------------------------------------------------------
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+# "memory://localhost/", not "memory://": kombu reads a URL without a host as "no hostname was
+# supplied" and warns each time it opens a connection, which eager mode does for every task.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://localhost/")
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL or "cache+memory://")
 # The embedded default has no broker: tasks run inline, after the transaction that asked for them.
 # Task modules outside an installed app's own ``tasks`` (which autodiscovery finds by itself).
@@ -189,6 +193,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # cancelling it avoids running the same job twice at once.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_TRACK_STARTED = True
+# A worker keeps the project's LOGGING (one handler, on the root logger) instead of replacing the
+# root logger's handlers with its own: each line once, in the same format as the web processes.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Every periodic job, in one place (run exactly one beat). Times are UTC. The importers run first
 # so the nightly rollups see last night's usage and pull requests; the alert reads the runway
 # recomputed before it. `expires` drops a run that no worker picked up before the next one.
@@ -275,6 +282,21 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The public API first: it is what a web developer comes for (its own schema and docs are at
+    # /api/public/schema/ and /api/public/docs/). What this site does not publish (funding metrics,
+    # data files, per their settings) is not documented (opsite.kpis.api.schema).
+    "TAGS": [
+        {
+            "name": "public",
+            "description": "Anonymous, read-only figures, stories and data files for websites: no key needed.",
+        }
+    ],
+    # Impact stories' category beside the other apps' categories: named, not numbered.
+    "ENUM_NAME_OVERRIDES": {"ImpactStoryCategoryEnum": "opsite.kpis.choices.StoryCategory"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "opsite.kpis.api.schema.only_what_this_site_publishes",
+    ],
 }
 
 # --- Login guard (django-axes) -------------------------------------------------------------
@@ -343,14 +365,16 @@ CONTENT_SECURITY_POLICY = {
 OPSITE_JSON_MAX_BYTES = env.int("OPSITE_JSON_MAX_BYTES", default=2_621_440)
 OPSITE_BATCH_JSON_MAX_BYTES = env.int("OPSITE_BATCH_JSON_MAX_BYTES", default=16 * 1024 * 1024)
 OPSITE_JSON_MAX_DEPTH = env.int("OPSITE_JSON_MAX_DEPTH", default=32)
-# The admin import's bounds, checked before a file is parsed (opsite.core.imports). Each row is
-# validated and written through the services, so the row cap keeps a dry run within a web
-# worker's time; bigger files are split, until large imports run in the background.
+# The admin import's bounds, checked before a file is parsed (opsite.core.imports). Rows are
+# checked and written through the services a batch at a time (opsite.core.batch_import); a file of
+# more than OPSITE_IMPORT_BACKGROUND_ROWS rows is previewed and imported by a Celery task, with a
+# progress bar (opsite.core.import_jobs), so no web worker waits on it.
 OPSITE_IMPORT_MAX_BYTES = env.int("OPSITE_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
 OPSITE_IMPORT_MAX_ROWS = env.int("OPSITE_IMPORT_MAX_ROWS", default=20_000)
 OPSITE_IMPORT_MAX_XLSX_UNCOMPRESSED = env.int("OPSITE_IMPORT_MAX_XLSX_UNCOMPRESSED", default=50 * 1024 * 1024)
 OPSITE_IMPORT_MAX_XLSX_RATIO = env.int("OPSITE_IMPORT_MAX_XLSX_RATIO", default=100)
 OPSITE_IMPORT_CONFIRM_MAX_AGE = env.int("OPSITE_IMPORT_CONFIRM_MAX_AGE", default=3600)
+OPSITE_IMPORT_BACKGROUND_ROWS = env.int("OPSITE_IMPORT_BACKGROUND_ROWS", default=2000)
 # A recompute queued or started this long ago with no outcome is taken as lost and enqueued again
 # by the beat (opsite.core.recompute).
 OPSITE_RECOMPUTE_LOST_AFTER_SECONDS = env.int("OPSITE_RECOMPUTE_LOST_AFTER_SECONDS", default=240)
@@ -362,24 +386,43 @@ OPSITE_PLAUSIBLE_DATES = (
 OPSITE_CURRENCY = env("OPSITE_CURRENCY", default="USD")
 OPSITE_PUBLIC_FUNDING = env.bool("OPSITE_PUBLIC_FUNDING", default=False)
 OPSITE_PUBLIC_CORS_ORIGINS = env.list("OPSITE_PUBLIC_CORS_ORIGINS", default=[])
+# The public data files of hub usage (/api/v1/public/data/*.csv): per-hub and per-cluster counts,
+# published only when the organization chooses to (docs/api.md "Public data files").
+OPSITE_PUBLIC_HUB_DATA = env.bool("OPSITE_PUBLIC_HUB_DATA", default=False)
 OPSITE_CONTRIBUTIONS_SINCE = env("OPSITE_CONTRIBUTIONS_SINCE", default="2021-01-01")
 OPSITE_RUNWAY_COMFORT_MONTHS = env.int("OPSITE_RUNWAY_COMFORT_MONTHS", default=12)
 OPSITE_CASH_POSITION_STALE_DAYS = env.int("OPSITE_CASH_POSITION_STALE_DAYS", default=45)
-# Health-indicator thresholds: [red below, yellow below, green up to] per indicator.
+# Indicator thresholds: where yellow, green and over start (a value on a cut takes the better
+# status); customer_concentration is lower-is-better: green up to "green", yellow up to "yellow".
 OPSITE_RUNWAY_THRESHOLDS = {
     "committed_runway": {"yellow": "6", "green": "12", "over": "24"},
     "cost_coverage": {"yellow": "0.85", "green": "1.00", "over": "1.30"},
     "pipeline_coverage": {"yellow": "1.00", "green": "1.50", "over": "2.50"},
     "cash_reserve": {"yellow": "3", "green": "6", "over": "12"},
+    "invoice_collection": {"yellow": "0.80", "green": "0.95"},
+    "customer_concentration": {"green": "0.35", "yellow": "0.50"},
 }
+# The fiscal sponsor's fee: its share of the revenue it receives (cloud pass-through contracts are
+# exempt), a fraction from 0 up to (not including) 1. A bad value stops the start, not a forecast.
+OPSITE_FISCAL_SPONSOR_FEE = env.str("OPSITE_FISCAL_SPONSOR_FEE", default="0")
+try:
+    _fiscal_sponsor_fee_ok = 0 <= float(OPSITE_FISCAL_SPONSOR_FEE) < 1
+except ValueError:
+    _fiscal_sponsor_fee_ok = False
+if not _fiscal_sponsor_fee_ok:
+    raise environ.ImproperlyConfigured(
+        "OPSITE_FISCAL_SPONSOR_FEE must be a fraction from 0 up to (not including) 1, such as 0.15 "
+        f"for 15%; got {OPSITE_FISCAL_SPONSOR_FEE!r}."
+    )
 OPSITE_LEADERSHIP_ALERT_EMAILS = env.list("OPSITE_LEADERSHIP_ALERT_EMAILS", default=[])
 
-# Browsers may call the public KPI API, and only it, from pages on these origins.
-CORS_URLS_REGEX = r"^/api/v1/public/.*$"
+# Browsers may call the public KPI API and the widgets, and only them, from pages on these origins.
+CORS_URLS_REGEX = r"^/(api/v1/public|widgets)/.*$"
 CORS_ALLOWED_ORIGINS = OPSITE_PUBLIC_CORS_ORIGINS
 CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
 CORS_ALLOW_HEADERS = ["accept", "if-none-match"]
-CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
+# The data files say how fresh they are in headers of their own (opsite.kpis.hub_data).
+CORS_EXPOSE_HEADERS = ["ETag", "Retry-After", "Opsite-Data-Newest", "Opsite-Data-Stale"]
 CORS_ALLOW_CREDENTIALS = False
 CORS_PREFLIGHT_MAX_AGE = 86400
 
@@ -392,13 +435,37 @@ IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 
+
+def _refusal_in_one_line(record) -> bool:
+    """Drop the traceback Django attaches to a request it refused (a 4xx, such as a 403 for a
+    ``PermissionDenied``): the refusal is the client's doing, the line says all there is."""
+    if 400 <= getattr(record, "status_code", 0) < 500:
+        record.exc_info = None
+        record.exc_text = None
+    return True
+
+
+# One handler, on the root logger; every other logger propagates to it, so each event is one
+# line. Django gives its "django" logger a console handler of its own when DEBUG is on: emptied
+# here, or every line of Django's would be printed twice. Celery workers keep this configuration
+# too (CELERY_WORKER_HIJACK_ROOT_LOGGER, with the Celery settings).
+LOG_LEVEL = env("DJANGO_LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "refusal_in_one_line": {"()": "django.utils.log.CallbackFilter", "callback": _refusal_in_one_line}
+    },
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
-    # django-axes says four INFO lines per successful login; its warnings (failures, lockouts) stay.
-    "loggers": {"axes": {"level": "WARNING"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        # Where Django logs refused requests, with the exception attached (a filter on a logger
+        # applies to what is logged there, so it is on the logger, not on a parent).
+        "django.request": {"filters": ["refusal_in_one_line"]},
+        # django-axes says four INFO lines per successful login; its warnings (failures, lockouts) stay.
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # --- importers ----------------------------------------------------------------------------

@@ -44,13 +44,13 @@ def browser(monkeypatch):
 
 @pytest.fixture
 def demo_computed():
-    """The demo, committed, with its rollups and runway snapshots computed."""
+    """The demo as of DEMO_TODAY, committed, with its rollups and runway snapshots computed."""
     from funding.models import RunwaySnapshot
-    from opsite.demo.loader import demo_load
+    from opsite.demo.loader import DEMO_TODAY, demo_load
     from opsite.kpis.models import Rollup
     from opsite.kpis.rollups import recompute_rollups
 
-    demo_load()  # its recompute runs inline once it commits (eager Celery)
+    demo_load(today=DEMO_TODAY)  # its recompute runs inline once it commits (eager Celery)
     if not Rollup.objects.filter(key="kpis:latest").exists():
         recompute_rollups()
     assert RunwaySnapshot.objects.filter(scenario__slug="base").exists()

@@ -15,7 +15,7 @@ from django.urls import reverse
 from import_export.admin import ExportMixin, ImportMixin
 
 from opsite.core.roles import FINANCE_EDITS, OPERATIONS_EDITS, OPERATIONS_VIEWS
-from opsite.demo.loader import demo_load
+from opsite.demo.loader import DEMO_TODAY, demo_load
 
 REGISTRY = dict(sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label))
 LABELS = [model._meta.label for model in REGISTRY]
@@ -33,7 +33,7 @@ CHANGELIST_MAX_QUERIES = 25
 def demo(django_db_setup, django_db_blocker):
     """The demo, loaded once for this module and rolled back after it."""
     with django_db_blocker.unblock(), transaction.atomic():
-        demo_load()
+        demo_load(today=DEMO_TODAY)
         yield
         transaction.set_rollback(True)
 

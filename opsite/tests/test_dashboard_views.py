@@ -1,20 +1,16 @@
-"""The leadership dashboard's views: who may see it, what it costs, its CSVs and its what-ifs."""
+"""The leadership dashboard's views: who may see it, what it costs, its CSVs, its health sentences.
+
+The what-if planner's endpoints are in test_dashboard_what_if.py; the figures' formatting, the
+runway cards' states, the charts and the charting bundle in test_dashboard_figures.py.
+"""
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-import json
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-import time_machine
-from django.apps import apps
-from django.contrib.auth.models import Permission
-from django.contrib.staticfiles import finders
-from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -24,59 +20,24 @@ from funding.models import RunwaySnapshot, Scenario, ScenarioAdjustment
 from funding.runway import Band
 from funding.runway.snapshots import runway_recompute, runway_recompute_all
 from funding.tests.factories import GrantFactory
-from opsite.core.roles import OPSITE_APPS
 from opsite.dashboard.charts import CHART_SLUGS
-from opsite.dashboard.health import HealthFigures, format_money, green_sentence, round_up
-from opsite.demo.loader import demo_load
+from opsite.dashboard.charts.runway import drawn_periods
+from opsite.dashboard.health import INDICATOR_LABELS, HealthFigures, green_sentence, money, round_up
 from opsite.kpis.rollups import recompute_rollups
+from opsite.tests.dashboard_support import (  # noqa: F401 (demo: a fixture)
+    SAVE,
+    URL,
+    WHAT_IF,
+    cash_day,
+    csv_rows,
+    demo,
+    figures_of,
+    page_on,
+    post_json,
+)
 from staff.tests.factories import StaffMemberFactory
 
-URL = "/leadership/"
-WHAT_IF = "/leadership/what-if/"
-SAVE = "/leadership/what-if/save/"
-HIRE = {
-    "kind": "hire",
-    "label": "Data engineer",
-    "amount": "150000.00",
-    "benefits_rate": "0.25",
-    "start_on": "2025-02-01",
-}
-# The demo's cash position is of 2024-12-31: a day shortly after keeps it fresh.
-FRESH_DAY = date(2025, 1, 20)
-
-
-@pytest.fixture(scope="class")
-def demo(django_db_setup, django_db_blocker):
-    """The demo with its rollups and runway computed, once for a class, rolled back after it."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        demo_load()
-        # Inside this transaction the recompute the demo asks for never runs (it waits for a
-        # commit that never comes): compute what the dashboard reads here.
-        recompute_rollups()
-        runway_recompute_all()
-        yield
-        transaction.set_rollback(True)
-
-
-def _post(client: Client, url: str, body) -> object:
-    return client.post(url, json.dumps(body), content_type="application/json")
-
-
-def _rows(response) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(response.content.decode())))
-
-
-def _checksum() -> str:
-    """A digest of every row of every table of the apps (and the rollup store)."""
-    digest = hashlib.sha256()
-    models = [
-        model for label in (*OPSITE_APPS, "opsite") for model in apps.get_app_config(label).get_models()
-    ]
-    for model in sorted(models, key=lambda model: model._meta.label):
-        digest.update(model._meta.label.encode())
-        for row in model.objects.order_by("pk").values_list():
-            digest.update(repr(row).encode())
-    return digest.hexdigest()
+HIRE = {"kind": "hire", "label": "Data engineer", "amount": "150000.00", "start_on": "2025-02-01"}
 
 
 # --- who may see it ---------------------------------------------------------------------------
@@ -98,7 +59,7 @@ def test_finance_leadership_and_superusers_see_the_dashboard(request, client_fix
 )
 def test_operations_gets_403_everywhere_on_the_dashboard(operations_client, method, url):
     if method == "post":
-        response = _post(operations_client, url, {"scenario": "base", "adjustments": []})
+        response = post_json(operations_client, url, {"scenario": "base", "adjustments": []})
         assert response.json()["errors"]["__all__"]
     else:
         response = operations_client.get(url)
@@ -123,7 +84,7 @@ def test_an_inactive_finance_user_is_treated_as_anonymous(inactive_user):
 
 @pytest.mark.django_db
 def test_anonymous_what_if_posts_get_a_403_json_answer_not_a_login_page(client):
-    response = _post(client, WHAT_IF, {"scenario": "base", "adjustments": [HIRE]})
+    response = post_json(client, WHAT_IF, {"scenario": "base", "adjustments": [HIRE]})
     assert response.status_code == 403
     assert response.json() == {"errors": {"__all__": ["Log in to use the what-if planner."]}}
 
@@ -132,7 +93,7 @@ def test_anonymous_what_if_posts_get_a_403_json_answer_not_a_login_page(client):
 def test_what_if_posts_without_a_csrf_token_are_refused(leadership_user):
     client = Client(enforce_csrf_checks=True)
     client.force_login(leadership_user)
-    assert _post(client, WHAT_IF, {"scenario": "base", "adjustments": [HIRE]}).status_code == 403
+    assert post_json(client, WHAT_IF, {"scenario": "base", "adjustments": [HIRE]}).status_code == 403
 
 
 @pytest.mark.django_db
@@ -145,15 +106,6 @@ def test_the_page_renders_its_empty_states_before_anything_is_computed(leadershi
     assert "No figures yet" in content
 
 
-def test_plotly_is_served_from_the_installed_package_under_vendor():
-    found = finders.find("vendor/plotly.min.js")
-    assert found and found.endswith("plotly/package_data/plotly.min.js")
-    listed = [
-        path for finder in finders.get_finders() for path, _ in finder.list([]) if path == "plotly.min.js"
-    ]
-    assert listed == ["plotly.min.js"]
-
-
 # --- the page with the demo -------------------------------------------------------------------
 
 
@@ -162,38 +114,49 @@ class TestDashboardWithTheDemo:
     def test_every_chart_has_a_figure_a_table_and_a_csv_link(self, leadership_client):
         response = leadership_client.get(URL)
         content = response.content.decode()
-        figures = json.loads(
-            content.split('id="dashboard-figures" type="application/json">')[1].split("</script>")[0]
-        )
+        figures = figures_of(content)
         assert list(figures) == list(CHART_SLUGS)
         for slug in CHART_SLUGS:
             assert figures[slug]["data"], slug
             assert f'data-chart="{slug}"' in content
             assert f'href="/leadership/data/{slug}.csv"' in content
         assert content.count('<th scope="col">') > 30
-        assert "vendor/plotly.min.js" in content
 
     def test_each_scenario_shows_its_runway_cash_out_date_burn_and_comfort_floor(self, leadership_client):
         content = leadership_client.get(URL).content.decode()
         base = RunwaySnapshot.objects.filter(scenario__slug="base").latest().result
-        assert f"{base['months']} months" in content
+        assert f"{Decimal(base['months']):.2f} months" in content
         assert "months above the 12-month comfort floor" in content
         burn = Decimal(base["forward_burn"])
-        assert f"12 months of forward burn: ${burn * 12:,.0f}" in content
+        # Money as the whole site writes it: separators, then the currency.
+        if burn > 0:
+            assert f"12 months of forward burn: {round(burn * 12):,} USD" in content
+        else:
+            assert f"{round(-burn):,} USD net income" in content
         for slug in Scenario.objects.values_list("slug", flat=True):
             assert f'id="runway-{slug}"' in content
-        # Every indicator is a light with its status in words and what would turn it green.
-        assert content.count('class="indicator status-') == 4 * Scenario.objects.count()
-        assert "more committed income a month over the next six months would turn it green" in content
+        # Every indicator is a light with its status in words and what would turn it better.
+        assert content.count('class="indicator status-') == len(INDICATOR_LABELS) * Scenario.objects.count()
+        # ... one sentence naming the band reached for each red or yellow light (the snapshots
+        # carry each indicator's target and needed, so the sentences are the exact ones).
+        lights = [
+            RunwaySnapshot.objects.filter(scenario=scenario).latest().result["indicators"][name]["status"]
+            for scenario in Scenario.objects.all()
+            for name in INDICATOR_LABELS
+        ]
+        sentences = re.findall(r'<span class="sentence">([^<]*)</span>', content)
+        assert len(sentences) == len(lights)
+        assert sum(
+            re.search(r"turns? [a-z ]+ (yellow|green)", sentence) is not None for sentence in sentences
+        ) == sum(status in ("red", "yellow") for status in lights)
 
-    def test_a_stale_cash_position_is_warned_about_and_a_fresh_one_is_not(self, leadership_client):
-        with time_machine.travel(date(2025, 3, 1), tick=False):
-            content = leadership_client.get(URL).content.decode()
+    def test_a_stale_cash_position_is_warned_about_and_a_fresh_one_is_not(self, leadership_user):
+        as_of = cash_day()
+        content = page_on(as_of + timedelta(days=60), leadership_user)
         assert 'id="cash-warning"' in content and "60 days ago (more than 45)" in content
-        with time_machine.travel(FRESH_DAY, tick=False):
-            content = leadership_client.get(URL).content.decode()
+        content = page_on(as_of + timedelta(days=20), leadership_user)
         assert 'id="cash-warning"' not in content
-        assert "Cash position of <strong" in content and "31 Dec 2024" in content
+        assert "Cash position of <strong" in content and f"{as_of.day} {as_of:%b %Y}" in content
 
     def test_the_page_takes_the_same_queries_with_years_more_history(
         self, leadership_client, django_assert_num_queries
@@ -202,13 +165,16 @@ class TestDashboardWithTheDemo:
         # permissions; then the rollup store (one IN query, data-quality notes included), the
         # scenarios with their latest snapshot ids, those snapshots, the runway history, the
         # latest cash position's date, the saved adjustments, the grants a delay may move,
-        # headcount/FTE by team, and the recomputes' state.
+        # headcount/FTE by team, the upstream communities' names (the pull-request chart names
+        # them, the series stores slugs) and the recomputes' state; then the "Needs attention"
+        # panel: the collection flags' contracts and grants (one query each, summed in the
+        # database) and the flagged records' ids for their admin links (one query).
         leadership_client.get(URL)  # warm up: content types, the permission cache's first fill
-        with django_assert_num_queries(13):
+        with django_assert_num_queries(17):
             assert leadership_client.get(URL).status_code == 200
 
         self._add_years_of_history()
-        with django_assert_num_queries(13):
+        with django_assert_num_queries(17):
             assert leadership_client.get(URL).status_code == 200
 
     @staticmethod
@@ -252,21 +218,25 @@ class TestDashboardWithTheDemo:
         assert response.status_code == 200
         assert response["Content-Type"] == "text/csv; charset=utf-8"
         assert f'filename="opsite-{slug}-' in response["Content-Disposition"]
-        rows = _rows(response)
+        rows = csv_rows(response)
         assert len(rows) >= 2, "a header row and at least one row of figures"
         assert len({len(row) for row in rows}) == 1, "every row as wide as the header"
 
-    def test_the_cash_csv_has_one_row_per_period_and_a_column_per_scenario(self, finance_client):
-        rows = _rows(finance_client.get("/leadership/data/cash.csv"))
+    def test_the_cash_csv_has_the_drawn_periods_and_a_column_per_scenario(self, finance_client):
+        rows = csv_rows(finance_client.get("/leadership/data/cash.csv"))
         names = list(Scenario.objects.order_by("-is_default", "name").values_list("name", flat=True))
         assert rows[0] == ["Period end", *names]
-        base = RunwaySnapshot.objects.filter(scenario__slug="base").latest().result
-        assert len(rows) == 1 + 1 + len(base["periods"])  # header, the opening balance, each period
+        results = [RunwaySnapshot.objects.filter(scenario__name=name).latest().result for name in names]
+        base = results[0]
         assert rows[1] == [base["as_of"], *[base["opening_balance"]] * len(names)]
-        assert rows[-1][1] == base["periods"][-1]["closing"]
+        # One row per period end any scenario draws (each until a few months after its cash-out).
+        drawn = {period["end"] for result in results for period in drawn_periods(result)}
+        assert [row[0] for row in rows[2:]] == sorted(drawn)
+        base_rows = [row for row in rows[2:] if row[1]]
+        assert [row[1] for row in base_rows] == [period["closing"] for period in drawn_periods(base)]
 
     def test_the_funding_csv_matches_the_stored_quarters(self, finance_client):
-        rows = _rows(finance_client.get("/leadership/data/funding.csv"))
+        rows = csv_rows(finance_client.get("/leadership/data/funding.csv"))
         assert rows[0][0] == "Quarter" and rows[0][-2:] == ["Total (gross)", "Total (net)"]
         quarters = {row[0]: row for row in rows[1:]}
         assert quarters["2024-Q4"][-2] == "124200.00"
@@ -274,130 +244,15 @@ class TestDashboardWithTheDemo:
     def test_csv_text_cells_are_neutralized_and_negative_numbers_are_not(self, finance_client):
         scenario = Scenario.objects.create(slug="formula", name='=HYPERLINK("http://x")', pipeline="weighted")
         runway_recompute(scenario=scenario)
-        rows = _rows(finance_client.get("/leadership/data/cash.csv"))
+        rows = csv_rows(finance_client.get("/leadership/data/cash.csv"))
         assert '\'=HYPERLINK("http://x")' in rows[0]
-        flows = _rows(finance_client.get("/leadership/data/flows.csv"))
+        flows = csv_rows(finance_client.get("/leadership/data/flows.csv"))
         nets = [row[-1] for row in flows[1:]]
         assert any(net.startswith("-") for net in nets), "a month that burns cash has a negative net"
         assert not any(net.startswith("'") for net in nets)
 
     def test_an_unknown_chart_is_a_404(self, finance_client):
         assert finance_client.get("/leadership/data/salaries.csv").status_code == 404
-
-    # --- what-if -------------------------------------------------------------------------------
-
-    def test_a_hire_shortens_the_previewed_runway_and_writes_nothing(self, leadership_client):
-        before = _checksum()
-        stored = RunwaySnapshot.objects.filter(scenario__slug="base").latest().result
-        response = _post(leadership_client, WHAT_IF, {"scenario": "base", "adjustments": [HIRE]})
-        assert response.status_code == 200, response.content
-        answer = response.json()
-        assert Decimal(answer["card"]["months"]) < Decimal(stored["months"])
-        assert answer["card"]["months_display"] == f"{answer['card']['months']} months"
-        assert answer["trace"]["meta"] == {"scenario": "base", "what_if": True}
-        payroll = [Decimal(value) for value in answer["flows"][IN_AND_OUT_ADJUSTMENTS]["y"]]
-        assert payroll[1] < 0, "the hire's pay is an outflow from February"
-        # Leaving out a saved adjustment, and a delay: previews too, still no write.
-        grow = Scenario.objects.get(slug="grow-2025")
-        saved = grow.adjustments.get(kind="hire")
-        response = _post(
-            leadership_client,
-            WHAT_IF,
-            {
-                "scenario": "grow-2025",
-                "adjustments": [
-                    {"remove": saved.pk},
-                    {
-                        "kind": "delay",
-                        "grant": grow.adjustments.get(kind="delay").grant.reference,
-                        "months": 6,
-                        "start_on": "2025-01-01",
-                    },
-                ],
-            },
-        )
-        assert response.status_code == 200, response.content
-        assert _checksum() == before
-
-    def test_bad_what_ifs_get_a_400_naming_each_field_and_what_if(self, leadership_client):
-        before = _checksum()
-        response = _post(
-            leadership_client,
-            WHAT_IF,
-            {
-                "scenario": "base",
-                "adjustments": [HIRE, {"kind": "hire", "amount": "12.345", "start_on": "soon"}],
-            },
-        )
-        assert response.status_code == 400
-        errors = response.json()["errors"]
-        assert errors["amount"] == ["What-if 2: Ensure that there are no more than 2 decimal places."]
-        assert errors["start_on"] == ["What-if 2: Enter a valid date."]
-
-        response = _post(
-            leadership_client,
-            WHAT_IF,
-            {"scenario": "base", "adjustments": [{"kind": "delay", "start_on": "2025-01-01"}]},
-        )
-        assert response.status_code == 400
-        assert response.json()["errors"]["grant"] == [
-            "What-if 1: A delay needs the grant whose disbursements it moves."
-        ]
-
-        response = _post(leadership_client, WHAT_IF, {"scenario": "nope", "adjustments": []})
-        assert response.json() == {"errors": {"scenario": ["No scenario has the slug 'nope'."]}}
-        response = leadership_client.post(WHAT_IF, "{not json", content_type="application/json")
-        assert response.status_code == 400 and "not valid JSON" in response.json()["errors"]["body"][0]
-        response = _post(
-            leadership_client, WHAT_IF, {"scenario": "base", "adjustments": [{"kind": "hire", "salary": 1}]}
-        )
-        assert response.json()["errors"]["adjustments"] == ["What-if 1: unknown field(s) salary."]
-        assert _checksum() == before
-
-    def test_a_float_amount_is_read_as_the_decimal_it_was_written_as(self, leadership_client):
-        body = '{"scenario": "base", "adjustments": [{"kind": "inflow", "amount": 1000.10, "start_on": "2025-02-15"}]}'
-        response = leadership_client.post(WHAT_IF, body, content_type="application/json")
-        assert response.status_code == 200
-        february = response.json()["flows"][2]["y"][1]  # "In: adjustments"
-        assert february == "1000.10"
-
-    def test_saving_a_what_if_creates_the_adjustment_and_recomputes_the_runway(self, leadership_client):
-        stored = RunwaySnapshot.objects.filter(scenario__slug="base").latest()
-        response = _post(leadership_client, SAVE, {"scenario": "base", "adjustments": [HIRE]})
-        assert response.status_code == 200, response.content
-        created = ScenarioAdjustment.objects.get(pk=response.json()["created"][0])
-        assert (created.scenario.slug, created.kind, created.label) == ("base", "hire", "Data engineer")
-        assert created.amount == Decimal("150000.00") and created.recurrence == "annual_salary"
-        latest = RunwaySnapshot.objects.filter(scenario__slug="base").latest()
-        assert latest.pk != stored.pk and latest.months < stored.months
-        assert response.json()["card"]["months"] == str(latest.months)
-
-        response = _post(
-            leadership_client, SAVE, {"scenario": "base", "adjustments": [{"remove": created.pk}]}
-        )
-        assert response.status_code == 200 and response.json()["removed"] == 1
-        assert not ScenarioAdjustment.objects.filter(pk=created.pk).exists()
-
-    def test_a_bad_what_if_saves_nothing_at_all(self, leadership_client):
-        count = ScenarioAdjustment.objects.count()
-        bad = {"kind": "delay", "start_on": "2025-01-01", "months": 2}
-        response = _post(leadership_client, SAVE, {"scenario": "base", "adjustments": [HIRE, bad]})
-        assert response.status_code == 400
-        assert ScenarioAdjustment.objects.count() == count
-
-    def test_who_may_only_view_the_runway_may_preview_but_not_save(self, django_user_model):
-        viewer = django_user_model.objects.create_user(username="viewer", password="pw-viewer", is_staff=True)
-        viewer.user_permissions.add(Permission.objects.get(codename="view_runwaysnapshot"))
-        client = Client()
-        client.force_login(viewer)
-        assert "Save to scenario" not in client.get(URL).content.decode()
-        assert _post(client, WHAT_IF, {"scenario": "base", "adjustments": [HIRE]}).status_code == 200
-        response = _post(client, SAVE, {"scenario": "base", "adjustments": [HIRE]})
-        assert response.status_code == 403
-        assert not ScenarioAdjustment.objects.filter(label="Data engineer").exists()
-
-
-IN_AND_OUT_ADJUSTMENTS = 6  # the flows traces: 3 "In: ..." then payroll, expenses, subawards, adjustments
 
 
 # --- what would turn each indicator green ------------------------------------------------------
@@ -426,7 +281,7 @@ def test_red_cost_coverage_says_how_much_more_committed_income_a_month_turns_it_
         indicator="cost_coverage", value=Decimal("0.78"), status="red", band=COST, figures=figures
     )
     assert sentence == (
-        "$18,000 more committed income a month over the next six months would turn it green (1.00 or more)."
+        "18,000 USD more committed income a month over the next six months would turn it green (1.00 or more)."
     )
 
 
@@ -436,7 +291,7 @@ def test_pipeline_coverage_asks_for_the_weighted_pipeline_that_covers_the_gap():
     sentence = green_sentence(
         indicator="pipeline_coverage", value=Decimal("1.20"), status="yellow", band=PIPELINE, figures=figures
     )
-    assert sentence.startswith("About $36,000 more weighted pipeline")
+    assert sentence.startswith("About 36,000 USD more weighted pipeline")
     covered = _figures(["100000.00"] * 6, cost_coverage="1.10")
     sentence = green_sentence(
         indicator="pipeline_coverage", value=Decimal("1.20"), status="yellow", band=PIPELINE, figures=covered
@@ -451,7 +306,7 @@ def test_a_short_committed_runway_asks_for_the_costs_of_the_months_it_falls_shor
     )
     # 2.50 months of 50,000.00 = 125,000.00.
     assert sentence == (
-        "Up to $125,000 more committed income, signed or awarded now (the costs of the 2.50 months "
+        "Up to 125,000 USD more committed income, signed or awarded now (the costs of the 2.50 months "
         "it falls short of 12), would turn it green."
     )
 
@@ -463,7 +318,7 @@ def test_a_thin_cash_reserve_asks_for_cash_or_lower_costs():
     )
     # Six months of 100,000 is 600,000: 200,000 more; or costs of 400,000 / 6 = 66,666.67 a month.
     assert sentence == (
-        "$200,000 more cash in the bank, or costs $34,000 a month lower over the next three months, "
+        "200,000 USD more cash in the bank, or costs 34,000 USD a month lower over the next three months, "
         "would turn it green (6 months or more)."
     )
 
@@ -485,15 +340,13 @@ def test_amounts_round_up_to_figures_worth_saying_and_print_in_the_currency():
     assert round_up(Decimal("18000.00")) == Decimal(18000)
     assert round_up(Decimal("18000.01")) == Decimal(19000)
     assert round_up(Decimal("1234.56")) == Decimal(1300)
-    assert format_money(Decimal(18000), "USD") == "$18,000"
-    assert format_money(Decimal(18000), "EUR") == "18,000 EUR"
-    assert format_money(Decimal("-5"), "USD") == "-$5"
+    assert money(Decimal(18000), "USD") == "18,000 USD"
+    assert money(Decimal("18000.50"), "EUR") == "18,001 EUR"
+    assert money(Decimal("-5"), "USD") == "-5 USD"
 
 
 @pytest.mark.django_db
 def test_a_failed_recompute_and_rows_left_out_are_said_on_the_dashboard(leadership_client):
-    from django.utils import timezone
-
     from opsite.core.models import RecomputeState
     from opsite.kpis.models import Rollup
     from opsite.kpis.rollups import DATA_QUALITY

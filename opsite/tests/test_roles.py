@@ -29,7 +29,7 @@ from opsite.core.roles import (
     role_matrix,
     sync_role_groups,
 )
-from opsite.demo.loader import demo_load
+from opsite.demo.loader import DEMO_TODAY, demo_load
 from staff.models import Compensation, StaffMember
 
 SENSITIVE_ADMIN_NAMES = ("Compensation", "Cash position", "Runway snapshot")
@@ -58,7 +58,7 @@ def demo(django_db_setup, django_db_blocker):
     """The role groups and the demo, set up once for this module and rolled back after it."""
     with django_db_blocker.unblock(), transaction.atomic():
         ensure_role_groups()
-        demo_load()
+        demo_load(today=DEMO_TODAY)
         yield
         transaction.set_rollback(True)
 

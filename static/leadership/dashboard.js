@@ -3,18 +3,20 @@
  * Chart figures come from the page (json_script "dashboard-figures"); money arrives as decimal
  * strings and is turned into numbers only for drawing. The what-if planner posts the plan to the
  * preview endpoint, which writes nothing, and shows the answer on the scenario's card and in the
- * cash and money-flow charts; "Save to scenario" keeps it, "Discard" puts the page back.
+ * cash and money-flow charts; "Save to scenario" keeps it and comes back to the page on the same
+ * scenario, saying what was saved where; "Discard" puts the page back.
+ *
+ * On a narrow screen (a phone) the charts get smaller type, tighter margins and fewer ticks, so
+ * legends, axis labels and plots do not run into each other. Plotly's toolbar is hidden: its
+ * buttons covered labels, and the table and the CSV download give the figures.
  */
 (function () {
   "use strict";
 
   var figures = JSON.parse(document.getElementById("dashboard-figures").textContent);
   var state = JSON.parse(document.getElementById("what-if-state").textContent);
-  var config = {
-    responsive: true,
-    displaylogo: false,
-    modeBarButtonsToRemove: ["lasso2d", "select2d", "autoScale2d"],
-  };
+  var config = { responsive: true, displaylogo: false, displayModeBar: false };
+  var NARROW = 560; // px of chart width below which the phone layout applies
 
   function toNumbers(values) {
     if (!Array.isArray(values)) return values;
@@ -33,14 +35,53 @@
     return document.querySelector('[data-chart="' + slug + '"]');
   }
 
+  function isNarrow(element) {
+    return element.clientWidth > 0 && element.clientWidth < NARROW;
+  }
+
+  // The figure's layout, narrowed for a phone: smaller type, tighter margins, fewer ticks.
+  function layoutFor(slug, element) {
+    var layout = figures[slug].layout;
+    if (!isNarrow(element)) return Object.assign({}, layout, { autosize: true });
+    var narrowed = Object.assign({}, layout, {
+      autosize: true,
+      font: Object.assign({}, layout.font, { size: 11 }),
+      legend: Object.assign({}, layout.legend, { font: { size: 11 } }),
+      margin: { l: 46, r: layout.yaxis2 ? 42 : 10, t: 8, b: 36 },
+    });
+    ["xaxis", "yaxis", "yaxis2"].forEach(function (name) {
+      if (!layout[name]) return;
+      var axis = Object.assign({}, layout[name]);
+      if (name === "xaxis") axis.nticks = Math.min(axis.nticks || 6, 6);
+      if (axis.title && axis.title.text) axis.title = Object.assign({}, axis.title, { font: { size: 11 } });
+      narrowed[name] = axis;
+    });
+    if (layout.annotations) narrowed.annotations = withNoteSize(layout.annotations, 10);
+    return narrowed;
+  }
+
   function draw(slug) {
     var element = chartElement(slug);
     var figure = figures[slug];
     if (!element || !figure || !window.Plotly) return;
-    window.Plotly.newPlot(element, figure.data.map(prepare), figure.layout, config);
+    element.dataset.narrow = String(isNarrow(element));
+    window.Plotly.newPlot(element, figure.data.map(prepare), layoutFor(slug, element), config);
   }
 
   Object.keys(figures).forEach(draw);
+
+  // Crossing the phone width (a rotated phone, a resized window) redraws with the other layout.
+  var resizing = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizing);
+    resizing = setTimeout(function () {
+      eachChart(function (element, slug) {
+        if (element.dataset.narrow === String(isNarrow(element))) return;
+        element.dataset.narrow = String(isNarrow(element));
+        window.Plotly.react(element, element.data, layoutFor(slug, element), config);
+      });
+    }, 150);
+  });
 
   // --- printing: tables open, charts redrawn at the printed size --------------------------------
   // Half an A4 page's width, small type: the legend and axes stay legible beside their table.
@@ -51,20 +92,26 @@
       height: 165,
       "font.size": 7,
       "legend.font.size": 6,
-      "legend.y": -0.25,
       margin: { l: 40, r: layout.yaxis2 ? 34 : 8, t: 4, b: 28 },
+      annotations: withNoteSize(layout.annotations, 6),
     };
   }
-  function screenLayout(slug) {
-    var layout = figures[slug].layout;
+  // The chart's notes (the comfort floor, today) at another type size; none when it has none.
+  function withNoteSize(annotations, size) {
+    return (annotations || []).map(function (note) {
+      return Object.assign({}, note, { font: Object.assign({}, note.font, { size: size }) });
+    });
+  }
+  function screenLayout(slug, element) {
+    var layout = layoutFor(slug, element);
     return {
       width: null,
       height: null,
       autosize: true,
       "font.size": layout.font.size,
-      "legend.font.size": null,
-      "legend.y": layout.legend.y,
+      "legend.font.size": layout.legend.font ? layout.legend.font.size : null,
       margin: layout.margin,
+      annotations: layout.annotations || [],
     };
   }
   function eachChart(callback) {
@@ -89,7 +136,7 @@
   function afterPrint() {
     openedForPrint.forEach(function (details) { details.open = false; });
     openedForPrint = [];
-    eachChart(function (element, slug) { window.Plotly.relayout(element, screenLayout(slug)); });
+    eachChart(function (element, slug) { window.Plotly.relayout(element, screenLayout(slug, element)); });
     document.querySelectorAll(".chart-table table").forEach(function (table) { table.style.zoom = ""; });
   }
   window.addEventListener("beforeprint", beforePrint);
@@ -134,10 +181,26 @@
     return item;
   }
 
+  var MONTH_NAMES = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+  // "2025-02-01" -> "1 Feb 2025", as the page writes days.
+  function day(iso) {
+    var parts = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || "");
+    return parts ? Number(parts[3]) + " " + MONTH_NAMES[Number(parts[2]) - 1] + " " + parts[1] : iso;
+  }
+
+  // "150000" -> "150,000.00 USD", as the page writes money (the decimal string, never a float).
+  function money(amount) {
+    var parts = /^(-?)(\d+)(?:\.(\d{1,2}))?$/.exec(String(amount).trim());
+    if (!parts) return String(amount);
+    var whole = parts[2].replace(/^0+(?=\d)/, "").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return parts[1] + whole + "." + (parts[3] || "").padEnd(2, "0") + " " + state.currency;
+  }
+
   function describe(item) {
     var text = item.label || item.kind;
-    if (item.amount) text += ", " + Number(item.amount).toLocaleString() + " " + (item.kind === "hire" ? "a year" : "");
-    if (item.start_on) text += " from " + item.start_on;
+    if (item.amount) text += ", " + money(item.amount) + (item.kind === "hire" ? " a year" : "");
+    if (item.start_on) text += " from " + day(item.start_on);
     if (item.months) text += ", " + item.months + " months";
     return text.replace(/\s+/g, " ").trim();
   }
@@ -167,22 +230,66 @@
     });
   }
 
-  function showErrors(errors) {
+  function clearFieldErrors() {
+    form.querySelectorAll(".field-error").forEach(function (node) {
+      node.textContent = "";
+      node.hidden = true;
+    });
+    form.querySelectorAll("[aria-invalid]").forEach(function (input) {
+      input.removeAttribute("aria-invalid");
+      var described = (input.getAttribute("aria-describedby") || "").split(" ").filter(function (id) {
+        return id && !/_error$/.test(id);
+      });
+      if (described.length) input.setAttribute("aria-describedby", described.join(" "));
+      else input.removeAttribute("aria-describedby");
+    });
+  }
+
+  // Show a message under its field when it is about the what-if being added (``number``), else
+  // in the box above the plan. Returns whether it found its field.
+  function showOnField(field, message, number) {
+    var match = /^What-if (\d+): ([\s\S]*)$/.exec(message);
+    if (!match || Number(match[1]) !== number) return false;
+    var input = document.getElementById("what-if-" + field);
+    var slot = document.getElementById("what-if-" + field + "_error");
+    // A field the chosen kind does not show (its wrapper hidden) cannot carry the message.
+    if (!input || !slot || slot.parentElement.closest("[hidden]")) return false;
+    slot.textContent = slot.textContent ? slot.textContent + " " + match[2] : match[2];
+    slot.hidden = false;
+    input.setAttribute("aria-invalid", "true");
+    var described = (input.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+    if (described.indexOf(slot.id) < 0) described.unshift(slot.id);
+    input.setAttribute("aria-describedby", described.join(" "));
+    return true;
+  }
+
+  function showErrors(errors, number) {
     errorsBox.textContent = "";
+    clearFieldErrors();
     if (!errors) {
       errorsBox.hidden = true;
       return;
     }
     var ul = document.createElement("ul");
+    var first = null;
     Object.keys(errors).forEach(function (field) {
       errors[field].forEach(function (message) {
+        if (showOnField(field, message, number)) {
+          first = first || document.getElementById("what-if-" + field);
+          return;
+        }
         var li = document.createElement("li");
         li.textContent = (field === "__all__" ? "" : field.replace("_", " ") + ": ") + message;
         ul.appendChild(li);
       });
     });
-    errorsBox.appendChild(ul);
-    errorsBox.hidden = false;
+    if (ul.children.length) {
+      errorsBox.appendChild(ul);
+      errorsBox.hidden = false;
+    } else {
+      errorsBox.hidden = true;
+    }
+    if (first) first.focus();
   }
 
   function renderPlan() {
@@ -237,7 +344,7 @@
         preview(plan.items, removed);
       });
       label.appendChild(box);
-      label.appendChild(document.createTextNode(" Leave out: " + adjustment.label + " (" + adjustment.kind + ", from " + adjustment.start_on + ")"));
+      label.appendChild(document.createTextNode(" Leave out: " + adjustment.label + " (" + adjustment.kind + ", from " + day(adjustment.start_on) + ")"));
       li.appendChild(label);
       savedList.appendChild(li);
     });
@@ -246,12 +353,23 @@
   function updateCard(slug, card) {
     var element = document.getElementById("runway-" + slug);
     if (!element) return;
-    if (!(slug in originals)) originals[slug] = element.innerHTML;
+    if (!(slug in originals)) {
+      originals[slug] = {
+        html: element.innerHTML,
+        className: element.className,
+        state: element.getAttribute("data-state"),
+      };
+    }
     element.querySelectorAll("[data-field]").forEach(function (node) {
       var key = node.getAttribute("data-field");
       if (key in card) node.textContent = card[key];
     });
     element.classList.toggle("below-comfort", !!card.below_comfort);
+    element.classList.remove("state-red", "state-amber", "state-green");
+    element.classList.add("state-" + card.state);
+    element.setAttribute("data-state", card.state);
+    var warning = element.querySelector(".card-warning");
+    if (warning) warning.hidden = !(card.warnings && card.warnings.length);
     var comfort = element.querySelector(".comfort");
     if (comfort) comfort.classList.toggle("warn", !!card.below_comfort);
     (card.indicators || []).forEach(function (indicator) {
@@ -269,9 +387,9 @@
   function restoreCards() {
     Object.keys(originals).forEach(function (slug) {
       var element = document.getElementById("runway-" + slug);
-      element.innerHTML = originals[slug];
-      element.classList.remove("is-what-if");
-      element.classList.toggle("below-comfort", !!element.querySelector(".comfort.warn"));
+      element.innerHTML = originals[slug].html;
+      element.className = originals[slug].className;
+      element.setAttribute("data-state", originals[slug].state);
     });
     originals = {};
   }
@@ -301,14 +419,15 @@
     renderSaved();
   }
 
-  function preview(items, removed) {
+  // ``adding``: the number of the what-if being added (its errors go on its fields), if any.
+  function preview(items, removed, adding) {
     if (!items.length && !removed.length) {
       discard();
       return Promise.resolve(true);
     }
     return post(form.dataset.previewUrl, payload(items, removed)).then(function (answer) {
       if (!answer.ok) {
-        showErrors(answer.json.errors || { __all__: ["The preview failed (" + answer.status + ")."] });
+        showErrors(answer.json.errors || { __all__: ["The preview failed (" + answer.status + ")."] }, adding);
         return false;
       }
       showErrors(null);
@@ -349,12 +468,16 @@
       if (!visible) document.getElementById("what-if-" + name).value = "";
     });
   }
-  kindSelect.addEventListener("change", showFieldsOfKind);
+  kindSelect.addEventListener("change", function () {
+    clearFieldErrors();
+    showFieldsOfKind();
+  });
   showFieldsOfKind();
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
-    preview(plan.items.concat([readItem()]), plan.removed).then(function (ok) {
+    var items = plan.items.concat([readItem()]);
+    preview(items, plan.removed, items.length).then(function (ok) {
       if (ok) document.getElementById("what-if-label").value = "";
     });
   });
@@ -374,8 +497,15 @@
           saveButton.disabled = false;
           return;
         }
-        resultLine.textContent = "Saved to " + scenarioName(answer.json.scenario) + ". Reloading the figures...";
-        window.location.reload();
+        // Back to the page on the same scenario, which says what was saved where.
+        resultLine.textContent = answer.json.message + " Reloading the figures…";
+        var target = new URL(answer.json.redirect, window.location.href);
+        var here = new URL(window.location.href);
+        if (target.pathname + target.search === here.pathname + here.search) {
+          window.location.reload(); // the same address: only a reload fetches the saved figures
+        } else {
+          window.location.assign(target.href);
+        }
       });
     });
   }

@@ -43,7 +43,7 @@ def build_charts(data: DashboardData) -> dict[str, Chart]:
     """Every chart of the page, by slug, in page order."""
     series = data.series
     charts = [
-        cash_chart(data.runways),
+        cash_chart(data.runways, data.today),
         flows_chart(data.default_runway),
         history_chart(data.history, data.runways),
         funding_chart(series[("funding", "quarter")]),
@@ -54,7 +54,7 @@ def build_charts(data: DashboardData) -> dict[str, Chart]:
             series[("monthly-active-users", "month")],
             series[("weekly-active-users", "month")],
         ),
-        pull_requests_chart(series[("merged-pull-requests", "quarter")]),
+        pull_requests_chart(series[("merged-pull-requests", "quarter")], data.upstream_names),
         team_chart(data),
     ]
     return {chart.slug: chart for chart in charts}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +10,9 @@ from contracts.choices import ContractCategory
 from funding.choices import GrantCategory
 from staff.choices import Team
 
+from ..cells import COUNT, DECIMAL, MONEY, PERCENT, TEXT
 from ..selectors import DashboardData
+from ..summary import format_day
 from .base import (
     CONTRACT_LABELS,
     FUNDING_LABELS,
@@ -23,6 +25,7 @@ from .base import (
     _colour,
     _layout,
     _money_axis,
+    money_note,
 )
 
 
@@ -57,8 +60,9 @@ def funding_chart(points: Sequence[dict[str, Any]]) -> Chart:
     return Chart(
         slug="funding",
         title="Funding brought in per quarter",
-        caption="Funding brought in per quarter by category (gross), with the net total.",
+        caption=f"Funding brought in per quarter by category (gross), with the net total. {money_note()}",
         headers=["Quarter", *(label(group) for group in groups), "Total (gross)", "Total (net)"],
+        formats=[TEXT, *(MONEY for _ in groups), MONEY, MONEY],
         rows=[
             [
                 point["period"],
@@ -81,8 +85,9 @@ def contracts_chart(points: Sequence[dict[str, Any]]) -> Chart:
     return Chart(
         slug="contracts",
         title="New service contracts per quarter",
-        caption="Service contracts signed per quarter, by category, with their total value.",
+        caption=f"Service contracts signed per quarter, by category, with their total value. {money_note()}",
         headers=["Quarter", *(label(group) for group in groups), "New contracts", "Total value"],
+        formats=[TEXT, *(COUNT for _ in groups), COUNT, MONEY],
         rows=[
             [
                 point["period"],
@@ -123,6 +128,7 @@ def communities_chart(points: Sequence[dict[str, Any]]) -> Chart:
             "Other",
             "Marginalized share (%)",
         ],
+        formats=[TEXT, COUNT, COUNT, COUNT, PERCENT],
         rows=[
             [point["period"], point["value"], m, o, share]
             for point, m, o, share in zip(points, marginalized, other, shares, strict=True)
@@ -180,6 +186,7 @@ def usage_chart(hubs: Sequence[dict], monthly: Sequence[dict], weekly: Sequence[
         title="Active hubs and users per month",
         caption="Active hubs, monthly active users (MAU) and weekly active users (WAU) at the end of each month.",
         headers=["Month", "Active hubs", "Monthly active users", "Weekly active users"],
+        formats=[TEXT, COUNT, COUNT, COUNT],
         rows=[
             [month, values[month].get("hubs"), values[month].get("mau"), values[month].get("wau")]
             for month in months
@@ -230,14 +237,17 @@ def usage_chart(hubs: Sequence[dict], monthly: Sequence[dict], weekly: Sequence[
     )
 
 
-def pull_requests_chart(points: Sequence[dict[str, Any]]) -> Chart:
+def pull_requests_chart(points: Sequence[dict[str, Any]], names: Mapping[str, str]) -> Chart:
+    """``names``: the upstream communities' names by slug (the series stores slugs); a community
+    deleted since the recompute keeps its slug."""
     groups = _groups(points, [])
-    label = lambda group: group.replace("-", " ").title()  # noqa: E731
+    label = lambda group: names.get(group, group)  # noqa: E731
     return Chart(
         slug="pull-requests",
         title="Upstream pull requests per quarter",
         caption="Counted upstream pull requests merged per quarter, by upstream community.",
         headers=["Quarter", *(label(group) for group in groups), "Total", "Repositories"],
+        formats=[TEXT, *(COUNT for _ in groups), COUNT, COUNT],
         rows=[
             [
                 point["period"],
@@ -270,8 +280,9 @@ def team_chart(data: DashboardData) -> Chart:
     return Chart(
         slug="team",
         title="Headcount and FTE by team",
-        caption=f"Headcount and full-time equivalents by team on {staffing.day.isoformat()}.",
+        caption=f"Headcount and full-time equivalents by team on {format_day(staffing.day)}.",
         headers=["Team", "Headcount", "FTE"],
+        formats=[TEXT, COUNT, DECIMAL],
         rows=rows,
         figure={
             "data": [

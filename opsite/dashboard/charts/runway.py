@@ -1,4 +1,10 @@
-"""The runway charts: the cash projection by scenario, the flows of the default one, the history."""
+"""The runway charts: the cash projection by scenario, the flows of the default one, the history.
+
+The cash projection draws each scenario until a few months after its cash-out date
+(:data:`AFTER_CASH_OUT_MONTHS`): past that, the line only says how deep a debt nobody would run
+up, and squashes the months that matter. A vertical line marks today, so a projection that starts
+from an old cash position shows how far behind it is.
+"""
 
 from __future__ import annotations
 
@@ -7,32 +13,54 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from funding.runway import IN_SOURCES, OUT_SOURCES
+from dateutil.relativedelta import relativedelta
 
+from funding.runway import IN_SOURCES, OUT_SOURCES
+from opsite.core.formatting import format_money
+
+from ..cells import DAY, MONEY, MONTHS, TEXT
 from ..selectors import HistoryPoint, ScenarioRunway
-from ..summary import comfort_floor_on, comfort_months
+from ..summary import comfort_floor_on, comfort_months, format_day
 from .base import (
     SCENARIO_COLOURS,
-    SOURCE_COLOURS,
-    SOURCE_LABELS,
     Chart,
     _colour,
     _layout,
     _money_axis,
+    money_note,
+    source_colour,
+    source_label,
 )
+
+AFTER_CASH_OUT_MONTHS = 3
+TODAY_COLOUR = "#444"
+
+
+def drawn_periods(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The periods of a runway the cash chart draws: up to a few months after the cash-out date
+    (the period holding that day included), or all of them when the cash lasts the horizon."""
+    periods = result["periods"]
+    if not result.get("cash_out_on"):
+        return periods
+    stop = (
+        date.fromisoformat(result["cash_out_on"]) + relativedelta(months=AFTER_CASH_OUT_MONTHS)
+    ).isoformat()
+    return [period for period in periods if period["start"] < stop]
 
 
 def scenario_trace(
     slug: str, name: str, result: dict[str, Any], index: int, *, what_if: bool = False
 ) -> dict:
-    """The projected closing balance per period of one scenario (the opening balance first)."""
+    """The projected closing balance per period of one scenario (the opening balance first),
+    until a few months after its cash-out date."""
+    periods = drawn_periods(result)
     return {
         "type": "scatter",
         "mode": "lines",
         "name": f"{name} (what-if)" if what_if else name,
         "meta": {"scenario": slug, "what_if": what_if},
-        "x": [result["as_of"], *(period["end"] for period in result["periods"])],
-        "y": [result["opening_balance"], *(period["closing"] for period in result["periods"])],
+        "x": [result["as_of"], *(period["end"] for period in periods)],
+        "y": [result["opening_balance"], *(period["closing"] for period in periods)],
         "line": {
             "color": _colour(index, SCENARIO_COLOURS),
             "width": 3 if what_if else 2,
@@ -41,71 +69,82 @@ def scenario_trace(
     }
 
 
-def cash_chart(runways: Sequence[ScenarioRunway]) -> Chart:
+def _vertical_line(day: date, colour: str, dash: str) -> dict[str, Any]:
+    return {
+        "type": "line",
+        "xref": "x",
+        "yref": "paper",
+        "x0": day.isoformat(),
+        "x1": day.isoformat(),
+        "y0": 0,
+        "y1": 1,
+        "line": {"color": colour, "dash": dash, "width": 1.5},
+    }
+
+
+def _line_label(day: date, text: str, colour: str, *, top: bool) -> dict[str, Any]:
+    return {
+        "x": day.isoformat(),
+        "y": 1 if top else 0,
+        "xref": "x",
+        "yref": "paper",
+        "text": text,
+        "showarrow": False,
+        "xanchor": "left",
+        "yanchor": "top" if top else "bottom",
+        "bgcolor": "rgba(255,255,255,0.8)",
+        "font": {"color": colour, "size": 11},
+    }
+
+
+def cash_chart(runways: Sequence[ScenarioRunway], today: date) -> Chart:
     computed = [runway for runway in runways if runway.result]
     traces = [
         scenario_trace(runway.scenario.slug, runway.scenario.name, runway.result, index)
         for index, runway in enumerate(runways)
         if runway.result
     ]
-    shapes, annotations, notes = [], [], []
+    shapes: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    notes = []
     if computed:
         first = min(date.fromisoformat(runway.result["as_of"]) for runway in computed)
-        last = max(
-            date.fromisoformat(runway.result["periods"][-1]["end"])
-            for runway in computed
-            if runway.result["periods"]
-        )
         reserves = sorted({runway.scenario.reserve for runway in computed})
         for reserve in reserves:
             names = [runway.scenario.name for runway in computed if runway.scenario.reserve == reserve]
-            label = "Reserve" if len(reserves) == 1 else f"Reserve ({', '.join(names)})"
-            traces.append(
+            # Across the whole plot, whatever it spans: a what-if drawn later may reach further.
+            shapes.append(
                 {
-                    "type": "scatter",
-                    "mode": "lines",
-                    "name": label,
-                    "x": [first.isoformat(), last.isoformat()],
-                    "y": [str(reserve), str(reserve)],
+                    "type": "line",
+                    "xref": "paper",
+                    "x0": 0,
+                    "x1": 1,
+                    "yref": "y",
+                    "y0": str(reserve),
+                    "y1": str(reserve),
                     "line": {"color": "#555", "dash": "dash", "width": 1.5},
-                    "hoverinfo": "skip",
+                    "name": "Reserve" if len(reserves) == 1 else f"Reserve ({', '.join(names)})",
+                    "showlegend": True,
                 }
             )
         floor_on = comfort_floor_on(first)
-        shapes.append(
-            {
-                "type": "line",
-                "xref": "x",
-                "yref": "paper",
-                "x0": floor_on.isoformat(),
-                "x1": floor_on.isoformat(),
-                "y0": 0,
-                "y1": 1,
-                "line": {"color": "#b00020", "dash": "dot", "width": 1.5},
-            }
-        )
+        shapes.append(_vertical_line(floor_on, "#b00020", "dot"))
         annotations.append(
-            {
-                "x": floor_on.isoformat(),
-                "y": 1,
-                "xref": "x",
-                "yref": "paper",
-                "text": f"Comfort floor: {comfort_months()} months",
-                "showarrow": False,
-                "xanchor": "left",
-                "yanchor": "top",
-                "font": {"color": "#b00020", "size": 11},
-            }
+            _line_label(floor_on, f"Comfort floor: {comfort_months()} months", "#b00020", top=True)
         )
+        shapes.append(_vertical_line(today, TODAY_COLOUR, "solid"))
+        annotations.append(_line_label(today, f"Today, {format_day(today)}", TODAY_COLOUR, top=False))
+        reserve_text = ", ".join(format_money(reserve, whole=True) for reserve in reserves)
         notes.append(
-            f"Reserve: {', '.join(f'{reserve:,}' for reserve in reserves)}. Comfort floor: "
-            f"{comfort_months()} months after the cash position, on {floor_on.isoformat()}."
+            f"Reserve: {reserve_text}. Comfort floor: {comfort_months()} months after the cash "
+            f"position, on {format_day(floor_on)}. Each scenario is drawn until "
+            f"{AFTER_CASH_OUT_MONTHS} months after its cash-out date."
         )
     by_day: dict[str, dict[str, str]] = {}
     for runway in computed:
         result = runway.result
         by_day.setdefault(result["as_of"], {})[runway.scenario.slug] = result["opening_balance"]
-        for period in result["periods"]:
+        for period in drawn_periods(result):
             by_day.setdefault(period["end"], {})[runway.scenario.slug] = period["closing"]
     rows = [
         [day, *(values.get(runway.scenario.slug) for runway in computed)]
@@ -114,9 +153,10 @@ def cash_chart(runways: Sequence[ScenarioRunway]) -> Chart:
     return Chart(
         slug="cash",
         title="Projected cash balance",
-        caption="Projected cash balance at the end of each period, by scenario.",
+        caption=f"Projected cash balance at the end of each period, by scenario. {money_note()}",
         headers=["Period end", *(runway.scenario.name for runway in computed)],
         rows=rows,
+        formats=[DAY, *(MONEY for _ in computed)],
         figure={
             "data": traces,
             "layout": _layout(
@@ -129,26 +169,27 @@ def cash_chart(runways: Sequence[ScenarioRunway]) -> Chart:
 
 def flow_traces(result: dict[str, Any]) -> list[dict[str, Any]]:
     """Money in (above zero) and out (below) per period, stacked by source, and the net line."""
-    x = [period["end"] for period in result["periods"]]
+    periods = result["periods"]
+    x = [period["end"] for period in periods]
     traces = []
-    for source in IN_SOURCES:
+    for index, source in enumerate(IN_SOURCES):
         traces.append(
             {
                 "type": "bar",
-                "name": f"In: {SOURCE_LABELS[source]}",
+                "name": f"In: {source_label(source)}",
                 "x": x,
-                "y": [period["in_by_source"][source] for period in result["periods"]],
-                "marker": {"color": SOURCE_COLOURS[f"in:{source}"]},
+                "y": [period["in_by_source"].get(source, "0.00") for period in periods],
+                "marker": {"color": source_colour("in", source, index)},
             }
         )
-    for source in OUT_SOURCES:
+    for index, source in enumerate(OUT_SOURCES):
         traces.append(
             {
                 "type": "bar",
-                "name": f"Out: {SOURCE_LABELS[source]}",
+                "name": f"Out: {source_label(source)}",
                 "x": x,
-                "y": [str(-Decimal(period["out_by_source"][source])) for period in result["periods"]],
-                "marker": {"color": SOURCE_COLOURS[f"out:{source}"]},
+                "y": [str(-Decimal(period["out_by_source"].get(source, "0.00"))) for period in periods],
+                "marker": {"color": source_colour("out", source, index)},
             }
         )
     traces.append(
@@ -157,7 +198,7 @@ def flow_traces(result: dict[str, Any]) -> list[dict[str, Any]]:
             "mode": "lines",
             "name": "Net",
             "x": x,
-            "y": [str(Decimal(period["in"]) - Decimal(period["out"])) for period in result["periods"]],
+            "y": [str(Decimal(period["in"]) - Decimal(period["out"])) for period in periods],
             "line": {"color": "#222", "width": 2},
         }
     )
@@ -173,8 +214,8 @@ def flows_chart(runway: ScenarioRunway | None) -> Chart:
                 [
                     period["start"],
                     period["end"],
-                    *(period["in_by_source"][source] for source in IN_SOURCES),
-                    *(period["out_by_source"][source] for source in OUT_SOURCES),
+                    *(period["in_by_source"].get(source, "0.00") for source in IN_SOURCES),
+                    *(period["out_by_source"].get(source, "0.00") for source in OUT_SOURCES),
                     period["in"],
                     period["out"],
                     str(Decimal(period["in"]) - Decimal(period["out"])),
@@ -184,17 +225,18 @@ def flows_chart(runway: ScenarioRunway | None) -> Chart:
     return Chart(
         slug="flows",
         title="Money in and out",
-        caption=f"Money in and out per period by source, scenario {name}.",
+        caption=f"Money in and out per period by source, scenario {name}. {money_note()}",
         headers=[
             "Period start",
             "Period end",
-            *(f"In: {SOURCE_LABELS[source]}" for source in IN_SOURCES),
-            *(f"Out: {SOURCE_LABELS[source]}" for source in OUT_SOURCES),
+            *(f"In: {source_label(source)}" for source in IN_SOURCES),
+            *(f"Out: {source_label(source)}" for source in OUT_SOURCES),
             "In",
             "Out",
             "Net",
         ],
         rows=rows,
+        formats=[DAY, DAY, *(MONEY for _ in (*IN_SOURCES, *OUT_SOURCES)), MONEY, MONEY, MONEY],
         figure={
             "data": flow_traces(result) if result else [],
             "layout": _layout(barmode="relative", yaxis=_money_axis("Per period"), xaxis={"type": "date"}),
@@ -241,7 +283,9 @@ def history_chart(history: Sequence[HistoryPoint], runways: Sequence[ScenarioRun
                 # Beyond the horizon is drawn at the horizon, and said so on hover.
                 "y": [str(point.months if point.months is not None else horizons[slug]) for point in mine],
                 "text": [
-                    "beyond the horizon" if point.months is None else f"cash out {point.cash_out_on}"
+                    "beyond the horizon"
+                    if point.months is None
+                    else f"cash out {format_day(point.cash_out_on)}"
                     for point in mine
                 ],
                 "line": {"color": _colour(index, SCENARIO_COLOURS)},
@@ -263,6 +307,7 @@ def history_chart(history: Sequence[HistoryPoint], runways: Sequence[ScenarioRun
         caption="Runway in months as computed on each day, by scenario.",
         headers=["Computed on", "Scenario", "Cash position of", "Runway (months)", "Cash-out date"],
         rows=rows,
+        formats=[DAY, TEXT, DAY, MONTHS, DAY],
         figure={
             "data": traces,
             "layout": _layout(
