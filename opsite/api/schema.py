@@ -37,7 +37,9 @@ class ApiSchemaView(SpectacularAPIView):
 
     def _get_schema_response(self, request: Request) -> Response:
         version = self.api_version or request.version or self._get_version_parameter(request)
-        key = (version, translation.get_language(), get_urlconf() or settings.ROOT_URLCONF)
+        # The URL conf the schema describes: the whole site's, or the public API's alone.
+        urlconf = self.urlconf or get_urlconf() or settings.ROOT_URLCONF
+        key = (version, translation.get_language(), str(urlconf))
         schema = _SCHEMAS.get(key)
         if schema is None:
             generator = self.generator_class(
@@ -61,3 +63,29 @@ class ApiDocsView(SpectacularSwaggerSplitView):
         # The page renders every answer through an HTML template, and DRF's OPTIONS metadata has
         # none (a 500): answer with the allowed methods only.
         return HttpResponse(headers={"Allow": ", ".join(self.allowed_methods)})
+
+
+PUBLIC_DESCRIPTION = """The organization's live figures, impact stories and data files, for any website.
+
+No key, no sign-in, no cookies: every endpoint answers anyone, as JSON (the data files as CSV).
+Answers are cacheable for five minutes (`Cache-Control: public, max-age=300`) and carry an `ETag`:
+send it back in `If-None-Match` and an unchanged answer is a `304` with no body. Browsers may call
+the API from the pages of the origins the site lists (CORS). Each client address has a rate
+limit; past it, `429` with `Retry-After`.
+
+Without writing code: `/widgets/kpis.js` fills `<span data-opsite-kpi="users.monthly_active">`
+elements on a page, `/widgets/kpi/<metric>/` is a card to put in an iframe, and
+`/api/v1/public/badges/<metric>.json` feeds a shields.io badge. `/kpis/` shows them all."""
+
+
+class PublicApiSchemaView(ApiSchemaView):
+    """The public API's own schema, for web developers: its endpoints alone, with examples."""
+
+    urlconf = "opsite.kpis.api.public_urlconf"
+    custom_settings = {"TITLE": "opsite public API", "DESCRIPTION": PUBLIC_DESCRIPTION}
+
+
+class PublicApiDocsView(ApiDocsView):
+    """Swagger UI over the public API's schema."""
+
+    title = "opsite public API"

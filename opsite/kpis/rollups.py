@@ -13,6 +13,8 @@ published, keeps them in :class:`~opsite.kpis.models.Rollup` rows, and serves th
     the metric's earliest data to the as-of day. Stock figures (users, hubs, communities,
     headcount) are read on each period's last day, or on the as-of day for the current period;
     flows (pull requests, funding, contracts) add up over the period, up to the as-of day;
+``hubs-by-users:latest``
+    the active hubs by their 30d active users, in bins (:mod:`opsite.kpis.histogram`);
 ``data-quality``
     the rows the last recompute left out because a date lies outside the plausible range
     (``opsite.core.dates``), counted by table; read by :func:`data_quality_issues`;
@@ -66,6 +68,7 @@ from opsite.core.money import quantize
 from opsite.core.periods import INTERVALS, Period, check_interval, periods_between, reading_days
 from staff import rollups as staff_rollups
 
+from .histogram import HUBS_BY_USERS, hubs_by_users
 from .models import Rollup
 
 logger = logging.getLogger(__name__)
@@ -455,6 +458,7 @@ def recompute_rollups(*, as_of: date | None = None) -> dict[str, Any]:
     values.update(_usage_series(usage_first, as_of, usage.figures))
     values.update(_contribution_series(contributions.series))
     values.update(_staff_series(staff_first, as_of, staffing.figures))
+    values[HUBS_BY_USERS] = hubs_by_users(as_of)
     rates = RateTable.load()
     for compute in (_funding_series, _contract_series):
         try:

@@ -48,6 +48,7 @@ from opsite.core.periods import INTERVALS, QUARTER
 from opsite.kpis import rollups
 from opsite.kpis.models import Rollup
 
+from . import examples
 from .schema import (
     IF_NONE_MATCH,
     PUBLIC_ERRORS,
@@ -342,6 +343,7 @@ class PublicKpisView(PublicView):
             IF_NONE_MATCH,
         ],
         responses={200: KpisSerializer, **PUBLIC_ERRORS},
+        examples=examples.KPIS,
     )
     def get(self, request: Request) -> HttpResponse:
         return super().get(request)
@@ -374,7 +376,7 @@ class PublicSeriesView(PublicView):
                 OpenApiTypes.STR,
                 OpenApiParameter.PATH,
                 enum=list(rollups.METRICS),
-                description="funding and contracts only where the site publishes funding figures.",
+                description="One of the metrics this site publishes.",
             ),
             OpenApiParameter(
                 "interval",
@@ -402,6 +404,7 @@ class PublicSeriesView(PublicView):
             404: OpenApiResponse(PublicErrorSerializer, description="A metric not published on this site."),
             **PUBLIC_ERRORS,
         },
+        examples=examples.SERIES,
     )
     def get(self, request: Request, metric: str) -> HttpResponse:
         return super().get(request, metric=metric)
@@ -498,7 +501,7 @@ class PublicBadgeView(PublicView):
                 OpenApiTypes.STR,
                 OpenApiParameter.PATH,
                 enum=list(rollups.METRICS),
-                description="funding and contracts only where the site publishes funding figures.",
+                description="One of the metrics this site publishes.",
             ),
             IF_NONE_MATCH,
         ],
@@ -507,6 +510,7 @@ class PublicBadgeView(PublicView):
             404: OpenApiResponse(PublicErrorSerializer, description="A metric not published on this site."),
             **PUBLIC_ERRORS,
         },
+        examples=examples.BADGES,
     )
     def get(self, request: Request, metric: str) -> HttpResponse:
         return super().get(request, metric=metric)

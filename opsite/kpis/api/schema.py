@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_field
 from rest_framework import serializers
@@ -73,16 +74,18 @@ class SeriesPointSerializer(serializers.Serializer):
     groups = serializers.DictField(
         child=Figure(),
         help_text="The value broken down: active communities by historically_marginalized / other, "
-        "pull requests by upstream community, headcount by team, funding and contracts by category.",
+        "pull requests by upstream community, headcount by team.",
     )
     repositories = serializers.IntegerField(
         required=False, help_text="merged-pull-requests: distinct repositories in the period."
     )
     fte = Money(required=False, help_text="headcount: full-time equivalents.")
     net = Money(required=False, help_text="funding: the amount net of subawards passed on.")
-    net_groups = serializers.DictField(child=Money(), required=False)
+    net_groups = serializers.DictField(child=Money(), required=False, help_text="funding: net by category.")
     total_value = Money(required=False, help_text="contracts: the total value signed in the period.")
-    total_value_groups = serializers.DictField(child=Money(), required=False)
+    total_value_groups = serializers.DictField(
+        child=Money(), required=False, help_text="contracts: the total value by category."
+    )
 
 
 class SeriesSerializer(serializers.Serializer):
@@ -117,3 +120,49 @@ IF_NONE_MATCH = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="An ETag from an earlier answer: 304 with no body while the figures are unchanged.",
 )
+
+
+DATA_FILES_PATH = "/api/v1/public/data/"
+# The keys of a series point that only the funding and contract metrics have.
+FUNDING_POINT_KEYS = ("net", "net_groups", "total_value", "total_value_groups")
+
+
+def _without_funding(node: Any, funding: set[str], public_names: set[str]) -> None:
+    if isinstance(node, dict):
+        enum = node.get("enum")
+        # A metric enum (it names the public metrics): the unpublished ones are left out.
+        if isinstance(enum, list) and public_names <= set(enum):
+            node["enum"] = [value for value in enum if value not in funding]
+            # drf-spectacular lists an enum's values in its description too ("* `funding` - ...").
+            if isinstance(node.get("description"), str):
+                node["description"] = "\n".join(
+                    line
+                    for line in node["description"].split("\n")
+                    if not any(line.startswith(f"* `{name}`") for name in funding)
+                )
+        properties = node.get("properties")
+        if isinstance(properties, dict) and {"period", "value", "groups"} <= properties.keys():
+            for key in FUNDING_POINT_KEYS:
+                properties.pop(key, None)
+        for value in node.values():
+            _without_funding(value, funding, public_names)
+    elif isinstance(node, list):
+        for value in node:
+            _without_funding(value, funding, public_names)
+
+
+def only_what_this_site_publishes(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """A schema postprocessing hook: what this site does not publish is not documented at all.
+
+    While ``OPSITE_PUBLIC_FUNDING`` is off, the metrics ``funding`` and ``contracts`` and their
+    keys; while ``OPSITE_PUBLIC_HUB_DATA`` is off, the data files.
+    """
+    if not settings.OPSITE_PUBLIC_HUB_DATA:
+        for path in [path for path in result.get("paths", {}) if path.startswith(DATA_FILES_PATH)]:
+            del result["paths"][path]
+    if not settings.OPSITE_PUBLIC_FUNDING:
+        funding = {name for name, metric in METRICS.items() if metric.funding}
+        _without_funding(result, funding, set(METRICS) - funding)
+    return result

@@ -1,0 +1,217 @@
+"""The public website kit's API: published impact stories and the public data files of hub usage.
+
+Both are anonymous, read-only and throttled like the rest of the public API (:class:`PublicView`),
+with the same caching: ``Cache-Control: public, max-age=300``, a strong ``ETag``, 304 on a match.
+
+``GET /api/v1/public/stories/``
+    published stories only (a draft never), featured first, then newest; limit/offset pages;
+    ``?category=`` and ``?tag=`` filter. The ETag is a hash of the answer.
+``GET /api/v1/public/data/maus-by-hub.csv`` and ``.../maus-unique-by-cluster.csv``
+    only while ``OPSITE_PUBLIC_HUB_DATA`` is on (404 otherwise, as if they did not exist); see
+    :mod:`opsite.kpis.hub_data` for their rows. ``Opsite-Data-Newest`` names the newest row's
+    date, and ``Opsite-Data-Stale: true`` says it is more than 7 days old.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, QueryDict
+from django.utils.http import urlencode
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.request import Request
+
+from .. import hub_data
+from ..choices import StoryCategory
+from ..models import TAG_RE, ImpactStory
+from ..rollups import today
+from ..selectors import published_stories
+from . import examples, public
+from .public import _RENDERER, BadParameter, PublicView, Unavailable, _etag, _not_modified
+from .schema import IF_NONE_MATCH, PUBLIC_ERRORS, PublicErrorSerializer
+from .serializers import PublicStoryPageSerializer
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+def public_story(story: ImpactStory) -> dict[str, Any]:
+    """A published story as the public API and the gallery show it."""
+    community = story.community
+    return {
+        "slug": story.slug,
+        "title": story.title,
+        "published_on": story.published_on.isoformat(),
+        "community": {"slug": community.slug, "name": community.name} if community else None,
+        "category": story.category,
+        "tags": list(story.tags),
+        "summary": story.summary,
+        "url": story.url,
+        "featured": story.featured,
+    }
+
+
+def _whole(name: str, raw: str | None, *, default: int, low: int, high: int | None = None) -> int:
+    if raw is None or raw == "":
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+        raise BadParameter(f"{name} must be a whole number, not {raw!r}.")
+    value = int(raw)
+    if value < low or (high is not None and value > high):
+        limit = f"from {low} to {high}" if high is not None else f"{low} or more"
+        raise BadParameter(f"{name} must be {limit}, not {value}.")
+    return value
+
+
+def _page_url(request: HttpRequest | Request, query: QueryDict, offset: int | None) -> str | None:
+    if offset is None:
+        return None
+    params = {key: value for key, value in query.items() if key != "offset"}
+    if offset:
+        params["offset"] = str(offset)
+    path = request.path + (f"?{urlencode(params)}" if params else "")
+    return request.build_absolute_uri(path)
+
+
+class PublicStoriesView(PublicView):
+    """Published impact stories, for a website's gallery."""
+
+    @extend_schema(
+        operation_id="public_stories_list",
+        tags=["public"],
+        summary="Published impact stories, featured first, then newest",
+        parameters=[
+            OpenApiParameter("category", OpenApiTypes.STR, OpenApiParameter.QUERY, enum=StoryCategory.values),
+            OpenApiParameter(
+                "tag", OpenApiTypes.STR, OpenApiParameter.QUERY, description="A tag, such as education."
+            ),
+            OpenApiParameter(
+                "limit",
+                OpenApiTypes.INT,
+                OpenApiParameter.QUERY,
+                description=f"Stories per page, 1 to {MAX_LIMIT}; {DEFAULT_LIMIT} when left out.",
+            ),
+            OpenApiParameter(
+                "offset", OpenApiTypes.INT, OpenApiParameter.QUERY, description="Stories to skip."
+            ),
+            IF_NONE_MATCH,
+        ],
+        responses={200: PublicStoryPageSerializer, **PUBLIC_ERRORS},
+        examples=examples.STORIES,
+    )
+    def get(self, request: Request) -> HttpResponse:
+        return super().get(request)
+
+    def answer(self, request: HttpRequest | Request, query: QueryDict) -> HttpResponse:
+        category = query.get("category") or None
+        if category is not None and category not in StoryCategory.values:
+            raise BadParameter(
+                f"Unknown category {category!r}: use one of {', '.join(StoryCategory.values)}."
+            )
+        tag = (query.get("tag") or "").lower() or None
+        if tag is not None and not TAG_RE.fullmatch(tag):
+            raise BadParameter(f"tag {tag!r} is not a tag: lower-case words joined by hyphens.")
+        limit = _whole("limit", query.get("limit"), default=DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
+        offset = _whole("offset", query.get("offset"), default=0, low=0)
+        stories = published_stories(category=category, tag=tag)
+        count = stories.count()
+        page = list(stories[offset : offset + limit]) if offset < count else []
+        body = {
+            "count": count,
+            "next": _page_url(request, query, offset + limit if offset + limit < count else None),
+            "previous": _page_url(request, query, max(offset - limit, 0) if offset > 0 else None),
+            "results": [public_story(story) for story in page],
+        }
+        content = _RENDERER.render(body)
+        version = hashlib.sha256(content).hexdigest()[:32]
+        if _not_modified(request, _etag(version)):
+            return self._cacheable(HttpResponseNotModified(), version)
+        return self._cacheable(HttpResponse(content, content_type="application/json"), version)
+
+
+# Each data file's signature as this worker last read it, and when: trusted for VERSION_TTL.
+_SIGNATURES: dict[str, tuple[tuple[str, Any], float]] = {}
+
+
+def _signature(file: hub_data.DataFile) -> tuple[str, Any]:
+    now = public._clock()
+    seen = _SIGNATURES.get(file.name)
+    if seen is not None and now - seen[1] < public.VERSION_TTL:
+        return seen[0]
+    signature = file.signature()
+    _SIGNATURES[file.name] = (signature, now)
+    return signature
+
+
+def forget_data_files() -> None:
+    _SIGNATURES.clear()
+    hub_data.forget()
+
+
+class PublicDataFileView(PublicView):
+    """A public data file of hub usage, as CSV (while ``OPSITE_PUBLIC_HUB_DATA`` is on)."""
+
+    file: hub_data.DataFile
+
+    def answer(self, request: HttpRequest | Request, query: QueryDict) -> HttpResponse:
+        if not settings.OPSITE_PUBLIC_HUB_DATA:
+            raise Unavailable("This site publishes no data files.")
+        rendered = hub_data.rendered(self.file, signature=_signature(self.file))
+        if _not_modified(request, _etag(rendered.version)):
+            response = HttpResponseNotModified()
+        else:
+            response = HttpResponse(rendered.content, content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'inline; filename="{self.file.filename}"'
+        if rendered.newest is not None:
+            response["Opsite-Data-Newest"] = rendered.newest.isoformat()
+        if hub_data.is_stale(rendered.newest, today()):
+            response["Opsite-Data-Stale"] = "true"
+        return self._cacheable(response, rendered.version)
+
+
+def _data_file_schema(file: hub_data.DataFile, description: str, example: str) -> Any:
+    return extend_schema(
+        operation_id=f"public_data_{file.name.replace('-', '_')}",
+        tags=["public"],
+        summary=f"{file.filename}: {','.join(file.header)}",
+        description=description,
+        parameters=[IF_NONE_MATCH],
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR,
+                description=f"CSV with the header {','.join(file.header)}, one row per "
+                f"({', '.join(file.key)}). Opsite-Data-Newest: the newest row's date; "
+                "Opsite-Data-Stale: true when that is more than 7 days ago.",
+                examples=[examples.csv_example(file.filename, example)],
+            ),
+            404: OpenApiResponse(PublicErrorSerializer, description="This site publishes no data files."),
+            **PUBLIC_ERRORS,
+        },
+    )
+
+
+class MausByHubView(PublicDataFileView):
+    file = hub_data.FILES["maus-by-hub"]
+
+    @_data_file_schema(
+        file,
+        "Each hub's 30-day active users, as sampled (BinderHubs left out: they count sessions).",
+        examples.MAUS_BY_HUB_CSV,
+    )
+    def get(self, request: Request) -> HttpResponse:
+        return super().get(request)
+
+
+class MausUniqueByClusterView(PublicDataFileView):
+    file = hub_data.FILES["maus-unique-by-cluster"]
+
+    @_data_file_schema(
+        file,
+        "Each cluster's unique users over 30 days, deduplicated across its hubs.",
+        examples.MAUS_UNIQUE_BY_CLUSTER_CSV,
+    )
+    def get(self, request: Request) -> HttpResponse:
+        return super().get(request)
