@@ -39,7 +39,8 @@ def _migrated_apps():
 
 
 def _restore_migration_data() -> None:
-    """Put back the rows the data migrations write (role groups, default scenarios).
+    """Put back the rows the data migrations write (role groups, default scenarios, the default
+    usage fee schedule).
 
     Written as the migrations wrote them: with their historical models, in one committed
     transaction outside any test. Historical models send no signal to the live receivers, so the
@@ -55,6 +56,9 @@ def _restore_migration_data() -> None:
     with transaction.atomic():
         sync_role_groups(apps)
         import_module("funding.migrations.0003_default_scenarios").create_default_scenarios(apps, None)
+        import_module("contracts.migrations.0004_default_usage_fee_schedule").create_default_schedule(
+            apps, None
+        )
         assert not connection.run_on_commit, "restoring the migration data scheduled work on commit"
 
 

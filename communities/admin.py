@@ -13,7 +13,8 @@ from django.contrib import admin
 from django.db import models
 from django.utils import timezone
 
-from opsite.core.admin import OpsiteAdmin, OpsiteTabularInline
+from opsite.core.admin import OpsiteAdmin, OpsiteTabularInline, count_column
+from opsite.core.countries import country_codes_matching
 
 from .models import ActiveUserCount, Community, Hub, Network
 from .resources import ActiveUserCountResource, CommunityResource, HubResource, NetworkResource
@@ -40,10 +41,11 @@ class NetworkAdmin(OpsiteAdmin):
 
 
 class HubInline(OpsiteTabularInline):
-    """The hubs a community owns, edited in place; a hub's own page has the rest."""
+    """The hubs a community owns, edited in place; a hub's own page (its "Change" link) has the
+    rest, its address and cluster, which would make the table wider than a laptop's screen."""
 
     model = Hub
-    fields = ("slug", "name", "provider", "kind", "cluster", "url", "launched_on", "retired_on")
+    fields = ("slug", "name", "provider", "kind", "launched_on", "retired_on")
     formfield_overrides = URL_FIELDS_HTTPS
     extra = 0
     show_change_link = True
@@ -89,12 +91,12 @@ class LiveHubsFilter(admin.SimpleListFilter):
 class CommunityAdmin(OpsiteAdmin):
     formfield_overrides = URL_FIELDS_HTTPS
     form = CommunityAdminForm
+    # What fits a laptop's screen beside the filters; the slug and the region (the country's) are
+    # on the community's page, and the region is a filter.
     list_display = (
         "name",
-        "slug",
         "kind",
         "country",
-        "region",
         "historically_marginalized",
         "network_names",
         "live_hubs",
@@ -146,6 +148,15 @@ class CommunityAdmin(OpsiteAdmin):
     def get_queryset(self, request):
         return community_list(timezone.localdate())
 
+    def get_search_results(self, request, queryset, search_term):
+        # Countries are stored as codes: a search for "Kenya" (or "KE") also finds the communities
+        # in Kenya.
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        codes = country_codes_matching(search_term)
+        if codes:
+            results = results | queryset.filter(country__in=codes)
+        return results, may_have_duplicates
+
     @admin.display(description="networks")
     def network_names(self, obj: Community) -> str:
         return ", ".join(sorted(n.name for n in obj.networks.all())) or "-"
@@ -174,15 +185,14 @@ class LiveTodayFilter(admin.SimpleListFilter):
 @admin.register(Hub)
 class HubAdmin(OpsiteAdmin):
     formfield_overrides = URL_FIELDS_HTTPS
+    # What fits a laptop's screen beside the filters; the slug, cluster and retirement date are
+    # on the hub's page ("live today" says whether it is retired).
     list_display = (
-        "slug",
         "name",
         "community",
         "provider",
         "kind",
-        "cluster",
         "launched_on",
-        "retired_on",
         "is_live",
         "latest_30d_users",
         "latest_30d_on",
@@ -211,9 +221,7 @@ class HubAdmin(OpsiteAdmin):
         today = timezone.localdate()
         return obj.launched_on <= today and (obj.retired_on is None or obj.retired_on > today)
 
-    @admin.display(description="30d users (latest)", ordering="latest_30d_users")
-    def latest_30d_users(self, obj: Hub) -> int | None:
-        return obj.latest_30d_users
+    latest_30d_users = count_column("latest_30d_users", description="30d users (latest)")
 
     @admin.display(description="sampled on", ordering="latest_30d_on")
     def latest_30d_on(self, obj: Hub):
@@ -222,7 +230,7 @@ class HubAdmin(OpsiteAdmin):
 
 @admin.register(ActiveUserCount)
 class ActiveUserCountAdmin(OpsiteAdmin):
-    list_display = ("hub", "community", "date", "period", "active_users")
+    list_display = ("hub", "community", "date", "period", "active_users_figure")
     list_filter = ("period", "hub__kind", "hub__provider", "hub__community__region")
     search_fields = ("hub__slug", "hub__name", "hub__community__slug", "hub__community__name")
     date_hierarchy = "date"
@@ -239,6 +247,8 @@ class ActiveUserCountAdmin(OpsiteAdmin):
         # a new sample and delete the wrong one.
         fields = super().get_readonly_fields(request, obj)
         return (*fields, "hub", "date", "period") if obj is not None else fields
+
+    active_users_figure = count_column("active_users", description="active users")
 
     @admin.display(description="community", ordering="hub__community__name")
     def community(self, obj: ActiveUserCount) -> Community:

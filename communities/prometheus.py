@@ -34,8 +34,8 @@ from requests.auth import AuthBase, HTTPBasicAuth
 
 from opsite.core.dates import check_plausible, plausible_range
 from opsite.core.parsing import shown
-from opsite.core.recompute import ROLLUPS, request_recompute
 from opsite.core.resources import ImportFailed
+from opsite.core.signals import request_recompute_for
 
 from .choices import UsagePeriod
 from .models import ActiveUserCount, Hub, PrometheusSource
@@ -480,5 +480,5 @@ def usage_import(
         report.files.append(cluster_usage_csv_import(path=cluster_csv))
     if report.written:
         # Once per run, after every batch has committed (each cluster and file is its own).
-        request_recompute(ROLLUPS)
+        request_recompute_for(ActiveUserCount)
     return report

@@ -22,8 +22,8 @@ from django.db import transaction
 from opsite.core.countries import region_for_country
 from opsite.core.dates import implausible_message, is_plausible
 from opsite.core.parsing import parse_integer, shown
-from opsite.core.recompute import ROLLUPS, request_recompute
 from opsite.core.services import ModelWrites, assign, by_natural_key
+from opsite.core.signals import request_recompute_for
 
 from .choices import MARGINALIZED_KINDS, NON_MARGINALIZED_REGIONS, HubKind, UsagePeriod
 from .models import ActiveUserCount, ClusterUsage, Community, Hub, Network, PrometheusSource
@@ -470,7 +470,7 @@ def active_user_counts_upsert(*, rows: Iterable[Mapping[str, Any]], recompute: b
             update_fields=["active_users", "updated_at"],
         )
         if recompute:
-            request_recompute(ROLLUPS)
+            request_recompute_for(ActiveUserCount)
     return UpsertResult(
         created=created, updated=len(to_write) - created, unchanged=len(parsed) - len(to_write)
     )

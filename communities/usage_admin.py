@@ -10,7 +10,7 @@ import os
 from django.contrib import admin
 from django.db import models
 
-from opsite.core.admin import OpsiteAdmin
+from opsite.core.admin import OpsiteAdmin, count_column
 from opsite.core.resources import OpsiteResource
 
 from .models import ClusterUsage, PrometheusSource
@@ -54,9 +54,11 @@ class PrometheusSourceAdmin(OpsiteAdmin):
 
 @admin.register(ClusterUsage)
 class ClusterUsageAdmin(OpsiteAdmin):
-    list_display = ("cluster", "date", "unique_users")
+    list_display = ("cluster", "date", "unique_users_figure")
     list_filter = ("cluster",)
     search_fields = ("cluster",)
     date_hierarchy = "date"
     readonly_fields = ("created_at", "updated_at")
     resource_classes = [ClusterUsageResource]
+
+    unique_users_figure = count_column("unique_users", description="unique users")

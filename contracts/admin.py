@@ -12,15 +12,26 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.urls import path, reverse
 from django.utils import timezone
 
-from opsite.core.admin import OpsiteHistoryAdmin, OpsiteTabularInline, form_data
+from opsite.core.admin import (
+    OpsiteHistoryAdmin,
+    OpsiteTabularInline,
+    form_data,
+    money_column,
+    percent_column,
+)
+from opsite.core.formatting import format_money
 from opsite.core.money import quantize
 from opsite.core.services import adopt
 
 from .choices import BillingPlan
+
+# Importing it registers the usage fee schedules' admins too.
+from .fee_admin import usage_fees_csv, usage_fees_table
 from .models import ContractPayment, ServiceContract
 from .resources import ContractPaymentResource, ServiceContractResource
 from .selectors import with_payment_totals
@@ -30,7 +41,6 @@ from .services import (
     contract_payments_check,
     contract_payments_save,
     contract_schedule_create,
-    money,
 )
 
 # --- payments inside a contract --------------------------------------------------------------
@@ -85,6 +95,7 @@ class ContractPaymentInline(OpsiteTabularInline):
     extra = 0
     ordering = ("due_on", "id")
     show_change_link = True
+    amount_figure = money_column("amount", "contract.currency")
 
 
 # --- contracts -------------------------------------------------------------------------------
@@ -116,30 +127,28 @@ class ContractActionForm(helpers.ActionForm):
 @admin.register(ServiceContract)
 class ServiceContractAdmin(OpsiteHistoryAdmin):
     action_form = ContractActionForm
+    # What fits a laptop's screen beside the filters, the figures first so that a phone shows
+    # them too. The category and the dates are on the contract's page.
     list_display = (
         "reference",
-        "community",
-        "category",
-        "status",
-        "probability",
-        "signed_on",
-        "start_on",
-        "end_on",
-        "total_value",
-        "currency",
+        "total_value_figure",
         "scheduled",
-        "schedule_incomplete",
+        "fully_scheduled",
+        "status",
+        "probability_figure",
+        "community",
     )
     list_filter = ("status", "category", ScheduleIncompleteFilter, "currency", "community__region")
     search_fields = ("reference", "community__name", "community__slug")
     date_hierarchy = "start_on"
     autocomplete_fields = ("community",)
     list_select_related = ("community",)
-    readonly_fields = ("payments_summary", "created_at", "updated_at")
+    readonly_fields = ("payments_summary", "usage_fees", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("reference", "community", "category")}),
         ("Status", {"fields": ("status", "probability", "signed_on")}),
         ("Term and value", {"fields": ("start_on", "end_on", "total_value", "currency", "payments_summary")}),
+        ("Usage fees", {"fields": ("usage_fee_schedule", "usage_fees")}),
         ("Record", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
     inlines = (ContractPaymentInline,)
@@ -148,6 +157,24 @@ class ServiceContractAdmin(OpsiteHistoryAdmin):
 
     def get_queryset(self, request):
         return with_payment_totals(super().get_queryset(request))
+
+    def get_urls(self):
+        csv_view = self.admin_site.admin_view(self.usage_fees_csv_view)
+        name = f"{self.opts.app_label}_{self.opts.model_name}_usage_fees"
+        return [path("<int:object_id>/usage-fees.csv", csv_view, name=name), *super().get_urls()]
+
+    def usage_fees_csv_view(self, request, object_id: int):
+        """The contract's usage fees, every active month, as CSV: for whoever may see it."""
+        contract = self.get_object(request, str(object_id))
+        if contract is None or not self.has_view_permission(request, contract):
+            raise PermissionDenied
+        return usage_fees_csv(contract)
+
+    @admin.display(description="usage fees, last 12 months")
+    def usage_fees(self, obj: ServiceContract) -> str:
+        if obj.pk is None:
+            return "-"
+        return usage_fees_table(obj, reverse("admin:contracts_servicecontract_usage_fees", args=[obj.pk]))
 
     def save_formset(self, request, form, formset, change):
         """The payments inline: written as one set by ``contract_payments_save``.
@@ -169,22 +196,24 @@ class ServiceContractAdmin(OpsiteHistoryAdmin):
                 formset.changed_objects.append((payment, inline_form.changed_data))
         return None
 
-    @admin.display(description="payments", ordering="payments_total")
-    def scheduled(self, obj: ServiceContract):
-        return quantize(obj.payments_total)
+    probability_figure = percent_column("probability")
+    total_value_figure = money_column("total_value", description="total value")
+    scheduled = money_column("payments_total", description="payments")
 
-    @admin.display(description="schedule incomplete", boolean=True, ordering="schedule_incomplete")
-    def schedule_incomplete(self, obj: ServiceContract) -> bool:
-        return obj.schedule_incomplete
+    # Said the positive way, so that the green tick is the good news and the red cross the gap.
+    @admin.display(description="fully scheduled", boolean=True, ordering="-schedule_incomplete")
+    def fully_scheduled(self, obj: ServiceContract) -> bool:
+        return not obj.schedule_incomplete
 
     @admin.display(description="payments")
     def payments_summary(self, obj: ServiceContract) -> str:
         if obj.pk is None:
             return "-"
         total = quantize(obj.payments_total)
-        text = f"{money(total, obj.currency)} scheduled, {money(quantize(obj.paid_total), obj.currency)} paid"
+        scheduled, paid = format_money(total, obj.currency), format_money(obj.paid_total, obj.currency)
+        text = f"{scheduled} scheduled, {paid} paid"
         if obj.schedule_incomplete:
-            text += f"; {money(obj.total_value - total, obj.currency)} not scheduled yet"
+            text += f"; {format_money(obj.total_value - total, obj.currency)} not scheduled yet"
         return text
 
     def has_add_payment_permission(self, request) -> bool:
@@ -234,7 +263,7 @@ class PaymentStateFilter(admin.SimpleListFilter):
 
 @admin.register(ContractPayment)
 class ContractPaymentAdmin(OpsiteHistoryAdmin):
-    list_display = ("contract", "community", "due_on", "amount", "currency", "paid_on", "state")
+    list_display = ("contract", "community", "due_on", "amount_figure", "paid_on", "state")
     list_filter = (PaymentStateFilter, "contract__status", "contract__category", "contract__currency")
     search_fields = ("contract__reference", "contract__community__name", "contract__community__slug")
     date_hierarchy = "due_on"
@@ -248,9 +277,7 @@ class ContractPaymentAdmin(OpsiteHistoryAdmin):
     def community(self, obj: ContractPayment):
         return obj.contract.community
 
-    @admin.display(description="currency", ordering="contract__currency")
-    def currency(self, obj: ContractPayment) -> str:
-        return obj.contract.currency
+    amount_figure = money_column("amount", "contract.currency")
 
     @admin.display(description="state")
     def state(self, obj: ContractPayment) -> str:

@@ -6,4 +6,4 @@ class ContractsConfig(AppConfig):
 
     def ready(self) -> None:
         # Declares each model's ModelWrites, which every door looks up (opsite.core.services).
-        from . import services  # noqa: F401
+        from . import fee_schedules, services  # noqa: F401

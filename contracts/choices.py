@@ -6,6 +6,8 @@ class ContractCategory(models.TextChoices):
     DEVELOPMENT = "development", "Development"
     PARTNERSHIP = "partnership", "Partnership"
     SUPPORT = "support", "Support"
+    # Cloud costs passed through at cost: exempt from the fiscal sponsor's fee.
+    CLOUD = "cloud", "Cloud pass-through"
     OTHER = "other", "Other"
 
 

@@ -12,6 +12,52 @@ from opsite.core.money import CurrencyField, MoneyField
 from .choices import ContractCategory, ContractStatus
 
 
+class UsageFeeSchedule(TimeStampedModel):
+    """A graduated price per monthly active user, like income-tax brackets (docs/definitions.md
+    "Usage fees"): each tier prices the users from the tier below's bound up to its own."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=200)
+    currency = CurrencyField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UsageFeeTier(TimeStampedModel):
+    """The unit price of the users above the next lower tier's bound, up to ``up_to``."""
+
+    schedule = models.ForeignKey(UsageFeeSchedule, on_delete=models.CASCADE, related_name="tiers")
+    up_to = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The last user this tier prices; empty: no upper bound."
+    )
+    unit_price = MoneyField(help_text="The price of each user in this tier, per month.")
+    history = HistoricalRecords()
+
+    class Meta:
+        # PostgreSQL and SQLite both sort NULL (the open tier) after every bound when ascending
+        # on this expression; the open tier is last in every listing.
+        ordering = ["schedule__slug", F("up_to").asc(nulls_last=True)]
+        constraints = [
+            models.UniqueConstraint(fields=["schedule", "up_to"], name="contracts_tier_unique_bound"),
+            models.UniqueConstraint(
+                fields=["schedule"], condition=Q(up_to__isnull=True), name="contracts_tier_one_open"
+            ),
+            models.CheckConstraint(
+                condition=Q(up_to__gt=0) | Q(up_to__isnull=True), name="contracts_tier_up_to_gt_0"
+            ),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="contracts_tier_price_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        bound = f"up to {self.up_to:,}" if self.up_to is not None else "above"
+        return f"{self.schedule.slug}: {bound} at {self.unit_price}"
+
+
 class ServiceContract(TimeStampedModel):
     """A contract to serve a community; pipeline while ``proposed`` (weighted by ``probability``)."""
 
@@ -27,6 +73,14 @@ class ServiceContract(TimeStampedModel):
     end_on = models.DateField(validators=[PlausibleDateValidator()])
     total_value = MoneyField()
     currency = CurrencyField()
+    usage_fee_schedule = models.ForeignKey(
+        UsageFeeSchedule,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="contracts",
+        help_text="Priced also by its community's monthly active users on this schedule.",
+    )
     history = HistoricalRecords()
 
     class Meta:

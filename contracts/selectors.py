@@ -20,7 +20,7 @@ from django.db.models.functions import Coalesce
 
 from opsite.core.money import ZERO
 
-from .models import ContractPayment, ServiceContract
+from .models import ContractPayment, ServiceContract, UsageFeeSchedule, UsageFeeTier
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 HALF_CENT = Decimal("0.005")
@@ -53,11 +53,22 @@ def with_payment_totals(queryset: QuerySet[ServiceContract]) -> QuerySet[Service
     )
 
 
+def usage_fee_schedule_list() -> QuerySet[UsageFeeSchedule]:
+    """Schedules with their tiers (one more query for all of them), by slug."""
+    return UsageFeeSchedule.objects.prefetch_related("tiers").order_by("slug")
+
+
+def usage_fee_tier_list() -> QuerySet[UsageFeeTier]:
+    return UsageFeeTier.objects.select_related("schedule").order_by(
+        "schedule__slug", F("up_to").asc(nulls_last=True), "pk"
+    )
+
+
 def contract_list() -> QuerySet[ServiceContract]:
     """Every contract, latest start first, with its community and payment totals."""
-    return with_payment_totals(ServiceContract.objects.select_related("community")).order_by(
-        "-start_on", "reference"
-    )
+    return with_payment_totals(
+        ServiceContract.objects.select_related("community", "usage_fee_schedule")
+    ).order_by("-start_on", "reference")
 
 
 def contracts_with_incomplete_schedule() -> QuerySet[ServiceContract]:

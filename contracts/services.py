@@ -30,7 +30,7 @@ from opsite.core.money import CENT, ZERO, quantize
 from opsite.core.services import ModelWrites, assign, by_natural_key
 
 from .choices import BillingPlan, ContractStatus
-from .models import ContractPayment, ServiceContract
+from .models import ContractPayment, ServiceContract, UsageFeeSchedule
 
 # Months between two payments of each recurring plan.
 PLAN_MONTHS = {BillingPlan.MONTHLY: 1, BillingPlan.QUARTERLY: 3, BillingPlan.ANNUAL: 12}
@@ -47,6 +47,7 @@ CONTRACT_FIELDS = frozenset(
         "end_on",
         "total_value",
         "currency",
+        "usage_fee_schedule",
     }
 )
 CONTRACT_PAYMENT_FIELDS = frozenset({"contract", "due_on", "amount", "paid_on"})
@@ -64,6 +65,14 @@ def money(amount: Decimal, currency: str) -> str:
 
 def _community_by_slug(value: Community | str) -> Community:
     return by_natural_key(Community, value, key="slug", field="community")
+
+
+def _schedule_by_slug(value: UsageFeeSchedule | str | None) -> UsageFeeSchedule | None:
+    if value in (None, ""):
+        return None
+    return by_natural_key(
+        UsageFeeSchedule, value, key="slug", field="usage_fee_schedule", noun="usage fee schedule"
+    )
 
 
 def _contract_by_reference(value: ServiceContract | str) -> ServiceContract:
@@ -111,6 +120,16 @@ def contract_validate(contract: ServiceContract) -> None:
     The rules on the contract's own fields (a signed contract is dated, dates in order, the
     probability a percentage) are the model's ``clean()``, which ``full_clean()`` runs first.
     """
+    schedule = contract.usage_fee_schedule
+    if schedule is not None and contract.currency and schedule.currency != contract.currency:
+        raise ValidationError(
+            {
+                "usage_fee_schedule": (
+                    f"Schedule {schedule.slug} prices in {schedule.currency}; contract "
+                    f"{contract.reference} is in {contract.currency}. Pick a schedule in {contract.currency}."
+                )
+            }
+        )
     if contract.total_value is None or contract.pk is None:
         return
     _lock(contract)
@@ -141,8 +160,10 @@ def contract_create(
     probability: int = 100,
     signed_on: date | None = None,
     currency: str | None = None,
+    usage_fee_schedule: UsageFeeSchedule | str | None = None,
 ) -> ServiceContract:
-    """Create a contract; ``community`` is one or its slug, ``currency`` defaults to reporting."""
+    """Create a contract; ``community`` is one or its slug, ``currency`` defaults to reporting,
+    ``usage_fee_schedule`` is one, its slug, or None (no usage fees)."""
     contract = ServiceContract(
         reference=reference,
         community=_community_by_slug(community),
@@ -153,6 +174,7 @@ def contract_create(
         start_on=start_on,
         end_on=end_on,
         total_value=total_value,
+        usage_fee_schedule=_schedule_by_slug(usage_fee_schedule),
     )
     if currency:
         contract.currency = currency
@@ -168,6 +190,8 @@ def contract_update(*, contract: ServiceContract, data: Mapping[str, Any]) -> Se
     data = dict(data)
     if "community" in data:
         data["community"] = _community_by_slug(data["community"])
+    if "usage_fee_schedule" in data:
+        data["usage_fee_schedule"] = _schedule_by_slug(data["usage_fee_schedule"])
     assign(contract, data, CONTRACT_FIELDS)
     contract.full_clean()
     # Locks the contract row before it sums the payments, so none is added meanwhile.

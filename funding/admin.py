@@ -12,7 +12,6 @@ Operations, and nothing here shows a balance or a runway on any other model's pa
 
 from __future__ import annotations
 
-from decimal import Decimal
 from functools import partial
 
 from django import forms
@@ -26,13 +25,19 @@ from opsite.core.admin import (
     OpsiteTabularInline,
     ReadOnlyAdmin,
     ServiceWritesMixin,
+    figure,
     form_data,
+    money_column,
+    months_column,
+    percent_column,
 )
+from opsite.core.formatting import format_months
 from opsite.core.money import ZERO
 from opsite.core.services import adopt
 
 from . import selectors, services
 from .choices import GrantRole
+from .collection_admin import CollectionFlagFilter, flags_text, grant_flags, may_see_flags, with_flag_codes
 from .models import (
     CashPosition,
     Disbursement,
@@ -151,10 +156,6 @@ class CappedChildrenAdmin:
         formset.new_objects = [f.instance for f in added]
 
 
-def _money(value: Decimal | None) -> str:
-    return "-" if value is None else f"{value:,.2f}"
-
-
 # --- funders and grants -------------------------------------------------------------------------
 
 
@@ -188,6 +189,7 @@ class SubawardInline(OpsiteTabularInline):
     fields = ("reference", "recipient", "amount", "start_on", "end_on")
     extra = 0
     show_change_link = True
+    amount_figure = money_column("amount", "grant.currency")
 
 
 class DisbursementInline(OpsiteTabularInline):
@@ -197,32 +199,27 @@ class DisbursementInline(OpsiteTabularInline):
     row_rules = None  # the grant's cap, their one rule across rows, is the formset's
     fields = ("expected_on", "amount", "received_on")
     extra = 0
+    amount_figure = money_column("amount", "grant.currency")
 
 
 @admin.register(Grant)
 class GrantAdmin(CappedChildrenAdmin, OpsiteHistoryAdmin):
     resource_classes = [GrantResource]
     form = ServiceRulesForm
+    # What fits a laptop's screen beside the filters, the figures first so that a phone shows
+    # them too. The title, category, role, the amount subawarded and the dates are on the
+    # grant's page.
     list_display = (
         "reference",
-        "title",
-        "funder",
-        "category",
-        "role",
-        "status",
-        "probability",
-        "amount",
-        "currency",
-        "subawarded_column",
+        "amount_figure",
         "net_column",
         "received_column",
-        "awarded_on",
-        "start_on",
-        "end_on",
+        "status",
+        "probability_figure",
+        "funder",
     )
     # Columns summing rows of other models, shown only to those who may see those rows.
     needs_view = {
-        "subawarded_column": "funding.view_subaward",
         "net_column": "funding.view_subaward",
         "received_column": "funding.view_disbursement",
     }
@@ -246,14 +243,30 @@ class GrantAdmin(CappedChildrenAdmin, OpsiteHistoryAdmin):
     )
 
     def get_queryset(self, request):
-        return selectors.grant_list()
+        changelist = getattr(request.resolver_match, "url_name", "") == "funding_grant_changelist"
+        if not changelist or not may_see_flags(request):
+            return selectors.grant_list()
+        return with_flag_codes(selectors.grant_list(), grant_flags(request))
 
     def get_list_display(self, request):
-        return [
+        names = [
             name
             for name in super().get_list_display(request)
             if name not in self.needs_view or request.user.has_perm(self.needs_view[name])
         ]
+        if not may_see_flags(request):
+            return names
+        # The flags take the place of the probability (on the grant's page and in a filter), so
+        # the list still fits a laptop's screen.
+        return [*(name for name in names if name != "probability_figure"), "flags_column"]
+
+    def get_list_filter(self, request):
+        filters = super().get_list_filter(request)
+        return (*filters, CollectionFlagFilter) if may_see_flags(request) else filters
+
+    @admin.display(description="flags")
+    def flags_column(self, obj: Grant) -> str:
+        return flags_text(getattr(obj, "flag_codes", ""))
 
     def get_inline_instances(self, request, obj=None):
         inlines = super().get_inline_instances(request, obj)
@@ -262,17 +275,10 @@ class GrantAdmin(CappedChildrenAdmin, OpsiteHistoryAdmin):
             inlines = [inline for inline in inlines if not isinstance(inline, SubawardInline)]
         return inlines
 
-    @admin.display(description="subawarded", ordering="subawarded")
-    def subawarded_column(self, obj: Grant) -> str:
-        return _money(obj.subawarded)
-
-    @admin.display(description="net", ordering="net_amount")
-    def net_column(self, obj: Grant) -> str:
-        return _money(obj.net_amount)
-
-    @admin.display(description="received", ordering="received")
-    def received_column(self, obj: Grant) -> str:
-        return _money(obj.received)
+    probability_figure = percent_column("probability")
+    amount_figure = money_column("amount")
+    net_column = money_column("net_amount", description="net")
+    received_column = money_column("received")
 
 
 class SubawardPaymentInline(OpsiteTabularInline):
@@ -282,6 +288,7 @@ class SubawardPaymentInline(OpsiteTabularInline):
     row_rules = None  # the subaward's cap, their one rule across rows, is the formset's
     fields = ("due_on", "amount", "paid_on")
     extra = 0
+    amount_figure = money_column("amount", "subaward.grant.currency")
 
 
 @admin.register(Subaward)
@@ -292,7 +299,7 @@ class SubawardAdmin(CappedChildrenAdmin, OpsiteHistoryAdmin):
         "reference",
         "recipient",
         "grant",
-        "amount",
+        "amount_figure",
         "scheduled_column",
         "paid_column",
         "start_on",
@@ -308,20 +315,16 @@ class SubawardAdmin(CappedChildrenAdmin, OpsiteHistoryAdmin):
     def get_queryset(self, request):
         return selectors.subaward_list()
 
-    @admin.display(description="payments scheduled", ordering="scheduled")
-    def scheduled_column(self, obj: Subaward) -> str:
-        return _money(obj.scheduled)
-
-    @admin.display(description="paid", ordering="paid")
-    def paid_column(self, obj: Subaward) -> str:
-        return _money(obj.paid)
+    amount_figure = money_column("amount", "grant.currency")
+    scheduled_column = money_column("scheduled", "grant.currency", description="payments scheduled")
+    paid_column = money_column("paid", "grant.currency")
 
 
 @admin.register(Disbursement)
 class DisbursementAdmin(OpsiteHistoryAdmin):
     resource_classes = [DisbursementResource]
     form = ServiceRulesForm
-    list_display = ("grant", "funder_column", "expected_on", "amount", "currency_column", "received_on")
+    list_display = ("grant", "funder_column", "expected_on", "amount_figure", "received_on")
     list_filter = (("received_on", admin.EmptyFieldListFilter), "grant__status", "grant__funder")
     list_select_related = ("grant", "grant__funder")
     search_fields = ("grant__reference", "grant__title", "grant__funder__name")
@@ -335,16 +338,14 @@ class DisbursementAdmin(OpsiteHistoryAdmin):
     def funder_column(self, obj: Disbursement) -> str:
         return obj.grant.funder.name
 
-    @admin.display(description="currency")
-    def currency_column(self, obj: Disbursement) -> str:
-        return obj.grant.currency
+    amount_figure = money_column("amount", "grant.currency")
 
 
 @admin.register(SubawardPayment)
 class SubawardPaymentAdmin(OpsiteHistoryAdmin):
     resource_classes = [SubawardPaymentResource]
     form = ServiceRulesForm
-    list_display = ("subaward", "recipient_column", "grant_column", "due_on", "amount", "paid_on")
+    list_display = ("subaward", "recipient_column", "grant_column", "due_on", "amount_figure", "paid_on")
     list_filter = (("paid_on", admin.EmptyFieldListFilter), "subaward__grant__status")
     list_select_related = ("subaward", "subaward__grant")
     search_fields = ("subaward__reference", "subaward__recipient", "subaward__grant__reference")
@@ -362,6 +363,8 @@ class SubawardPaymentAdmin(OpsiteHistoryAdmin):
     def grant_column(self, obj: SubawardPayment) -> str:
         return obj.subaward.grant.reference
 
+    amount_figure = money_column("amount", "subaward.grant.currency")
+
 
 # --- cash, expenses, rates ----------------------------------------------------------------------
 
@@ -372,7 +375,7 @@ class CashPositionAdmin(OpsiteHistoryAdmin):
 
     resource_classes = [CashPositionResource]
     form = ServiceRulesForm
-    list_display = ("as_of", "balance", "currency", "note")
+    list_display = ("as_of", "balance_figure", "note")
     list_filter = ("currency",)
     search_fields = ("note",)
     date_hierarchy = "as_of"
@@ -380,18 +383,22 @@ class CashPositionAdmin(OpsiteHistoryAdmin):
     def get_queryset(self, request):
         return selectors.cash_position_list()
 
+    balance_figure = money_column("balance")
+
 
 @admin.register(Expense)
 class ExpenseAdmin(OpsiteAdmin):
     resource_classes = [ExpenseResource]
     form = ServiceRulesForm
-    list_display = ("name", "category", "amount", "currency", "recurrence", "start_on", "end_on")
+    list_display = ("name", "category", "amount_figure", "recurrence", "start_on", "end_on")
     list_filter = ("category", "recurrence", "currency", ("end_on", admin.EmptyFieldListFilter))
     search_fields = ("name",)
     date_hierarchy = "start_on"
 
     def get_queryset(self, request):
         return selectors.expense_list()
+
+    amount_figure = money_column("amount")
 
 
 @admin.register(ExchangeRate)
@@ -426,6 +433,9 @@ class ScenarioAdjustmentInline(OpsiteTabularInline):
     )
     autocomplete_fields = ("grant",)
     extra = 0
+    # Adjustments are in the reporting currency.
+    amount_figure = money_column("amount", None)
+    benefits_rate_figure = percent_column("benefits_rate", fraction=True, description="benefits rate")
 
 
 @admin.register(Scenario)
@@ -437,7 +447,7 @@ class ScenarioAdmin(OpsiteAdmin):
         "slug",
         "is_default",
         "pipeline",
-        "reserve",
+        "reserve_figure",
         "horizon_months",
         "adjustment_count",
         "latest_months",
@@ -456,11 +466,13 @@ class ScenarioAdmin(OpsiteAdmin):
     def adjustment_count(self, obj: Scenario) -> int:
         return obj.adjustment_count
 
+    reserve_figure = money_column("reserve", None)
+
     @admin.display(description="runway (months)", ordering="latest_months")
     def latest_months(self, obj: Scenario) -> str:
         if obj.latest_computed_at is None:
             return "-"
-        return "beyond the horizon" if obj.latest_months is None else str(obj.latest_months)
+        return "beyond the horizon" if obj.latest_months is None else figure(format_months(obj.latest_months))
 
     @admin.display(description="cash out on", ordering="latest_cash_out_on")
     def latest_cash_out_on(self, obj: Scenario):
@@ -483,12 +495,10 @@ class ScenarioAdjustmentAdmin(OpsiteAdmin):
         "label",
         "scenario",
         "kind",
-        "amount",
+        "amount_figure",
         "recurrence",
         "start_on",
         "end_on",
-        "grant",
-        "months",
     )
     list_filter = ("kind", "recurrence", "scenario")
     list_select_related = ("scenario", "grant")
@@ -499,13 +509,16 @@ class ScenarioAdjustmentAdmin(OpsiteAdmin):
     def get_queryset(self, request):
         return selectors.scenario_adjustment_list()
 
+    amount_figure = money_column("amount", None)
+    benefits_rate_figure = percent_column("benefits_rate", fraction=True, description="benefits rate")
+
 
 @admin.register(RunwaySnapshot)
 class RunwaySnapshotAdmin(OpsiteAdmin):
     """Read-only: snapshots are computed by the runway, never typed in or edited."""
 
     resource_classes = [RunwaySnapshotResource]
-    list_display = ("scenario", "as_of", "computed_at", "months", "cash_out_on")
+    list_display = ("scenario", "as_of", "computed_at", "months_figure", "cash_out_on")
     list_filter = ("scenario",)
     list_select_related = ("scenario",)
     search_fields = ("scenario__name", "scenario__slug")
@@ -514,6 +527,8 @@ class RunwaySnapshotAdmin(OpsiteAdmin):
 
     def get_queryset(self, request):
         return selectors.runway_snapshot_list()
+
+    months_figure = months_column("months", description="runway (months)")
 
     def has_add_permission(self, request):
         return False
@@ -533,7 +548,13 @@ class RunwayAlertAdmin(ServiceWritesMixin, ReadOnlyAdmin):
     the services like any other.
     """
 
-    list_display = ("scenario", "snapshot", "months", "reason", "recipients", "sent_at")
+    list_display = ("scenario", "snapshot_as_of", "months_figure", "reason", "recipients", "sent_at")
     list_filter = ("reason", "scenario")
-    list_select_related = ("scenario", "snapshot__scenario")
+    list_select_related = ("scenario", "snapshot")
     date_hierarchy = "sent_at"
+
+    months_figure = months_column("months", description="runway (months)")
+
+    @admin.display(description="runway as of", ordering="snapshot__as_of")
+    def snapshot_as_of(self, obj: RunwayAlert):
+        return obj.snapshot.as_of

@@ -137,16 +137,16 @@ def test_a_batch_records_and_corrects_samples_and_counts_them(operations_client)
     assert ActiveUserCount.objects.count() == 4
 
 
-def test_a_batch_that_writes_asks_for_one_rollup_recompute(operations_client, monkeypatch):
+def test_a_batch_that_writes_asks_for_the_recomputes_once(operations_client, monkeypatch):
     HubFactory(slug="h")
     asked = []
-    monkeypatch.setattr("communities.services.request_recompute", lambda *kinds: asked.append(kinds))
+    monkeypatch.setattr("opsite.core.recompute.request_recompute", lambda *kinds: asked.append(kinds))
     rows = [{"hub": "h", "date": f"2024-05-{d:02d}", "period": "30d", "active_users": d} for d in range(1, 8)]
 
     assert post(operations_client, "active-user-count-batch", rows).status_code == 200
     assert post(operations_client, "active-user-count-batch", rows).status_code == 200  # unchanged
 
-    assert asked == [("rollups",)]
+    assert asked == [("rollups", "runway")]  # usage prices usage-priced contracts
 
 
 def test_a_usage_batch_may_be_sent_to_its_json_suffix_route(operations_client):

@@ -231,10 +231,11 @@ def test_retiring_before_launch_is_refused_alike_by_every_door(super_client, rec
 
 
 @pytest.mark.parametrize("door", HUB_DOORS)
-def test_a_new_hub_asks_for_the_rollups_by_every_door(super_client, recomputed, door):
+def test_a_new_hub_asks_for_the_rollups_and_the_runway_by_every_door(super_client, recomputed, door):
     community = CommunityFactory()
     errors, kinds = recomputed(lambda: create_hub(door, super_client, community, HUB))
-    assert (errors, kinds) == (None, ["rollups"])
+    # Its users price usage-priced contracts: the runway's input as well as the rollups'.
+    assert (errors, kinds) == (None, ["rollups", "runway"])
     assert Hub.objects.get().community == community
 
 
@@ -274,10 +275,10 @@ def test_a_negative_count_is_refused_on_its_field_by_every_door(super_client, re
 
 
 @pytest.mark.parametrize("door", ["api", "admin", "import", "batch"])
-def test_a_new_sample_asks_for_the_rollups_once_by_every_door(super_client, recomputed, door):
+def test_a_new_sample_asks_for_the_rollups_and_the_runway_once_by_every_door(super_client, recomputed, door):
     hub = HubFactory()
     errors, kinds = recomputed(lambda: record_sample(door, super_client, hub, SAMPLE))
-    assert (errors, kinds) == (None, ["rollups"])
+    assert (errors, kinds) == (None, ["rollups", "runway"])
     assert ActiveUserCount.objects.get().active_users == 12
 
 

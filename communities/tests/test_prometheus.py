@@ -409,4 +409,4 @@ def test_one_run_over_two_clusters_requests_one_recompute(httpserver, enqueued):
     report = usage_import(since=date(2024, 3, 1))
 
     assert [part.status for part in report.clusters] == ["succeeded", "succeeded"]
-    assert enqueued[before:] == ["rollups"]
+    assert enqueued[before:] == ["rollups", "runway"]  # usage prices usage-priced contracts

@@ -12,7 +12,7 @@ from django_filters import rest_framework as filters
 from opsite.core.api.filters import on_date
 
 from ..choices import ContractStatus
-from ..models import ContractPayment, ServiceContract
+from ..models import ContractPayment, ServiceContract, UsageFeeSchedule, UsageFeeTier
 
 
 class ServiceContractFilter(filters.FilterSet):
@@ -22,6 +22,9 @@ class ServiceContractFilter(filters.FilterSet):
     end_on = on_date("end_on")
     schedule_incomplete = filters.BooleanFilter(
         field_name="schedule_incomplete", help_text="Its payments sum to less than its total value."
+    )
+    usage_fee_schedule = filters.CharFilter(
+        field_name="usage_fee_schedule__slug", help_text="The usage fee schedule's slug."
     )
 
     class Meta:
@@ -45,4 +48,20 @@ class ContractPaymentFilter(filters.FilterSet):
 
     class Meta:
         model = ContractPayment
+        fields = ()
+
+
+class UsageFeeScheduleFilter(filters.FilterSet):
+    name = filters.CharFilter(lookup_expr="icontains")
+
+    class Meta:
+        model = UsageFeeSchedule
+        fields = ("currency",)
+
+
+class UsageFeeTierFilter(filters.FilterSet):
+    schedule = filters.CharFilter(field_name="schedule__slug", help_text="The schedule's slug.")
+
+    class Meta:
+        model = UsageFeeTier
         fields = ()

@@ -12,13 +12,20 @@ from communities.models import Community
 from opsite.core.api.serializers import OpsiteModelSerializer, OpsiteSerializer
 
 from ..choices import BillingPlan
-from ..models import ContractPayment, ServiceContract
+from ..models import ContractPayment, ServiceContract, UsageFeeSchedule, UsageFeeTier
 
 TIMESTAMPS = ("created_at", "updated_at")
 
 
 class ServiceContractSerializer(OpsiteModelSerializer):
     community = serializers.SlugRelatedField(slug_field="slug", queryset=Community.objects.all())
+    usage_fee_schedule = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=UsageFeeSchedule.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The usage fee schedule's slug; null: not priced by usage.",
+    )
     payments_total = serializers.DecimalField(
         max_digits=14, decimal_places=2, read_only=True, help_text="The sum of its payments, due or paid."
     )
@@ -42,6 +49,7 @@ class ServiceContractSerializer(OpsiteModelSerializer):
             "end_on",
             "total_value",
             "currency",
+            "usage_fee_schedule",
             "payments_total",
             "paid_total",
             "schedule_incomplete",
@@ -59,6 +67,33 @@ class ContractPaymentSerializer(OpsiteModelSerializer):
     class Meta:
         model = ContractPayment
         fields = ("id", "contract", "community", "due_on", "amount", "paid_on", *TIMESTAMPS)
+        read_only_fields = TIMESTAMPS
+
+
+class UsageFeeTierSerializer(OpsiteModelSerializer):
+    schedule = serializers.SlugRelatedField(slug_field="slug", queryset=UsageFeeSchedule.objects.all())
+
+    class Meta:
+        model = UsageFeeTier
+        fields = ("id", "schedule", "up_to", "unit_price", *TIMESTAMPS)
+        read_only_fields = TIMESTAMPS
+
+
+class NestedTierSerializer(OpsiteModelSerializer):
+    class Meta:
+        model = UsageFeeTier
+        fields = ("id", "up_to", "unit_price")
+        read_only_fields = fields
+
+
+class UsageFeeScheduleSerializer(OpsiteModelSerializer):
+    tiers = NestedTierSerializer(
+        many=True, read_only=True, help_text="Its tiers, lowest bound first; written at /usage-fee-tiers/."
+    )
+
+    class Meta:
+        model = UsageFeeSchedule
+        fields = ("slug", "name", "currency", "tiers", *TIMESTAMPS)
         read_only_fields = TIMESTAMPS
 
 

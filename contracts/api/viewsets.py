@@ -52,6 +52,7 @@ class ServiceContractViewSet(ReadBackServiceModelViewSet):
         "start_on",
         "end_on",
         "total_value",
+        "usage_fee_schedule__slug",
         "payments_total",
         "paid_total",
         "created_at",
@@ -89,3 +90,25 @@ class ContractPaymentViewSet(ReadBackServiceModelViewSet):
     filterset_class = filters.ContractPaymentFilter
     ordering_fields = ["id", "due_on", "paid_on", "amount", "created_at", "updated_at"]
     ordering = ["contract__reference", "due_on", "pk"]
+
+
+class UsageFeeScheduleViewSet(ReadBackServiceModelViewSet):
+    """Usage fee schedules with their tiers. Operations and Finance edit; Leadership reads."""
+
+    queryset = selectors.usage_fee_schedule_list()
+    serializer_class = serializers.UsageFeeScheduleSerializer
+    filterset_class = filters.UsageFeeScheduleFilter
+    lookup_field = "slug"
+    lookup_value_regex = SLUG
+    ordering_fields = ["slug", "name", "created_at", "updated_at"]
+    ordering = ["slug"]
+
+
+class UsageFeeTierViewSet(ReadBackServiceModelViewSet):
+    """The tiers of usage fee schedules: a bound once per schedule, at most one open tier."""
+
+    queryset = selectors.usage_fee_tier_list()
+    serializer_class = serializers.UsageFeeTierSerializer
+    filterset_class = filters.UsageFeeTierFilter
+    ordering_fields = ["id", "up_to", "unit_price", "created_at", "updated_at"]
+    # No default ordering here: the selector's puts the open tier last on every database.

@@ -9,7 +9,7 @@ import factory
 
 from communities.tests.factories import CommunityFactory
 from contracts.choices import ContractCategory, ContractStatus
-from contracts.models import ContractPayment, ServiceContract
+from contracts.models import ContractPayment, ServiceContract, UsageFeeSchedule, UsageFeeTier
 
 
 class ServiceContractFactory(factory.django.DjangoModelFactory):
@@ -39,3 +39,26 @@ class ContractPaymentFactory(factory.django.DjangoModelFactory):
     due_on = factory.LazyAttribute(lambda o: o.contract.start_on)
     amount = Decimal("1000.00")
     paid_on = None
+
+
+class UsageFeeScheduleFactory(factory.django.DjangoModelFactory):
+    """A schedule in USD with no tiers (add them with UsageFeeTierFactory)."""
+
+    class Meta:
+        model = UsageFeeSchedule
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"schedule-{n:03d}")
+    name = factory.Sequence(lambda n: f"Schedule {n:03d}")
+    currency = "USD"
+
+
+class UsageFeeTierFactory(factory.django.DjangoModelFactory):
+    """The open tier of a new schedule: 1.00 a user."""
+
+    class Meta:
+        model = UsageFeeTier
+
+    schedule = factory.SubFactory(UsageFeeScheduleFactory)
+    up_to = None
+    unit_price = Decimal("1.00")

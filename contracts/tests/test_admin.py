@@ -103,7 +103,9 @@ def test_incomplete_schedules_show_as_a_column_and_filter(super_client):
     complete = super_client.get(url(ServiceContract, "changelist"), {"schedule_incomplete": "no"})
     assert [c.reference for c in incomplete.context["cl"].result_list] == ["short"]
     assert [c.reference for c in complete.context["cl"].result_list] == ["full"]
-    assert 'alt="True"' in incomplete.content.decode()
+    # The column says whether the payments cover the value: a cross for the short one.
+    assert 'alt="False"' in incomplete.content.decode() and 'alt="True"' not in incomplete.content.decode()
+    assert 'alt="True"' in complete.content.decode() and 'alt="False"' not in complete.content.decode()
     # The action bar offers the billing plans for the schedule action.
     assert '<option value="quarterly">Quarterly</option>' in incomplete.content.decode()
     page = super_client.get(url(ServiceContract, "change", short.pk)).content.decode()
@@ -270,10 +272,11 @@ def contracts_with_payments(count: int) -> None:
 
 # Each changelist: the session, the user, the paginator's count, the page (totals annotated in
 # it), the first and last date of the date hierarchy, the dates within them, the currencies of
-# the currency filter.
+# the currency filter; then the values in use of each filter of choices: for contracts their
+# status, category and community's region, for payments their contract's status and category.
 @pytest.mark.parametrize(
     ("model", "make", "expected"),
-    [(ServiceContract, contracts_with_payments, 7), (ContractPayment, contracts_with_payments, 7)],
+    [(ServiceContract, contracts_with_payments, 10), (ContractPayment, contracts_with_payments, 9)],
 )
 def test_a_changelist_costs_the_same_queries_for_3_and_15_rows(super_client, model, make, expected):
     make(3)

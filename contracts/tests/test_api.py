@@ -64,6 +64,7 @@ def test_operations_lists_contracts_with_their_payment_totals(operations_client)
             "end_on": "2024-12-31",
             "total_value": "12000.00",
             "currency": "USD",
+            "usage_fee_schedule": None,
             "payments_total": "4000.00",
             "paid_total": "3000.00",
             "schedule_incomplete": True,

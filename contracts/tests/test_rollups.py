@@ -49,6 +49,7 @@ def test_contracts_break_down_by_every_category_zero_included():
         "development": 2,
         "partnership": 0,
         "support": 1,
+        "cloud": 0,
         "other": 0,
     }
     assert may.by_category[ContractCategory.DEVELOPMENT].value == Decimal("24000.00")

@@ -7,6 +7,11 @@ every scenario and answers 202 with the task id, or status ``pending`` when the 
 reached (the enqueue is bounded in time, and the recompute stays recorded as owed).
 
 Who may not see the runway gets 401/403 with DRF's generic message: no figure, no scenario name.
+
+A snapshot is served as it was stored. One computed before a key was added (an indicator's
+``target`` and ``needed``, the two revenue indicators, a period's ``committed_in``/``weighted_in``,
+the ``usage_fees`` and ``fiscal_sponsor_fee`` sources) gets that key as null: the shape is the same
+for every snapshot, and nothing is made up for the past.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from rest_framework.views import APIView
 
 from opsite.core.recompute import RUNWAY, enqueue_recompute
 
-from ..runway.engine import IN_SOURCES, INDICATORS, OUT_SOURCES
+from ..runway.engine import HEALTH_INDICATORS, IN_SOURCES, OUT_SOURCES, REVENUE_INDICATORS
 from ..runway.snapshots import runway_latest, runway_scenario
 
 RUNWAY_PERMISSION = "funding.view_runwaysnapshot"
@@ -53,21 +58,42 @@ def Money(**kwargs: Any) -> serializers.DecimalField:
 class RunwayIndicatorSerializer(serializers.Serializer):
     value = Money(allow_null=True, help_text="Two decimals; null when it has no finite value.")
     status = serializers.ChoiceField(choices=["red", "yellow", "green", "over"])
+    target = Money(
+        allow_null=True,
+        help_text="The boundary of the next better band; null when green or over, and in snapshots "
+        "computed before targets were kept.",
+    )
+    needed = Money(
+        allow_null=True,
+        help_text="What reaches the target: the extra committed revenue a month (committed runway, "
+        "cost and pipeline coverage), the extra cash (cash reserve), or the amount still to collect "
+        "(invoice collection); null when there is no target or no amount reaches it, and for "
+        "customer concentration.",
+    )
 
 
 class RunwayIndicatorsSerializer(serializers.Serializer):
     def get_fields(self) -> dict[str, serializers.Field]:
-        return {name: RunwayIndicatorSerializer() for name in INDICATORS}
+        # The indicators added later are null in snapshots computed before them.
+        return {
+            **{name: RunwayIndicatorSerializer() for name in HEALTH_INDICATORS},
+            **{name: RunwayIndicatorSerializer(allow_null=True) for name in REVENUE_INDICATORS},
+        }
+
+
+# The sources every snapshot has; those added later are null in snapshots computed before them.
+FIRST_IN_SOURCES = ("contracts", "grants", "adjustments")
+FIRST_OUT_SOURCES = ("payroll", "expenses", "subawards", "adjustments")
 
 
 class RunwayInBySourceSerializer(serializers.Serializer):
     def get_fields(self) -> dict[str, serializers.Field]:
-        return {source: Money() for source in IN_SOURCES}
+        return {source: Money(allow_null=source not in FIRST_IN_SOURCES) for source in IN_SOURCES}
 
 
 class RunwayOutBySourceSerializer(serializers.Serializer):
     def get_fields(self) -> dict[str, serializers.Field]:
-        return {source: Money() for source in OUT_SOURCES}
+        return {source: Money(allow_null=source not in FIRST_OUT_SOURCES) for source in OUT_SOURCES}
 
 
 class RunwayPeriodSerializer(serializers.Serializer):
@@ -82,6 +108,16 @@ class RunwayPeriodSerializer(serializers.Serializer):
             "closing": Money(),
             "in_by_source": RunwayInBySourceSerializer(),
             "out_by_source": RunwayOutBySourceSerializer(),
+            "committed_in": Money(
+                allow_null=True,
+                help_text="The committed inflow of the period (signed contracts, awarded grants; no "
+                "pipeline, no adjustments); null in snapshots computed before it was kept.",
+            ),
+            "weighted_in": Money(
+                allow_null=True,
+                help_text="The inflow under weighted pipeline, adjustments included; null in "
+                "snapshots computed before it was kept.",
+            ),
         }
 
 

@@ -1,9 +1,10 @@
-"""Routes of the funding API, mounted at ``/api/v1/funding/``: the runway, then the CRUD resources."""
+"""Routes of the funding API at ``/api/v1/funding/``: the runway, the collection flags, the CRUD resources."""
 
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from . import viewsets
+from .flags import CollectionFlagsView
 from .runway import RunwayRecomputeView, RunwayView
 
 app_name = "funding-api"
@@ -22,9 +23,10 @@ router.register("scenario-adjustments", viewsets.ScenarioAdjustmentViewSet, base
 router.register("runway-snapshots", viewsets.RunwaySnapshotViewSet, basename="runway-snapshot")
 router.register("runway-alerts", viewsets.RunwayAlertViewSet, basename="runway-alert")
 
-# The runway paths come first: no router pattern may ever shadow them.
+# The runway and flags paths come first: no router pattern may ever shadow them.
 urlpatterns = [
     path("runway/", RunwayView.as_view(), name="runway"),
     path("runway/recompute/", RunwayRecomputeView.as_view(), name="runway-recompute"),
+    path("flags/", CollectionFlagsView.as_view(), name="flags"),
     *router.urls,
 ]

@@ -4,17 +4,19 @@ Nothing here imports Django: a loader turns querysets into `RunwayInputs` (alrea
 reporting currency; the input dataclasses live in `inputs.py`), `project()` turns them into a
 `RunwayResult`, and `RunwayResult.as_dict()` is the JSON of docs/api.md "Runway API" without
 `"scenario"` (the caller adds it). Keeping it pure is what lets the property tests and the benchmark
-run it alone.
+run it alone. The calendar and rounding live in `grid.py`, the indicators in `indicators.py`.
 
 Choices the design leaves open, made here once:
 
 - Money is `Decimal` end to end, computed at full precision and quantized to cents (ROUND_HALF_UP)
   per source and period; a period's `in`/`out` are the sums of its quantized sources, and the
   opening/closing chain runs on those quantized figures, so `closing = opening + in - out` holds
-  exactly on every figure the API shows.
+  exactly on every figure the API shows. The fiscal sponsor's fee is one of those sources: the fee
+  rate times the period's subject inflow at full precision, then rounded to the cent.
 - `months` and the indicator values are rounded down (ROUND_FLOOR) to two places: a runway or a
-  coverage is never overstated. Statuses are read from the rounded value, so what leadership sees
-  and its colour always agree with the threshold table.
+  coverage is never overstated. `customer_concentration`, where lower is better, is rounded up,
+  and so is every `needed`. Statuses are read from the rounded value, so what leadership sees and
+  its colour always agree with the threshold table.
 - `cash_out_on` is `A + (k-1) months + floor(fraction * days in period k)` days: the day on which
   the linearly falling balance crosses the reserve, reading dates as midnights.
 - A `once` expense, inflow or outflow dated on or before `A` is ignored: if it happened, it is
@@ -22,26 +24,45 @@ Choices the design leaves open, made here once:
 - A hire's `amount` is always an annual salary, whatever its recurrence says.
 - Several delays of one grant add up. A delay moves only open "grants" inflows of that grant
   (received ones are in `B`; subaward payments keep their own schedule), and ignores `start_on`.
+- The fiscal sponsor's fee follows the inflows as the scenario counts them: committed money in
+  full, pipeline as the scenario's mode counts it (none, weighted, full), delayed disbursements
+  where the delay puts them, and the adjustments' inflows (a what-if names no contract, so none is
+  exempt). `cloud` contracts' payments and usage fees are exempt. A period whose subject inflow
+  nets below zero pays no fee.
+- A usage-fee inflow counts like its contract: committed (`cin`) when signed, pipeline otherwise;
+  with the contract payments in `customer_concentration`.
 - Zero denominators: `cost_coverage` is null/"over" when nothing goes out in periods 1-6;
   `pipeline_coverage` is null/"over" when committed inflow covers every outflow (DESIGN);
   `cash_reserve` is null when nothing goes out in periods 1-3: "over" (cash lasts indefinitely),
   unless `B` is already negative ("red"). A null runway is "beyond the horizon": status "over".
-  With a horizon shorter than 3 (or 6) periods, the averages and sums use the periods there are.
+  `invoice_collection` with nothing due and `customer_concentration` without committed contract
+  inflow are null and "green". With a horizon shorter than 3 (or 6, or 12) periods, the averages
+  and sums use the periods there are.
 - Overlapping employments of one person are merged (nobody is paid twice for a day); of two pay
   lines with one `effective_on`, the later given wins.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal, localcontext
+from decimal import Decimal, localcontext
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
+
+from .grid import CONTEXT, Grid, add_payroll, cents, runway
+from .indicators import (
+    BURN_PERIODS,
+    CONCENTRATION_PERIODS,
+    COVERAGE_PERIODS,
+    Indicator,
+    Series,
+    fee_on,
+    indicators,
+)
 
 # The inputs live in `inputs.py`; they are re-exported here so `from funding.runway.engine import
 # Flow` keeps working.
@@ -49,10 +70,14 @@ from .inputs import (
     CASH_RESERVE_BAND,
     COMMITTED_RUNWAY_BAND,
     COST_COVERAGE_BAND,
+    CUSTOMER_CONCENTRATION_BAND,
     FLOW_SOURCES,
+    HEALTH_INDICATORS,
     HUNDRED,
     INDICATORS,
+    INVOICE_COLLECTION_BAND,
     PIPELINE_COVERAGE_BAND,
+    REVENUE_INDICATORS,
     TWELVE,
     ZERO,
     Adjustment,
@@ -63,6 +88,7 @@ from .inputs import (
     Employment,
     Expense,
     Flow,
+    Invoice,
     PayLine,
     PipelineMode,
     Recurrence,
@@ -70,18 +96,26 @@ from .inputs import (
     ScenarioParams,
     Status,
     Thresholds,
+    UsageFeeInflow,
 )
 
 __all__ = [
+    "BURN_PERIODS",
     "CASH_RESERVE_BAND",
     "COMMITTED_RUNWAY_BAND",
+    "CONCENTRATION_PERIODS",
     "COST_COVERAGE_BAND",
+    "COVERAGE_PERIODS",
+    "CUSTOMER_CONCENTRATION_BAND",
     "FLOW_SOURCES",
+    "HEALTH_INDICATORS",
     "HUNDRED",
     "INDICATORS",
+    "INVOICE_COLLECTION_BAND",
     "IN_SOURCES",
     "OUT_SOURCES",
     "PIPELINE_COVERAGE_BAND",
+    "REVENUE_INDICATORS",
     "TWELVE",
     "ZERO",
     "Adjustment",
@@ -93,6 +127,7 @@ __all__ = [
     "Expense",
     "Flow",
     "Indicator",
+    "Invoice",
     "PayLine",
     "Period",
     "PipelineMode",
@@ -102,18 +137,14 @@ __all__ = [
     "ScenarioParams",
     "Status",
     "Thresholds",
+    "UsageFeeInflow",
     "project",
 ]
 
-# The keys of `in_by_source` / `out_by_source`, in the order the API shows them.
-IN_SOURCES: tuple[str, ...] = ("contracts", "grants", "adjustments")
-OUT_SOURCES: tuple[str, ...] = ("payroll", "expenses", "subawards", "adjustments")
-COVERAGE_PERIODS = 6  # cost and pipeline coverage look six months ahead
-BURN_PERIODS = 3  # forward burn and cash reserve average the next three months
-
-CENT = Decimal("0.01")
-# A fixed context, so a caller that changed the thread's decimal context cannot change the numbers.
-_CONTEXT = Context(prec=28)
+# The keys of `in_by_source` / `out_by_source`, in the order the API shows them (keys added later
+# come last, so a reader of older snapshots finds the first ones where they were).
+IN_SOURCES: tuple[str, ...] = ("contracts", "grants", "adjustments", "usage_fees")
+OUT_SOURCES: tuple[str, ...] = ("payroll", "expenses", "subawards", "adjustments", "fiscal_sponsor_fee")
 
 
 # --- outputs ------------------------------------------------------------------------------------
@@ -123,18 +154,12 @@ def _money_str(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
-@dataclass(frozen=True, slots=True)
-class Indicator:
-    value: Decimal | None
-    status: Status
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"value": None if self.value is None else _money_str(self.value), "status": self.status}
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Period:
-    """Period k: the days after `A + (k-1) months` up to `A + k months`; `start` is its first day."""
+    """Period k: the days after `A + (k-1) months` up to `A + k months`; `start` is its first day.
+
+    `committed_in` and `weighted_in` are the indicators' `cin_k` and `ein_k`; `out` is their `out_k`.
+    """
 
     start: date
     end: date
@@ -144,6 +169,8 @@ class Period:
     closing: Decimal
     in_by_source: dict[str, Decimal]
     out_by_source: dict[str, Decimal]
+    committed_in: Decimal = ZERO
+    weighted_in: Decimal = ZERO
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -155,6 +182,8 @@ class Period:
             "closing": _money_str(self.closing),
             "in_by_source": {key: _money_str(self.in_by_source[key]) for key in IN_SOURCES},
             "out_by_source": {key: _money_str(self.out_by_source[key]) for key in OUT_SOURCES},
+            "committed_in": _money_str(self.committed_in),
+            "weighted_in": _money_str(self.weighted_in),
         }
 
 
@@ -186,156 +215,61 @@ class RunwayResult:
 # --- the projection -----------------------------------------------------------------------------
 
 
-def _quantize(value: Decimal, rounding: str) -> Decimal:
-    result = value.quantize(CENT, rounding=rounding)
-    return result.copy_abs() if result.is_zero() else result  # never show "-0.00"
-
-
-def _cents(value: Decimal) -> Decimal:
-    return _quantize(value, ROUND_HALF_UP)
-
-
-def _floor2(value: Decimal) -> Decimal:
-    return _quantize(value, ROUND_FLOOR)
-
-
-class _Grid:
-    """The periods as date ordinals: period k (1-based) covers the days `ords[k-1] + 1 .. ords[k]`.
-
-    Each bound is `A + k months` from `A` itself, never chained, so end-of-month clipping does not
-    drift: A = Jan 31 gives Feb 29, Mar 31, Apr 30, ... not Feb 29, Mar 29, Apr 29.
-    """
-
-    def __init__(self, as_of: date, horizon: int) -> None:
-        self.size = horizon
-        self.bounds = [as_of + relativedelta(months=k) for k in range(horizon + 1)]
-        self.ords = [bound.toordinal() for bound in self.bounds]
-        self.days = [self.ords[k + 1] - self.ords[k] for k in range(horizon)]  # 0-based index
-        self.days_decimal = [Decimal(days) for days in self.days]
-
-    def zeros(self) -> list[Decimal]:
-        return [ZERO] * self.size
-
-    def index_of(self, on: date) -> int | None:
-        """The 0-based period of a row still to come; overdue rows fall in the first."""
-        ordinal = on.toordinal()
-        if ordinal <= self.ords[0]:
-            return 0
-        if ordinal > self.ords[-1]:
-            return None  # beyond the horizon
-        return bisect_left(self.ords, ordinal) - 1
-
-    def once(self, into: list[Decimal], on: date, amount: Decimal) -> None:
-        """A one-off amount; dated on or before A it is already in B."""
-        ordinal = on.toordinal()
-        if self.ords[0] < ordinal <= self.ords[-1]:
-            into[bisect_left(self.ords, ordinal) - 1] += amount
-
-    def spread(self, into: list[Decimal], monthly: Decimal, first: int, last: int | None) -> None:
-        """Add `monthly` to each period, prorated by the days of `first..last` (ordinals) inside it.
-
-        Walking segments, not days: one multiplication per period touched, and whole periods get
-        `monthly` exactly, so a steady cost shows as a round figure.
-        """
-        first = max(first, self.ords[0] + 1)
-        last = self.ords[-1] if last is None else min(last, self.ords[-1])
-        if first > last:
-            return
-        ords = self.ords
-        k_first, k_last = bisect_left(ords, first), bisect_left(ords, last)  # 1-based periods
-        if k_first == k_last:
-            self._part(into, monthly, k_first, first, last)
-            return
-        # Only the first and last periods can be partial; those between get `monthly` whole.
-        self._part(into, monthly, k_first, first, ords[k_first])
-        for index in range(k_first, k_last - 1):
-            into[index] += monthly
-        self._part(into, monthly, k_last, ords[k_last - 1] + 1, last)
-
-    def _part(self, into: list[Decimal], monthly: Decimal, k: int, first: int, last: int) -> None:
-        """`monthly` prorated by the days `first..last` (ordinals, inside period k, 1-based)."""
-        active = last - first + 1
-        if active == self.days[k - 1]:
-            into[k - 1] += monthly
-        else:
-            into[k - 1] += monthly * active / self.days_decimal[k - 1]
-
-
-def _merge_spans(spans: Iterable[tuple[int, int | None]]) -> list[tuple[int, int | None]]:
-    """Union of inclusive ordinal spans, so overlapping employments never pay a person twice."""
-    merged: list[tuple[int, int | None]] = []
-    for start, end in sorted(spans, key=lambda span: span[0]):
-        if merged:
-            last_start, last_end = merged[-1]
-            if last_end is None or start <= last_end + 1:
-                new_end = None if last_end is None or end is None else max(last_end, end)
-                merged[-1] = (last_start, new_end)
-                continue
-        merged.append((start, end))
-    return merged
-
-
-def _earlier_end(a: int | None, b: int | None) -> int | None:
-    """The earlier of two inclusive ends, None meaning open-ended."""
-    if a is None:
-        return b
-    return a if b is None else min(a, b)
-
-
-def _add_payroll(
-    grid: _Grid, into: list[Decimal], spans: Iterable[tuple[int, int | None]], lines: Iterable[PayLine]
-) -> None:
-    """One person's payroll: each compensation runs until the next one, cut to their employment."""
-    merged = _merge_spans(spans)
-    if not merged:
-        return
-    # Stable sort: of two lines on one date, the later given wins (the earlier gets an empty segment).
-    ordered = sorted(lines, key=lambda line: line.effective_on)
-    for i, line in enumerate(ordered):
-        seg_first = line.effective_on.toordinal()
-        seg_last = ordered[i + 1].effective_on.toordinal() - 1 if i + 1 < len(ordered) else None
-        if seg_last is not None and (seg_last < seg_first or seg_last <= grid.ords[0]):
-            continue  # superseded before the projection starts
-        monthly = line.monthly_cost
-        for start, end in merged:
-            grid.spread(into, monthly, max(seg_first, start), _earlier_end(seg_last, end))
-
-
-def _runway(
-    grid: _Grid, opening: Decimal, ins: Sequence[Decimal], outs: Sequence[Decimal], reserve: Decimal
-) -> tuple[Decimal | None, date | None]:
-    """DESIGN step 4: months until the balance first falls below `reserve`, and that day."""
-    if opening < reserve:
-        return ZERO.quantize(CENT), grid.bounds[0]
-    balance = opening
-    for k in range(grid.size):
-        closing = balance + ins[k] - outs[k]
-        if closing < reserve:
-            # balance >= reserve > closing, so the net outflow is positive and fraction in [0, 1).
-            fraction = (balance - reserve) / (outs[k] - ins[k])
-            offset = int((fraction * grid.days_decimal[k]).to_integral_value(rounding=ROUND_FLOOR))
-            return _floor2(k + fraction), grid.bounds[k] + timedelta(days=offset)
-        balance = closing
-    return None, None
-
-
-def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
-    return _floor2(numerator / denominator) if denominator > 0 else None
-
-
 def project(inputs: RunwayInputs) -> RunwayResult:
-    """Project one scenario's cash month by month and read its runway and health indicators."""
-    with localcontext(_CONTEXT):
+    """Project one scenario's cash month by month and read its runway and indicators."""
+    with localcontext(CONTEXT):
         return _project(inputs)
+
+
+def _weigh(amount: Decimal, probability: Decimal | None, pipeline: PipelineMode) -> tuple[Decimal, Decimal]:
+    """(as the scenario counts it, as `weighted` counts it): committed money counts in full."""
+    if probability is None:
+        return amount, amount
+    weighted = amount * probability / HUNDRED
+    if pipeline == "weighted":
+        return weighted, weighted
+    return (amount if pipeline == "full" else ZERO), weighted
+
+
+class _Inflows:
+    """The inflow side of a projection, by 0-based period: by source as the scenario counts it,
+    `cin_k`, `ein_k`, the fee's base, and the committed contract inflow of each customer."""
+
+    def __init__(self, grid: Grid) -> None:
+        self.by_source: dict[str, list[Decimal]] = {source: grid.zeros() for source in IN_SOURCES}
+        self.committed = grid.zeros()  # cin_k: committed inflow, delays applied, no pipeline, no what-ifs
+        self.weighted = grid.zeros()  # ein_k: inflow under weighted pipeline, with the what-ifs
+        self.fee_base = grid.zeros()  # what the fiscal sponsor's fee is taken on, as the scenario counts it
+        self.customers: dict[str | None, Decimal] = defaultdict(Decimal)  # committed, periods 1-12
+        self.near = min(CONCENTRATION_PERIODS, grid.size)
+
+    def add(
+        self,
+        source: str,
+        k: int,
+        amount: Decimal,
+        probability: Decimal | None,
+        pipeline: PipelineMode,
+        *,
+        fee_exempt: bool,
+        customer: str | None,
+    ) -> None:
+        scenario_amount, weighted_amount = _weigh(amount, probability, pipeline)
+        self.by_source[source][k] += scenario_amount
+        self.weighted[k] += weighted_amount
+        if not fee_exempt:
+            self.fee_base[k] += scenario_amount
+        if probability is None:
+            self.committed[k] += amount
+            if source != "grants" and k < self.near:
+                self.customers[customer] += amount
 
 
 def _project(inputs: RunwayInputs) -> RunwayResult:
     params = inputs.params
-    grid = _Grid(inputs.as_of, params.horizon_months)
-    in_by: dict[str, list[Decimal]] = {source: grid.zeros() for source in IN_SOURCES}
+    grid = Grid(inputs.as_of, params.horizon_months)
+    inflows = _Inflows(grid)
     out_by: dict[str, list[Decimal]] = {source: grid.zeros() for source in OUT_SOURCES}
-    committed_in = grid.zeros()  # cin_k: committed inflow, delays applied, no pipeline, no what-ifs
-    weighted_in = grid.zeros()  # ein_k: inflow under weighted pipeline, with the what-ifs
 
     delays: dict[str, int] = defaultdict(int)
     for adjustment in inputs.adjustments:
@@ -356,22 +290,20 @@ def _project(inputs: RunwayInputs) -> RunwayResult:
             k = period_of[on] = grid.index_of(on)
         if k is None:
             continue
-        amount = flow.amount
-        if flow.pipeline_probability is None:
-            scenario_amount = weighted_amount = amount
-        else:
-            weighted_amount = amount * flow.pipeline_probability / HUNDRED
-            if pipeline == "weighted":
-                scenario_amount = weighted_amount
-            else:
-                scenario_amount = amount if pipeline == "full" else ZERO
         if flow.direction == "in":
-            in_by[flow.source][k] += scenario_amount
-            weighted_in[k] += weighted_amount
-            if flow.pipeline_probability is None:
-                committed_in[k] += amount
+            inflows.add(
+                flow.source,
+                k,
+                flow.amount,
+                flow.pipeline_probability,
+                pipeline,
+                fee_exempt=flow.fee_exempt,
+                customer=flow.customer,
+            )
         else:
-            out_by[flow.source][k] += scenario_amount
+            out_by[flow.source][k] += _weigh(flow.amount, flow.pipeline_probability, pipeline)[0]
+
+    _add_usage_fees(grid, inflows, inputs, pipeline)
 
     for expense in inputs.expenses:
         if expense.recurrence == "once":
@@ -388,7 +320,7 @@ def _project(inputs: RunwayInputs) -> RunwayResult:
     for line in inputs.pay_lines:
         lines[line.person].append(line)
     for person, person_lines in lines.items():
-        _add_payroll(grid, out_by["payroll"], spans.get(person, ()), person_lines)
+        add_payroll(grid, out_by["payroll"], spans.get(person, ()), person_lines)
 
     adjusted_in = grid.zeros()
     for adjustment in inputs.adjustments:
@@ -401,7 +333,7 @@ def _project(inputs: RunwayInputs) -> RunwayResult:
                 annual_salary=adjustment.amount,
                 benefits_rate=adjustment.benefits_rate,
             )
-            _add_payroll(grid, out_by["adjustments"], [(start.toordinal(), end)], [hire])
+            add_payroll(grid, out_by["adjustments"], [(start.toordinal(), end)], [hire])
         elif adjustment.kind in ("inflow", "outflow"):
             into = adjusted_in if adjustment.kind == "inflow" else out_by["adjustments"]
             if adjustment.recurrence == "once":
@@ -409,18 +341,23 @@ def _project(inputs: RunwayInputs) -> RunwayResult:
             else:
                 grid.spread(into, adjustment.amount, start.toordinal(), end)
     for k, amount in enumerate(adjusted_in):
-        in_by["adjustments"][k] += amount
-        weighted_in[k] += amount
+        inflows.by_source["adjustments"][k] += amount
+        inflows.weighted[k] += amount
+        inflows.fee_base[k] += amount
+
+    rate = inputs.fiscal_sponsor_fee
+    fee = [fee_on(rate, base) for base in inflows.fee_base] if rate else grid.zeros()
 
     # Quantize per source first, then sum and chain: every shown figure adds up exactly.
-    in_cents = {source: [_cents(v) for v in values] for source, values in in_by.items()}
-    out_cents = {source: [_cents(v) for v in values] for source, values in out_by.items()}
+    in_cents = {source: [cents(v) for v in values] for source, values in inflows.by_source.items()}
+    out_cents = {source: [cents(v) for v in values] for source, values in out_by.items()}
+    out_cents["fiscal_sponsor_fee"] = fee  # already to the cent
     ins = [sum((in_cents[s][k] for s in IN_SOURCES), ZERO) for k in range(grid.size)]
     outs = [sum((out_cents[s][k] for s in OUT_SOURCES), ZERO) for k in range(grid.size)]
-    cin = [_cents(v) for v in committed_in]
-    ein = [_cents(v) for v in weighted_in]
+    cin = [cents(v) for v in inflows.committed]
+    ein = [cents(v) for v in inflows.weighted]
 
-    opening_balance = _cents(inputs.opening_balance)
+    opening_balance = cents(inputs.opening_balance)
     periods: list[Period] = []
     balance = opening_balance
     for k in range(grid.size):
@@ -435,14 +372,30 @@ def _project(inputs: RunwayInputs) -> RunwayResult:
                 closing=closing,
                 in_by_source={s: in_cents[s][k] for s in IN_SOURCES},
                 out_by_source={s: out_cents[s][k] for s in OUT_SOURCES},
+                committed_in=cin[k],
+                weighted_in=ein[k],
             )
         )
         balance = closing
 
     reserve = params.reserve
-    months, cash_out_on = _runway(grid, opening_balance, ins, outs, reserve)
+    months, cash_out_on = runway(grid, opening_balance, ins, outs, reserve)
     burn_n = min(BURN_PERIODS, grid.size)
-    forward_burn = _cents(sum((outs[k] - ins[k] for k in range(burn_n)), ZERO) / burn_n)
+    forward_burn = cents(sum((outs[k] - ins[k] for k in range(burn_n)), ZERO) / burn_n)
+    series = Series(
+        grid=grid,
+        as_of=inputs.as_of,
+        opening=opening_balance,
+        reserve=reserve,
+        cin=cin,
+        ein=ein,
+        outs=outs,
+        fee_base=inflows.fee_base,
+        fee=fee,
+        rate=rate,
+        customers=inflows.customers,
+        invoices=inputs.invoices,
+    )
 
     return RunwayResult(
         as_of=inputs.as_of,
@@ -451,40 +404,27 @@ def _project(inputs: RunwayInputs) -> RunwayResult:
         cash_out_on=cash_out_on,
         horizon_months=grid.size,
         forward_burn=forward_burn,
-        indicators=_indicators(grid, inputs.thresholds, opening_balance, reserve, cin, ein, outs),
+        indicators=indicators(series, inputs.thresholds),
         periods=tuple(periods),
     )
 
 
-def _indicators(
-    grid: _Grid,
-    thresholds: Thresholds,
-    opening: Decimal,
-    reserve: Decimal,
-    cin: list[Decimal],
-    ein: list[Decimal],
-    outs: list[Decimal],
-) -> dict[str, Indicator]:
-    """DESIGN step 6, each value rounded down and its status read from the rounded value."""
-
-    def rated(band: Band, value: Decimal | None, status_if_null: Status = "over") -> Indicator:
-        return Indicator(value, status_if_null if value is None else band.status(value))
-
-    committed_months, _ = _runway(grid, opening, cin, outs, reserve)
-
-    ahead = min(COVERAGE_PERIODS, grid.size)
-    cost_coverage = _ratio(sum(cin[:ahead], ZERO), sum(outs[:ahead], ZERO))
-    pipeline = sum((max(ZERO, ein[k] - cin[k]) for k in range(ahead)), ZERO)
-    gap = sum((max(ZERO, outs[k] - cin[k]) for k in range(ahead)), ZERO)
-    pipeline_coverage = _ratio(pipeline, gap)
-
-    near = min(BURN_PERIODS, grid.size)
-    cash_reserve = _ratio(opening, sum(outs[:near], ZERO) / near)
-
-    return {
-        "committed_runway": rated(thresholds.committed_runway, committed_months),
-        "cost_coverage": rated(thresholds.cost_coverage, cost_coverage),
-        "pipeline_coverage": rated(thresholds.pipeline_coverage, pipeline_coverage),
-        # Nothing going out: the cash lasts indefinitely, unless there is none to begin with.
-        "cash_reserve": rated(thresholds.cash_reserve, cash_reserve, "over" if opening >= 0 else "red"),
-    }
+def _add_usage_fees(grid: Grid, inflows: _Inflows, inputs: RunwayInputs, pipeline: PipelineMode) -> None:
+    """Each usage-priced contract's expected fee on every month end after A within its term."""
+    if not inputs.usage_fees:
+        return
+    month_ends = grid.month_ends()
+    ordinals = [ordinal for ordinal, _ in month_ends]
+    for usage in inputs.usage_fees:
+        first = bisect_left(ordinals, usage.start_on.toordinal())
+        last = len(ordinals) if usage.end_on is None else bisect_right(ordinals, usage.end_on.toordinal())
+        for _, k in month_ends[first:last]:
+            inflows.add(
+                "usage_fees",
+                k,
+                usage.amount,
+                usage.pipeline_probability,
+                pipeline,
+                fee_exempt=usage.fee_exempt,
+                customer=usage.customer,
+            )

@@ -1,9 +1,11 @@
 """The runway engine's inputs: plain, frozen, validated where they are made.
 
 Everything `project()` reads, already in the reporting currency: dated `Flow`s (contract payments,
-grant disbursements, subaward payments), `Expense`s, `Employment` spans and `PayLine`s (payroll),
-a scenario's `Adjustment`s and `ScenarioParams`, and the health indicators' `Thresholds`. Nothing
-here imports Django; the loader (`funding.runway.loader`) builds these from the database.
+grant disbursements, subaward payments), the `UsageFeeInflow`s of usage-priced contracts, the
+`Invoice`s recently due (for the collection indicator), `Expense`s, `Employment` spans and
+`PayLine`s (payroll), a scenario's `Adjustment`s and `ScenarioParams`, the fiscal sponsor's fee, and
+the indicators' `Thresholds`. Nothing here imports Django; the loader (`funding.runway.loader`)
+builds these from the database.
 
 Each dataclass checks itself in `__post_init__`, so a bad row fails where it is built (naming the
 field) rather than deep inside the projection: money must be a `Decimal` (never a float), dates
@@ -32,9 +34,20 @@ FLOW_SOURCES: dict[str, tuple[str, ...]] = {
     "out": ("subawards", "expenses", "payroll"),
 }
 _FLOW_SOURCE_SETS = {direction: frozenset(sources) for direction, sources in FLOW_SOURCES.items()}
-INDICATORS: tuple[str, ...] = ("committed_runway", "cost_coverage", "pipeline_coverage", "cash_reserve")
+# The four health indicators, then those of docs/definitions.md "Revenue realism", in the API's order.
+HEALTH_INDICATORS: tuple[str, ...] = (
+    "committed_runway",
+    "cost_coverage",
+    "pipeline_coverage",
+    "cash_reserve",
+)
+REVENUE_INDICATORS: tuple[str, ...] = ("invoice_collection", "customer_concentration")
+INDICATORS: tuple[str, ...] = (*HEALTH_INDICATORS, *REVENUE_INDICATORS)
+# Invoice collection reads the contract payments due in the N calendar days ending on A.
+COLLECTION_DAYS = 90
 
 ZERO = Decimal(0)
+ONE = Decimal(1)
 HUNDRED = Decimal(100)
 TWELVE = Decimal(12)
 
@@ -95,7 +108,9 @@ class Flow:
     before `as_of`; open rows are dated by due/expected date, and an overdue one lands in period 1.
     `pipeline_probability` is None for committed money (signed contracts, awarded grants and their
     subawards) and 0..100 for pipeline money. `grant_ref` lets a `delay` adjustment find a grant's
-    disbursements.
+    disbursements. `fee_exempt` marks an inflow the fiscal sponsor takes no fee on (a payment of a
+    `cloud` contract); `customer` names the community a contract payment comes from (for
+    `customer_concentration`; contract inflows naming none count as one customer together).
     """
 
     on: date
@@ -105,6 +120,8 @@ class Flow:
     settled: bool = False
     pipeline_probability: Decimal | None = None
     grant_ref: str | None = None
+    fee_exempt: bool = False
+    customer: str | None = None
 
     def __post_init__(self) -> None:
         # The loader builds thousands of these: well-formed ones (Decimal money, a plain date, known
@@ -124,14 +141,71 @@ class Flow:
                     and ZERO <= probability <= HUNDRED
                 )
             )
+            and type(self.fee_exempt) is bool
+            and (self.customer is None or type(self.customer) is str)
         ):
             return
         _validate(self, decimals=("amount",), dates=("on",), choices={"direction": get_args(Direction)})
         _validate(self, choices={"source": FLOW_SOURCES[self.direction]})
-        if self.pipeline_probability is not None:
-            _validate(self, decimals=("pipeline_probability",))
-            if not ZERO <= self.pipeline_probability <= HUNDRED:
-                raise ValueError(f"Flow.pipeline_probability must be 0..100, got {self.pipeline_probability}")
+        _validate_probability(self)
+        _validate_tags(self)
+
+
+def _validate_probability(obj: Any) -> None:
+    if obj.pipeline_probability is not None:
+        _validate(obj, decimals=("pipeline_probability",))
+        if not ZERO <= obj.pipeline_probability <= HUNDRED:
+            kind = type(obj).__name__
+            raise ValueError(f"{kind}.pipeline_probability must be 0..100, got {obj.pipeline_probability}")
+
+
+def _validate_tags(obj: Any) -> None:
+    kind = type(obj).__name__
+    if type(obj.fee_exempt) is not bool:
+        raise TypeError(f"{kind}.fee_exempt must be a bool, got {type(obj.fee_exempt).__name__}")
+    if obj.customer is not None and not isinstance(obj.customer, str):
+        raise TypeError(f"{kind}.customer must be a str or None, got {type(obj.customer).__name__}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UsageFeeInflow:
+    """A usage-priced contract's expected usage fee: `amount` on the last day of every calendar month
+    ending from `start_on` to `end_on` (inclusive; None: open-ended) and after `as_of`.
+
+    `amount` is the mean of the contract's last 12 complete months' usage fees, in the reporting
+    currency; the loader cuts a contract's term where the exchange rate changes, one inflow per
+    piece. Weighted like the contract (`pipeline_probability` as in `Flow`), exempt from the fee
+    like its payments, and counted for its `customer`.
+    """
+
+    amount: Decimal
+    start_on: date
+    end_on: date | None = None
+    pipeline_probability: Decimal | None = None
+    fee_exempt: bool = False
+    customer: str | None = None
+
+    def __post_init__(self) -> None:
+        _validate(self, decimals=("amount",), dates=("start_on", "end_on"))
+        _validate_probability(self)
+        _validate_tags(self)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Invoice:
+    """A signed contract's payment as `invoice_collection` reads it: due on `due_on`, paid on
+    `paid_on` (None: not marked paid)."""
+
+    due_on: date
+    amount: Decimal
+    paid_on: date | None = None
+
+    def __post_init__(self) -> None:
+        _validate(self, decimals=("amount",), dates=("due_on",))
+        if self.paid_on is not None and (
+            not isinstance(self.paid_on, date) or isinstance(self.paid_on, datetime)
+        ):
+            raise TypeError(f"Invoice.paid_on must be a datetime.date, got {type(self.paid_on).__name__}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -220,23 +294,46 @@ class ScenarioParams:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Band:
-    """One indicator's cut points: red below `yellow`, yellow from it, green from `green`, over from `over`.
+    """One indicator's cut points: red below `yellow`, yellow from it, green from `green`, over from
+    `over` (None: no over band, as for `invoice_collection`, a share that cannot pass 1).
 
     A value on a cut point takes the better status (DESIGN: "exactly 6 months is yellow"), so with
     the default runway band exactly 12 is green and exactly 24 is over.
+
+    With `lower_is_better` (`customer_concentration`) the scale runs the other way: green up to
+    `green`, yellow up to `yellow`, red above it; there is no over band. Exactly 0.35 is green and
+    exactly 0.50 yellow, again the better status on a cut point.
     """
 
     yellow: Decimal
     green: Decimal
-    over: Decimal
+    over: Decimal | None = None
+    lower_is_better: bool = False
 
     def __post_init__(self) -> None:
-        _validate(self, decimals=("yellow", "green", "over"))
-        if not self.yellow <= self.green <= self.over:
-            raise ValueError(f"Band cut points must ascend: {self.yellow}, {self.green}, {self.over}")
+        _validate(self, decimals=("yellow", "green") if self.over is None else ("yellow", "green", "over"))
+        if self.lower_is_better:
+            if self.over is not None:
+                raise ValueError("A band where lower is better has no over cut point")
+            if not self.green <= self.yellow:
+                raise ValueError(f"Band cut points must ascend: green {self.green}, yellow {self.yellow}")
+        elif not self.yellow <= self.green <= (self.green if self.over is None else self.over):
+            cuts = ", ".join(str(cut) for cut in (self.yellow, self.green, self.over) if cut is not None)
+            raise ValueError(f"Band cut points must ascend: {cuts}")
+
+    @property
+    def cut_names(self) -> tuple[str, ...]:
+        """The band's cut points from the lowest value up, as settings name them."""
+        if self.lower_is_better:
+            return ("green", "yellow")
+        return ("yellow", "green") if self.over is None else ("yellow", "green", "over")
 
     def status(self, value: Decimal) -> Status:
-        if value >= self.over:
+        if self.lower_is_better:
+            if value <= self.green:
+                return "green"
+            return "yellow" if value <= self.yellow else "red"
+        if self.over is not None and value >= self.over:
             return "over"
         if value >= self.green:
             return "green"
@@ -244,30 +341,43 @@ class Band:
             return "yellow"
         return "red"
 
+    def target(self, status: Status) -> Decimal | None:
+        """The boundary of the next better band: yellow's from red, green's from yellow; None from
+        green or over (nothing better to reach)."""
+        return {"red": self.yellow, "yellow": self.green}.get(status)
+
 
 # DESIGN's defaults: red < 6 months, yellow 6-12, green 12-24, over > 24 (and so on).
 COMMITTED_RUNWAY_BAND = Band(yellow=Decimal(6), green=Decimal(12), over=Decimal(24))
 COST_COVERAGE_BAND = Band(yellow=Decimal("0.85"), green=Decimal("1.00"), over=Decimal("1.30"))
 PIPELINE_COVERAGE_BAND = Band(yellow=Decimal("1.00"), green=Decimal("1.50"), over=Decimal("2.50"))
 CASH_RESERVE_BAND = Band(yellow=Decimal(3), green=Decimal(6), over=Decimal(12))
+# Red < 0.80, yellow 0.80-0.95, green >= 0.95.
+INVOICE_COLLECTION_BAND = Band(yellow=Decimal("0.80"), green=Decimal("0.95"))
+# Green <= 0.35, yellow 0.35-0.50, red > 0.50.
+CUSTOMER_CONCENTRATION_BAND = Band(green=Decimal("0.35"), yellow=Decimal("0.50"), lower_is_better=True)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Thresholds:
-    """The health indicators' cut points; the defaults are DESIGN's, settings may override them."""
+    """The indicators' cut points; the defaults are DESIGN's, settings may override them."""
 
     committed_runway: Band = COMMITTED_RUNWAY_BAND
     cost_coverage: Band = COST_COVERAGE_BAND
     pipeline_coverage: Band = PIPELINE_COVERAGE_BAND
     cash_reserve: Band = CASH_RESERVE_BAND
+    invoice_collection: Band = INVOICE_COLLECTION_BAND
+    customer_concentration: Band = CUSTOMER_CONCENTRATION_BAND
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Thresholds:
         """Build from settings, e.g. ``{"cost_coverage": {"yellow": "0.9"}, "cash_reserve": [2, 4, 8]}``.
 
-        Each band is a mapping with any of ``yellow``/``green``/``over`` (the rest keep their
-        defaults) or a sequence of all three. Numbers may be Decimals, ints, strings or floats (a
-        float is read through its shortest repr, so ``0.85`` means ``Decimal("0.85")``).
+        Each band is a mapping with any of its cut points (the rest keep their defaults) or a
+        sequence of all of them from the lowest value up: ``[yellow, green, over]`` for the four
+        health indicators, ``[yellow, green]`` for ``invoice_collection``, ``[green, yellow]`` for
+        ``customer_concentration`` (lower is better). Numbers may be Decimals, ints, strings or
+        floats (a float is read through its shortest repr, so ``0.85`` means ``Decimal("0.85")``).
         """
         defaults = cls()
         data = data or {}
@@ -281,17 +391,18 @@ class Thresholds:
             if given is None:
                 bands[name] = default
                 continue
+            names = default.cut_names
             if isinstance(given, Mapping):
-                extra = set(given) - {"yellow", "green", "over"}
+                extra = set(given) - set(names)
                 if extra:
                     raise ValueError(f"Unknown keys for {name}: {', '.join(sorted(extra))}")
-                cuts = [given.get(key, getattr(default, key)) for key in ("yellow", "green", "over")]
-            elif isinstance(given, Sequence) and not isinstance(given, str) and len(given) == 3:
+                cuts = [given.get(key, getattr(default, key)) for key in names]
+            elif isinstance(given, Sequence) and not isinstance(given, str) and len(given) == len(names):
                 cuts = list(given)
             else:
-                raise ValueError(f"{name} must be a mapping or a [yellow, green, over] list")
-            yellow, green, over = (_setting_decimal(cut, name) for cut in cuts)
-            bands[name] = Band(yellow=yellow, green=green, over=over)
+                raise ValueError(f"{name} must be a mapping or a [{', '.join(names)}] list")
+            values = {key: _setting_decimal(cut, name) for key, cut in zip(names, cuts, strict=True)}
+            bands[name] = Band(**values, lower_is_better=default.lower_is_better)
         return cls(**bands)
 
 
@@ -305,19 +416,48 @@ def _setting_decimal(value: object, name: str) -> Decimal:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunwayInputs:
-    """Everything one scenario's projection needs, in the reporting currency."""
+    """Everything one scenario's projection needs, in the reporting currency.
+
+    `fiscal_sponsor_fee` is the fiscal sponsor's share of the inflows it is owed a fee on, a
+    fraction from 0 up to (not including) 1.
+    """
 
     as_of: date
     opening_balance: Decimal
     flows: Sequence[Flow] = ()
+    usage_fees: Sequence[UsageFeeInflow] = ()
+    invoices: Sequence[Invoice] = ()
     expenses: Sequence[Expense] = ()
     employments: Sequence[Employment] = ()
     pay_lines: Sequence[PayLine] = ()
     adjustments: Sequence[Adjustment] = ()
     params: ScenarioParams = field(default_factory=ScenarioParams)
     thresholds: Thresholds = field(default_factory=Thresholds)
+    fiscal_sponsor_fee: Decimal = ZERO
 
     def __post_init__(self) -> None:
-        _validate(self, decimals=("opening_balance",), dates=("as_of",))
-        for name in ("flows", "expenses", "employments", "pay_lines", "adjustments"):
+        _validate(self, decimals=("opening_balance", "fiscal_sponsor_fee"), dates=("as_of",))
+        check_fiscal_sponsor_fee(self.fiscal_sponsor_fee)
+        for name in (
+            "flows",
+            "usage_fees",
+            "invoices",
+            "expenses",
+            "employments",
+            "pay_lines",
+            "adjustments",
+        ):
             object.__setattr__(self, name, tuple(getattr(self, name)))  # frozen: no list to mutate later
+
+
+def check_fiscal_sponsor_fee(fee: Decimal) -> Decimal:
+    """The fee, if it is a fraction from 0 up to (not including) 1; else a ValueError saying so.
+
+    A fee of 1 or more would take every dollar it is owed on: no revenue could ever cover a cost.
+    """
+    if not ZERO <= fee < ONE:
+        raise ValueError(
+            f"The fiscal sponsor's fee is a fraction from 0 up to (not including) 1, such as 0.15 for "
+            f"15%; got {fee}."
+        )
+    return fee

@@ -6,14 +6,19 @@ tables. It runs a constant number of queries whatever the number of rows (one pe
 
 1. the cash position (the latest, or the one asked for): date ``A`` and balance ``B``;
 2. every exchange rate (``funding.currency.RateTable``);
-3. contract payments of ``signed`` (committed) and ``proposed`` (pipeline) contracts;
+3. contract payments of ``signed`` (committed) and ``proposed`` (pipeline) contracts, and the
+   signed ones' payments due in the 90 days up to ``A`` (for ``invoice_collection``);
 4. disbursements of ``awarded``/``closed`` (committed) and ``prospect``/``submitted`` (pipeline) grants;
 5. subaward payments of the same grants (money out, committed or pipeline like their grant);
 6. expenses; 7. staff members (employment spans); 8. compensations (pay lines);
-9. the scenario's adjustments (for several scenarios at once, still one query).
+9. the usage-priced contracts (``funding.runway.revenue``; when there are some, the queries of
+   their monthly usage fees follow, as many for 3 contracts as for 300);
+10. the scenario's adjustments (for several scenarios at once, still one query).
 
 Rows already settled on or before ``A`` (paid, received, ended, superseded) are left out in SQL:
-they are in ``B``, and converting them could only fail on a rate nobody needs.
+they are in ``B``, and converting them could only fail on a rate nobody needs. The one exception
+is a signed contract's payment due in the 90 days up to ``A``: ``invoice_collection`` reads it,
+paid or not, converted at the rate of its due date (so marking it paid never changes what was due).
 
 Choices made here, once:
 
@@ -47,13 +52,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Q
 
-from contracts.choices import ContractStatus
+from contracts.choices import ContractCategory, ContractStatus
 from contracts.models import ContractPayment
 from opsite.core.dates import is_plausible, plausible_range
 from staff.models import Compensation, StaffMember
@@ -63,21 +66,26 @@ from ..currency import RateTable
 from ..models import CashPosition, Disbursement, ExchangeRate, Scenario, ScenarioAdjustment, SubawardPayment
 from ..models import Expense as ExpenseRow
 from .inputs import (
+    COLLECTION_DAYS,
+    ZERO,
     Adjustment,
     Employment,
     Expense,
     Flow,
+    Invoice,
     PayLine,
     RunwayInputs,
     ScenarioParams,
     Thresholds,
+    UsageFeeInflow,
 )
+from .quality import implausible_rows, runway_data_quality_issues
+from .revenue import COUNTED_CONTRACT_STATUSES, fiscal_sponsor_fee, usage_fee_inflows
 
 logger = logging.getLogger(__name__)
 
 ONE_DAY = timedelta(days=1)
 COUNTED_GRANT_STATUSES = (*AWARDED_STATUSES, *PIPELINE_GRANT_STATUSES)
-COUNTED_CONTRACT_STATUSES = (ContractStatus.SIGNED, ContractStatus.PROPOSED)
 
 
 class NoCashPosition(ValidationError):
@@ -109,6 +117,9 @@ class Records:
     employments: tuple[Employment, ...]
     pay_lines: tuple[PayLine, ...]
     thresholds: Thresholds
+    usage_fees: tuple[UsageFeeInflow, ...] = ()
+    invoices: tuple[Invoice, ...] = ()
+    fiscal_sponsor_fee: Decimal = ZERO
     # Rows left out for a date outside the plausible range, by model label (only those with some).
     skipped: dict[str, int] = field(default_factory=dict)
 
@@ -194,7 +205,9 @@ def cash_position_for(as_of_cash: CashPosition | date | None = None) -> CashPosi
 
 
 def load_records(*, as_of_cash: CashPosition | date | None = None) -> Records:
-    """Every recorded row the runway needs, from the cash position's date on (eight queries)."""
+    """Every recorded row the runway needs, from the cash position's date on (nine queries, and
+    those of the usage fees when some contracts are usage-priced)."""
+    fee = fiscal_sponsor_fee()  # a bad setting fails before any query
     position = cash_position_for(as_of_cash)
     as_of = position.as_of
     first_day = as_of + ONE_DAY
@@ -205,14 +218,16 @@ def load_records(*, as_of_cash: CashPosition | date | None = None) -> Records:
         ),
         skipped,
     )
+    contract_flows, invoices = _contract_payments(as_of, rates, skipped)
     flows = (
-        *_contract_flows(as_of, rates, skipped),
+        *contract_flows,
         *_disbursement_flows(as_of, rates, skipped),
         *_subaward_flows(as_of, rates, skipped),
     )
     expenses = tuple(_expenses(as_of, first_day, rates, skipped))
     employments = tuple(_employments(as_of, skipped))
     pay_lines = tuple(_pay_lines(as_of, first_day, rates, skipped))
+    usage_fees = tuple(usage_fee_inflows(as_of, first_day, rates, skipped))
     return Records(
         cash_position=position,
         as_of=as_of,
@@ -222,6 +237,9 @@ def load_records(*, as_of_cash: CashPosition | date | None = None) -> Records:
         employments=employments,
         pay_lines=pay_lines,
         thresholds=Thresholds.from_dict(getattr(settings, "OPSITE_RUNWAY_THRESHOLDS", None)),
+        usage_fees=usage_fees,
+        invoices=invoices,
+        fiscal_sponsor_fee=fee,
         skipped=skipped.report(),  # after the generators above have run
     )
 
@@ -235,28 +253,54 @@ def _probability(status: str, probability: int, committed: Collection[str]) -> D
     return None if status in committed else Decimal(probability)
 
 
-def _contract_flows(as_of: date, rates: _Rates, skipped: _Skipped) -> Iterable[Flow]:
+def _contract_payments(
+    as_of: date, rates: _Rates, skipped: _Skipped
+) -> tuple[list[Flow], tuple[Invoice, ...]]:
+    """The contract payments still to come, as flows; and the signed contracts' payments due in the
+    90 days up to ``A``, paid or not, as invoices (one query for both)."""
+    first_due = as_of - timedelta(days=COLLECTION_DAYS - 1)
+    recently_due = Q(contract__status=ContractStatus.SIGNED, due_on__gte=first_due, due_on__lte=as_of)
     rows = (
         ContractPayment.objects.filter(
-            _still_to_come("paid_on", as_of), contract__status__in=COUNTED_CONTRACT_STATUSES
+            _still_to_come("paid_on", as_of) | recently_due, contract__status__in=COUNTED_CONTRACT_STATUSES
         )
         .order_by("due_on", "pk")
         .values_list(
-            "due_on", "amount", "paid_on", "contract__status", "contract__probability", "contract__currency"
+            "due_on",
+            "amount",
+            "paid_on",
+            "contract__status",
+            "contract__probability",
+            "contract__currency",
+            "contract__category",
+            "contract__community_id",
         )
     )
-    for due_on, amount, paid_on, status, probability, currency in rows:
+    flows: list[Flow] = []
+    invoices: list[Invoice] = []
+    for due_on, amount, paid_on, status, probability, currency, category, community_id in rows:
         if not skipped.keep("contracts.ContractPayment", due_on, paid_on):
             continue
+        if status == ContractStatus.SIGNED and first_due <= due_on <= as_of:
+            invoices.append(
+                Invoice(due_on=due_on, amount=rates.convert(amount, currency, due_on), paid_on=paid_on)
+            )
+        if paid_on is not None and paid_on <= as_of:
+            continue  # read for invoice collection only: the money is in B
         on = paid_on or due_on
-        yield Flow(
-            on=on,
-            amount=rates.convert(amount, currency, on),
-            direction="in",
-            source="contracts",
-            settled=paid_on is not None,
-            pipeline_probability=_probability(status, probability, (ContractStatus.SIGNED,)),
+        flows.append(
+            Flow(
+                on=on,
+                amount=rates.convert(amount, currency, on),
+                direction="in",
+                source="contracts",
+                settled=paid_on is not None,
+                pipeline_probability=_probability(status, probability, (ContractStatus.SIGNED,)),
+                fee_exempt=category == ContractCategory.CLOUD,
+                customer=str(community_id),
+            )
         )
+    return flows, tuple(invoices)
 
 
 def _disbursement_flows(as_of: date, rates: _Rates, skipped: _Skipped) -> Iterable[Flow]:
@@ -460,12 +504,15 @@ def inputs_for(*, records: Records, scenario: Scenario, adjustments: Iterable[Ad
         as_of=records.as_of,
         opening_balance=records.opening_balance,
         flows=records.flows,
+        usage_fees=records.usage_fees,
+        invoices=records.invoices,
         expenses=records.expenses,
         employments=records.employments,
         pay_lines=records.pay_lines,
         adjustments=tuple(adjustments),
         params=scenario_params(scenario),
         thresholds=records.thresholds,
+        fiscal_sponsor_fee=records.fiscal_sponsor_fee,
     )
 
 
@@ -476,7 +523,8 @@ def load_inputs(
     extra_adjustments: Iterable[Adjustment] = (),
     without_adjustments: Collection[int] = (),
 ) -> RunwayInputs:
-    """The engine inputs of ``scenario`` from the database, in nine queries whatever the rows.
+    """The engine inputs of ``scenario`` from the database, in ten queries whatever the rows (and
+    those of the usage fees when some contracts are usage-priced).
 
     ``as_of_cash`` picks the cash position to start from (a ``CashPosition``, or the latest on or
     before a date; default the latest). ``extra_adjustments`` are what-ifs added to the scenario's
@@ -488,57 +536,16 @@ def load_inputs(
     return inputs_for(records=records, scenario=scenario, adjustments=[*own, *extra_adjustments])
 
 
-# --- data quality ---------------------------------------------------------------------------------
-
-# What the loader reads, and the dates that decide whether a row can be projected.
-_DATED: tuple[tuple[type[models.Model], tuple[str, ...]], ...] = (
-    (CashPosition, ("as_of",)),
-    (ExchangeRate, ("effective_on",)),
-    (ContractPayment, ("due_on", "paid_on")),
-    (Disbursement, ("expected_on", "received_on")),
-    (SubawardPayment, ("due_on", "paid_on")),
-    (ExpenseRow, ("start_on", "end_on")),
-    (StaffMember, ("start_on", "end_on")),
-    (Compensation, ("effective_on",)),
-    (ScenarioAdjustment, ("start_on", "end_on")),
-)
-
-
-def implausible_rows() -> dict[str, int]:
-    """Rows of the runway's tables dated outside the plausible range, by model label (only tables
-    with some): one count query per table, whatever the number of rows.
-
-    The loader leaves each of them out (see the module docstring); this counts them all, whether
-    or not the current cash position's date would have read them.
-    """
-    span = plausible_range()
-    counts: dict[str, int] = {}
-    for model, names in _DATED:
-        plausible = Q()
-        for name in names:
-            dated = Q(**{f"{name}__range": span})
-            plausible &= dated | Q(**{f"{name}__isnull": True}) if model._meta.get_field(name).null else dated
-        found = model.objects.aggregate(rows=Count("pk"), kept=Count("pk", filter=plausible))
-        if found["rows"] != found["kept"]:
-            counts[model._meta.label] = found["rows"] - found["kept"]
-    return counts
-
-
-def runway_data_quality_issues() -> list[str]:
-    """The rows the runway leaves out for their dates, as sentences for the dashboard.
-
-    Nine count queries. Each sentence names a table and a number of rows, never a value; it still
-    tells that compensations or cash positions exist, so show it only to roles that may see the
-    runway (docs/roles.md).
-    """
-    first, last = plausible_range()
-    issues = []
-    for label, count in implausible_rows().items():
-        meta = apps.get_model(label)._meta
-        name = meta.verbose_name if count == 1 else meta.verbose_name_plural
-        issues.append(
-            f"{count} {name} ({label}) {'is' if count == 1 else 'are'} dated outside "
-            f"{first.isoformat()} to {last.isoformat()} and left out of the runway; correct the dates "
-            "or delete the rows."
-        )
-    return issues
+__all__ = [
+    "NoCashPosition",
+    "Records",
+    "adjustment_from",
+    "cash_position_for",
+    "implausible_rows",
+    "inputs_for",
+    "load_adjustments",
+    "load_inputs",
+    "load_records",
+    "runway_data_quality_issues",
+    "scenario_params",
+]

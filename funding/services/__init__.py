@@ -12,7 +12,8 @@ Rules the database cannot hold, because they span rows (the ``<entity>_validate`
 * a grant's disbursements never sum past its amount, a subaward's payments never past its;
   children edited together (an admin inline) are checked as a set (``children_validate``);
 * lowering a grant's or a subaward's amount below what already hangs off it is refused;
-* exactly one scenario is the default.
+* exactly one scenario is the default;
+* an inflow or an outflow what-if carries a positive amount.
 
 Messages name the values and limits involved, because they reach people through an import
 report or an API 400 with no other context. None of them quotes a cash balance.
@@ -71,9 +72,11 @@ from .grants import (
 from .scenarios import (
     runway_snapshot_create,
     runway_snapshot_update,
+    scenario_adjustment_amount_problem,
     scenario_adjustment_create,
     scenario_adjustment_delete,
     scenario_adjustment_update,
+    scenario_adjustment_validate,
     scenario_create,
     scenario_delete,
     scenario_save,
@@ -107,9 +110,11 @@ __all__ = [
     "runway_alert_update",
     "runway_snapshot_create",
     "runway_snapshot_update",
+    "scenario_adjustment_amount_problem",
     "scenario_adjustment_create",
     "scenario_adjustment_delete",
     "scenario_adjustment_update",
+    "scenario_adjustment_validate",
     "scenario_create",
     "scenario_delete",
     "scenario_save",
@@ -161,6 +166,7 @@ SCENARIO_ADJUSTMENT_WRITES = ModelWrites(
     create=scenario_adjustment_create,
     update=scenario_adjustment_update,
     delete=scenario_adjustment_delete,
+    validate=scenario_adjustment_validate,
 )
 # Written by the runway's jobs; the admin deletes them, and an import restores snapshots.
 RUNWAY_SNAPSHOT_WRITES = ModelWrites(

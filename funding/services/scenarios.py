@@ -139,6 +139,42 @@ SCENARIO_ADJUSTMENT_FIELDS = (
     "months",
 )
 
+# The kinds whose amount is the money that moves; a hire's salary is checked by the model itself.
+AMOUNT_KINDS = (AdjustmentKind.INFLOW, AdjustmentKind.OUTFLOW)
+
+
+def scenario_adjustment_amount_problem(*, kind: str | None, amount: Any) -> str | None:
+    """Why ``amount`` will not do for an adjustment of ``kind``, or None when it will.
+
+    An inflow or an outflow carries its amount: a positive figure, never a silent 0.00. The column
+    defaults to 0 (a delay moves money and has none of its own), so an inflow left without an
+    amount would otherwise be saved as 0.00 and change nothing while looking planned. A value that
+    is not a number is left to the field's own check.
+    """
+    if kind not in AMOUNT_KINDS:
+        return None
+    if amount is None or amount == "":
+        got = "nothing"
+    elif isinstance(amount, Decimal | int):
+        if amount > 0:
+            return None
+        got = f"{Decimal(amount):.2f}"
+    else:
+        return None
+    return f"An {kind} needs its amount as a positive figure (each month when monthly); got {got}."
+
+
+def scenario_adjustment_validate(scenario_adjustment: ScenarioAdjustment) -> None:
+    """The rules of an adjustment beyond its model's own checks, for every door: the admin,
+    imports, the API and the dashboard's what-if planner (which asks
+    :func:`scenario_adjustment_amount_problem` of the amount it was given, none included)."""
+    amount = scenario_adjustment.amount
+    if amount is None:
+        return  # the column's own check says it is required
+    problem = scenario_adjustment_amount_problem(kind=scenario_adjustment.kind, amount=amount)
+    if problem:
+        raise ValidationError({"amount": problem})
+
 
 @transaction.atomic
 def scenario_adjustment_create(
@@ -171,7 +207,8 @@ def scenario_adjustment_create(
             end_on=end_on,
             grant=grant,
             months=months,
-        )
+        ),
+        scenario_adjustment_validate,
     )
 
 
@@ -180,7 +217,7 @@ def scenario_adjustment_update(
     *, scenario_adjustment: ScenarioAdjustment, data: Mapping[str, Any]
 ) -> ScenarioAdjustment:
     assign(scenario_adjustment, data, SCENARIO_ADJUSTMENT_FIELDS)
-    return save_checked(scenario_adjustment)
+    return save_checked(scenario_adjustment, scenario_adjustment_validate)
 
 
 @transaction.atomic

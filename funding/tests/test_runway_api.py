@@ -43,10 +43,28 @@ TOP_KEYS = [
     "indicators",
     "periods",
 ]
-INDICATOR_KEYS = ["committed_runway", "cost_coverage", "pipeline_coverage", "cash_reserve"]
-PERIOD_KEYS = ["start", "end", "opening", "in", "out", "closing", "in_by_source", "out_by_source"]
-IN_KEYS = ["contracts", "grants", "adjustments"]
-OUT_KEYS = ["payroll", "expenses", "subawards", "adjustments"]
+INDICATOR_KEYS = [
+    "committed_runway",
+    "cost_coverage",
+    "pipeline_coverage",
+    "cash_reserve",
+    "invoice_collection",
+    "customer_concentration",
+]
+PERIOD_KEYS = [
+    "start",
+    "end",
+    "opening",
+    "in",
+    "out",
+    "closing",
+    "in_by_source",
+    "out_by_source",
+    "committed_in",
+    "weighted_in",
+]
+IN_KEYS = ["contracts", "grants", "adjustments", "usage_fees"]
+OUT_KEYS = ["payroll", "expenses", "subawards", "adjustments", "fiscal_sponsor_fee"]
 STATUSES = {"red", "yellow", "green", "over"}
 
 
@@ -86,14 +104,15 @@ def assert_runway_shape(data: dict) -> None:
     assert_money(data["forward_burn"])
     assert list(data["indicators"]) == INDICATOR_KEYS
     for indicator in data["indicators"].values():
-        assert list(indicator) == ["value", "status"]
-        assert indicator["value"] is None or MONEY.match(indicator["value"])
+        assert list(indicator) == ["value", "status", "target", "needed"]
+        for key in ("value", "target", "needed"):
+            assert indicator[key] is None or MONEY.match(indicator[key])
         assert indicator["status"] in STATUSES
     assert len(data["periods"]) == data["horizon_months"]
     for period in data["periods"]:
         assert list(period) == PERIOD_KEYS
         assert DAY.match(period["start"]) and DAY.match(period["end"])
-        for key in ("opening", "in", "out", "closing"):
+        for key in ("opening", "in", "out", "closing", "committed_in", "weighted_in"):
             assert_money(period[key])
         assert list(period["in_by_source"]) == IN_KEYS
         assert list(period["out_by_source"]) == OUT_KEYS
@@ -304,7 +323,7 @@ def test_the_openapi_schema_describes_both_endpoints_and_the_runway_shape():
     components = schema["components"]["schemas"]
     assert list(components["Runway"]["properties"]) == TOP_KEYS
     assert list(components["RunwayPeriod"]["properties"]) == PERIOD_KEYS
-    assert json.dumps(components["RunwayIndicators"]["properties"]).count("RunwayIndicator") == 4
+    assert json.dumps(components["RunwayIndicators"]["properties"]).count("RunwayIndicator") == 6
 
 
 def test_the_routes_are_named_in_the_funding_api_namespace():

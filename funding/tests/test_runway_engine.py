@@ -162,7 +162,12 @@ def test_pipeline_money_is_left_out_weighted_or_counted_in_full(pipeline, contra
         ),
     ]
     period = run(horizon=1, pipeline=pipeline, flows=flows).periods[0]
-    assert period.in_by_source == {"contracts": D(contracts), "grants": D(grants), "adjustments": D(0)}
+    assert period.in_by_source == {
+        "contracts": D(contracts),
+        "grants": D(grants),
+        "adjustments": D(0),
+        "usage_fees": D(0),
+    }
     assert period.out_by_source["subawards"] == D(subawards)
     assert period.in_ == D(contracts) + D(grants)
 
@@ -628,11 +633,16 @@ def test_as_dict_has_the_shape_of_the_runway_api():
     assert data["cash_out_on"] is None
     assert data["horizon_months"] == 2
     assert data["forward_burn"] == "10000.00"
+    # target: the next better band's boundary. needed: cost coverage (40,000 + 2x) / 60,000 reaches
+    # 0.85 at x = 5,500; pipeline coverage has no pipeline, so only closing the 30,000 gap of
+    # period 2 turns it (null, "over"). One contract inflow naming no community: concentration 1.
     assert data["indicators"] == {
-        "committed_runway": {"value": None, "status": "over"},
-        "cost_coverage": {"value": "0.66", "status": "red"},
-        "pipeline_coverage": {"value": "0.00", "status": "red"},
-        "cash_reserve": {"value": "61.66", "status": "over"},
+        "committed_runway": {"value": None, "status": "over", "target": None, "needed": None},
+        "cost_coverage": {"value": "0.66", "status": "red", "target": "0.85", "needed": "5500.00"},
+        "pipeline_coverage": {"value": "0.00", "status": "red", "target": "1.00", "needed": "30000.00"},
+        "cash_reserve": {"value": "61.66", "status": "over", "target": None, "needed": None},
+        "invoice_collection": {"value": None, "status": "green", "target": None, "needed": None},
+        "customer_concentration": {"value": "1.00", "status": "red", "target": "0.50", "needed": None},
     }
     assert data["periods"][0] == {
         "start": "2024-11-01",
@@ -641,13 +651,21 @@ def test_as_dict_has_the_shape_of_the_runway_api():
         "in": "40000.00",
         "out": "30000.00",
         "closing": "1860000.00",
-        "in_by_source": {"contracts": "40000.00", "grants": "0.00", "adjustments": "0.00"},
+        "in_by_source": {
+            "contracts": "40000.00",
+            "grants": "0.00",
+            "adjustments": "0.00",
+            "usage_fees": "0.00",
+        },
         "out_by_source": {
             "payroll": "0.00",
             "expenses": "30000.00",
             "subawards": "0.00",
             "adjustments": "0.00",
+            "fiscal_sponsor_fee": "0.00",
         },
+        "committed_in": "40000.00",
+        "weighted_in": "40000.00",
     }
 
 

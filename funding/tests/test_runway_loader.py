@@ -32,8 +32,8 @@ pytestmark = pytest.mark.django_db
 
 D = Decimal
 A = dt.date(2024, 10, 31)  # periods: Nov, Dec, Jan, ...
-LOADER_QUERIES = 9  # cash, rates, contract payments, disbursements, subaward payments, expenses,
-# staff, compensations, the scenario's adjustments
+LOADER_QUERIES = 10  # cash, rates, contract payments, disbursements, subaward payments, expenses,
+# staff, compensations, the usage-priced contracts (none here), the scenario's adjustments
 
 
 @pytest.fixture

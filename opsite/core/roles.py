@@ -27,8 +27,11 @@ OPERATIONS_EDITS = (
     "contributions.pullrequest",
     "contracts.servicecontract",
     "contracts.contractpayment",
+    "contracts.usagefeeschedule",
+    "contracts.usagefeetier",
     "communities.prometheussource",
     "communities.clusterusage",
+    "kpis.impactstory",
 )
 OPERATIONS_VIEWS = ("funding.funder", "funding.grant", "contributions.syncrun")
 
@@ -49,8 +52,8 @@ FINANCE_EDITS = (
 FINANCE_VIEWS = ("funding.runwayalert",)
 
 LEADERSHIP_EDITS = ("funding.scenario", "funding.scenarioadjustment")
-# Models outside the apps that Leadership reads: whether a recompute is still owed.
-LEADERSHIP_VIEWS = ("opsite.recomputestate",)
+# Models outside the apps that Leadership reads: whether a recompute is still owed; impact stories.
+LEADERSHIP_VIEWS = ("opsite.recomputestate", "kpis.impactstory")
 
 # Models whose rows are sensitive: only Finance, Leadership and superusers see them.
 SENSITIVE_MODELS = (
@@ -105,7 +108,7 @@ def sync_role_groups(apps) -> None:
     by_name = {
         f"{p.content_type.app_label}.{p.codename}": p
         for p in Permission.objects.select_related("content_type").filter(
-            content_type__app_label__in=(*OPSITE_APPS, "opsite")
+            content_type__app_label__in=(*OPSITE_APPS, "opsite", "kpis")
         )
     }
     # An earlier migration's state lacks the models added after it: their permissions are given by

@@ -19,8 +19,9 @@ from opsite.core.recompute import ROLLUPS, RUNWAY, request_recompute
 RECOMPUTE_INPUTS: dict[str, tuple[str, ...]] = {
     "communities.Network": (ROLLUPS,),
     "communities.Community": (ROLLUPS,),
-    "communities.Hub": (ROLLUPS,),
-    "communities.ActiveUserCount": (ROLLUPS,),
+    # A usage-priced contract's future inflow is its community's recent MAU, priced: the runway.
+    "communities.Hub": (ROLLUPS, RUNWAY),
+    "communities.ActiveUserCount": (ROLLUPS, RUNWAY),
     "contributions.UpstreamCommunity": (ROLLUPS,),
     "contributions.Repository": (ROLLUPS,),
     "contributions.PullRequest": (ROLLUPS,),
@@ -30,6 +31,8 @@ RECOMPUTE_INPUTS: dict[str, tuple[str, ...]] = {
     # New contracts and "funding brought in" are rollups; payment schedules are the runway's.
     "contracts.ServiceContract": (ROLLUPS, RUNWAY),
     "contracts.ContractPayment": (RUNWAY,),
+    "contracts.UsageFeeSchedule": (RUNWAY,),
+    "contracts.UsageFeeTier": (RUNWAY,),
     "funding.Funder": (ROLLUPS,),
     "funding.Grant": (ROLLUPS, RUNWAY),
     "funding.Subaward": (ROLLUPS, RUNWAY),
@@ -59,10 +62,22 @@ NOT_INPUTS: frozenset[str] = frozenset(
         "contributions.SyncRun",
         "communities.PrometheusSource",
         "communities.ClusterUsage",
+        # Stories are shown as they are; no figure is computed from them.
+        "kpis.ImpactStory",
     }
 )
 
 _M2M_ACTIONS = frozenset({"post_add", "post_remove", "post_clear"})
+
+
+def request_recompute_for(*models: type) -> None:
+    """Ask for the recomputes the rows of ``models`` feed, as the table says: for a bulk write,
+    which sends no signal (``bulk_create``, an upsert)."""
+    from .recompute import request_recompute
+
+    kinds = sorted({kind for model in models for kind in RECOMPUTE_INPUTS.get(model._meta.label, ())})
+    if kinds:
+        request_recompute(*kinds)
 
 
 def _row_receiver(kinds: tuple[str, ...]):

@@ -44,6 +44,7 @@ from opsite.core.api.permissions import RolePermission
 from opsite.core.roles import FINANCE, LEADERSHIP, OPERATIONS, OPSITE_APPS, role_matrix
 from opsite.kpis import rollups
 from opsite.kpis.api.public import PublicBadgeView, PublicKpisView, PublicSeriesView
+from opsite.kpis.api.public_kit import PublicStoriesView
 from opsite.tests.test_roles import ensure_role_groups
 
 pytestmark = pytest.mark.django_db
@@ -132,17 +133,44 @@ class Expect:
     ok: int
 
 
-PUBLIC_VIEWS = (PublicKpisView, PublicSeriesView, PublicBadgeView, SpectacularAPIView, SpectacularSwaggerView)
+PUBLIC_VIEWS = (
+    PublicKpisView,
+    PublicSeriesView,
+    PublicBadgeView,
+    PublicStoriesView,
+    SpectacularAPIView,
+    SpectacularSwaggerView,
+)
+# The public data files are off by default (OPSITE_PUBLIC_HUB_DATA): not found, for anyone.
+DATA_FILE_OFF = {"GET": Expect(ANYONE, 404), "OPTIONS": Expect(ANYONE, 200), "POST": Expect(ANYONE, 405)}
 RUNWAY = frozenset({"funding.view_runwaysnapshot"})
+# The collection flags read contracts, their payments, grants, their disbursements and the date of
+# the cash position: viewing every one of them (Finance, Leadership).
+FLAGS = frozenset(
+    {
+        "contracts.view_servicecontract",
+        "contracts.view_contractpayment",
+        "funding.view_grant",
+        "funding.view_disbursement",
+        "funding.view_cashposition",
+    }
+)
 
 # Routes whose permission is not the role matrix of one model: what docs/roles.md says of them. The
 # status is the permitted persona's answer to the request this file sends (an empty body).
 EXPLICIT: dict[str, dict[str, Expect]] = {
+    "public-api:data-maus-by-hub": DATA_FILE_OFF,
+    "public-api:data-maus-unique-by-cluster": DATA_FILE_OFF,
     "funding-api:runway": {"GET": Expect(RUNWAY, 200), "OPTIONS": Expect(RUNWAY, 200)},
     "funding-api:runway-recompute": {
         "POST": Expect(RUNWAY, 202),
         "OPTIONS": Expect(RUNWAY, 200),
         "GET": Expect(RUNWAY, 405),
+    },
+    "funding-api:flags": {
+        "GET": Expect(FLAGS, 200),
+        "OPTIONS": Expect(FLAGS, 200),
+        "POST": Expect(FLAGS, 405),
     },
     # Creating a schedule adds payments to a contract; an empty body names no plan.
     "contracts-api:contract-schedule": {
@@ -303,11 +331,14 @@ def _extra_rows() -> None:
     """Two rows for each model the demo leaves empty or nearly: every detail route has a record to show, and
     every list more than one row (the query-count tests compare pages of one and of several)."""
     from communities.models import ClusterUsage, Network, PrometheusSource
+    from contracts.models import UsageFeeSchedule, UsageFeeTier
     from contributions.models import SyncRun
     from funding.models import RunwayAlert, RunwaySnapshot
 
-    # The demo has one network.
+    # The demo has one network, and one usage fee schedule (the default).
     Network.objects.create(slug="demo-second-network", name="A second network")
+    flat = UsageFeeSchedule.objects.create(slug="demo-flat", name="A flat price per user")
+    UsageFeeTier.objects.create(schedule=flat, up_to=None, unit_price=Decimal("1.00"))
     for index in (1, 2):
         PrometheusSource.objects.create(
             cluster=f"demo-cluster-{index}", url=f"https://prometheus-{index}.example.org"
@@ -332,7 +363,7 @@ def build_api_world() -> dict[str, Persona]:
     from funding.runway.snapshots import runway_recompute_all
 
     ensure_role_groups()
-    call_command("load_demo", verbosity=0)
+    call_command("load_demo", "--today=2026-12-03", verbosity=0)
     # Tasks wait for a commit that never comes inside the test's transaction: run them here.
     rollups.recompute_rollups()
     runway_recompute_all()

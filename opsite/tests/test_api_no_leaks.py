@@ -190,9 +190,12 @@ def _is_api_root(route: Route) -> bool:
     return route.name.endswith(":api-root")
 
 
-def test_no_answer_operations_can_read_holds_a_sensitive_key_or_figure(personas, figures, caplog):
+def test_no_answer_operations_can_read_holds_a_sensitive_key_or_figure(personas, figures, caplog, settings):
+    # The public data files too (off by default): the most the site ever publishes.
+    settings.OPSITE_PUBLIC_HUB_DATA = True
     client = personas["operations"].make_client()
     written = spellings(figures)
+    pattern = figure_pattern(written)
     found, read = [], 0
 
     for route in operations_routes("GET"):
@@ -204,8 +207,9 @@ def test_no_answer_operations_can_read_holds_a_sensitive_key_or_figure(personas,
         if response["Content-Type"].startswith("application/json"):
             found += [f"{url} {leak}" for leak in leaks(response.json(), figures, written)]
             read += 1
+        elif response["Content-Type"].startswith("text/csv"):
+            found += [f"{url} {match}" for match in pattern.findall(response.content.decode())]
     log = "\n".join(record.getMessage() for record in caplog.records)
-    pattern = figure_pattern(written)
 
     assert read > 20
     assert not found, "\n".join(found)

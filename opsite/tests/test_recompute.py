@@ -231,7 +231,9 @@ def test_request_recompute_refuses_unknown_kinds():
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (lambda: HubFactory(), {"rollups": 1}),
+        (lambda: NetworkFactory(), {"rollups": 1}),
+        # A hub's users price usage-priced contracts, so the runway's too.
+        (lambda: HubFactory(), {"rollups": 1, "runway": 1}),
         (lambda: StaffMemberFactory(), {"rollups": 1, "runway": 1}),
         (
             lambda: CashPosition.objects.create(as_of=date(2024, 12, 31), balance=Decimal("1850000.00")),
@@ -239,7 +241,7 @@ def test_request_recompute_refuses_unknown_kinds():
         ),
         (lambda: Scenario.objects.create(slug="what-if", name="What if"), {"runway": 1}),
     ],
-    ids=["hub", "staff-member", "cash-position", "scenario"],
+    ids=["network", "hub", "staff-member", "cash-position", "scenario"],
 )
 def test_saving_an_input_enqueues_the_recomputes_it_feeds(
     change, expected, enqueued, django_capture_on_commit_callbacks
@@ -404,7 +406,7 @@ def test_an_eager_recompute_schedules_itself_again_if_its_run_goes_unnoticed(
 ):
     stand_ins = rollups_that_write_an_input
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        HubFactory()
+        NetworkFactory()
 
     assert stand_ins == {"rollups": 2}
     assert len(callbacks) == 2
@@ -460,7 +462,7 @@ def test_an_eager_recompute_that_saves_a_watched_row_does_not_schedule_itself_ag
     stand_ins = rollups_that_write_an_input
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        HubFactory()
+        NetworkFactory()
 
     assert stand_ins == {"rollups": 1}
     assert len(callbacks) == 1
