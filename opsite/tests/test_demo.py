@@ -510,8 +510,9 @@ def table_fingerprints() -> dict[str, tuple[int, str]]:
 
 
 def content_fingerprints() -> dict[str, str]:
-    """A digest of every table's content, whatever ids the database handed out and whenever it
-    was written: ids are replaced by each row's rank, and the write times are left out."""
+    """A digest of every table's content, whatever ids the database handed out (PostgreSQL's
+    sequences do not roll back) and whenever it was written: ids are replaced by each row's rank,
+    and the write times are left out."""
     found = {}
     models = [
         model
@@ -532,6 +533,8 @@ def content_fingerprints() -> dict[str, str]:
             for field in model._meta.concrete_fields
             if field.name not in written or (model is PullRequest and field.name == "created_at")
         ]
+        # A history row's ``id`` is its record's id, a plain column: ranked like the record's.
+        tracked = getattr(model, "instance_type", None)
         rows = []
         for row in model._default_manager.order_by("pk").values_list(*(field.attname for field in fields)):
             rows.append(
@@ -540,6 +543,8 @@ def content_fingerprints() -> dict[str, str]:
                     if field.primary_key
                     else ranks[field.related_model].get(value)
                     if field.is_relation and field.related_model in ranks
+                    else ranks[tracked].get(value)
+                    if tracked in ranks and field.name == "id"
                     else value
                     for field, value in zip(fields, row, strict=True)
                 ]
