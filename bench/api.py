@@ -148,6 +148,17 @@ def load(port: int, path: str, seconds: float = ROUND_SECONDS) -> Load:
 # --- the server ---------------------------------------------------------------------------------
 
 
+def failed_statuses(*rounds: list[Load]) -> dict[int, int]:
+    """The statuses other than 200 that the rounds of a load met, with a count."""
+    return {
+        status: count
+        for each in rounds
+        for round_ in each
+        for status, count in round_.statuses.items()
+        if status != 200
+    }
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -277,13 +288,7 @@ def main() -> None:
     finally:
         stop(server)
 
-    failed = {
-        status: count
-        for rounds in (trivial_rounds, kpi_rounds)
-        for round_ in rounds
-        for status, count in round_.statuses.items()
-        if status != 200
-    }
+    failed = failed_statuses(trivial_rounds, kpi_rounds)
     trivial_rps = statistics.median(round_.rps for round_ in trivial_rounds)
     kpi_rps = statistics.median(round_.rps for round_ in kpi_rounds)
     pairs = list(zip(kpi_rounds, trivial_rounds, strict=True))

@@ -22,7 +22,6 @@ import random
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -35,33 +34,6 @@ FIRST_DAY = date(2024, 1, 1)
 SEED = 20240101
 ORGS = ["jupyter", "jupyterlab", "jupyterhub", "executablebooks", "pangeo-data", "dask"]
 STAFF = 40
-
-
-def _django(workdir: Path) -> None:
-    from django.apps import apps
-
-    if not apps.ready:
-        root = Path(__file__).resolve().parent.parent
-        if str(root) not in sys.path:
-            sys.path.insert(0, str(root))
-        from bench.run import setup_django
-
-        setup_django(workdir / "importers.sqlite3")
-
-
-@contextmanager
-def _recompute_stubbed():
-    """Requests for the rollup recompute are recorded, not run (a worker would run them)."""
-    import opsite.core.recompute
-
-    original = opsite.core.recompute.enqueue_recompute
-    opsite.core.recompute.enqueue_recompute = lambda kind: opsite.core.recompute.Enqueued(
-        kind=kind, task_id="bench", status="queued"
-    )
-    try:
-        yield
-    finally:
-        opsite.core.recompute.enqueue_recompute = original
 
 
 def _empty(*models) -> None:
@@ -84,7 +56,9 @@ def _compare(name: str, rows: int, *, run_import, verify, run_baseline, tables) 
     The import goes first, so any warm-up (the file grown, pages cached) favours the baseline:
     the ratio errs on the side of the importer looking slower.
     """
-    with _recompute_stubbed():
+    from bench.run import recompute_stubbed
+
+    with recompute_stubbed():
         seconds = _timed(run_import)
     verify()
     _empty(*tables)
@@ -379,7 +353,9 @@ def bench_usage_prometheus(workdir: Path, rng: random.Random, hubs: list[tuple[i
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="opsite-bench-importers-") as tmp:
         workdir = Path(tmp)
-        _django(workdir)
+        from bench.run import ensure_django
+
+        ensure_django(workdir / "importers.sqlite3")
         rng = random.Random(SEED)
         results = [bench_pull_requests(workdir, rng)]
         hubs = _setup_hubs()
@@ -390,4 +366,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    # Run as a script: the repository's root, for ``bench.run`` and the project.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     main()

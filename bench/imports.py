@@ -27,7 +27,6 @@ import re
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -38,33 +37,6 @@ HUBS = 200
 CONTRACTS = 500
 ROUNDS = 3
 FIRST_DAY = date(2024, 1, 1)
-
-
-def _django(workdir: Path) -> None:
-    from django.apps import apps
-
-    if not apps.ready:
-        root = Path(__file__).resolve().parent.parent
-        if str(root) not in sys.path:
-            sys.path.insert(0, str(root))
-        from bench.run import setup_django
-
-        setup_django(workdir / "imports.sqlite3")
-
-
-@contextmanager
-def _recompute_stubbed():
-    """Requests for a recompute are recorded, not run (a worker would run them)."""
-    import opsite.core.recompute
-
-    original = opsite.core.recompute.enqueue_recompute
-    opsite.core.recompute.enqueue_recompute = lambda kind: opsite.core.recompute.Enqueued(
-        kind=kind, task_id="bench", status="queued"
-    )
-    try:
-        yield
-    finally:
-        opsite.core.recompute.enqueue_recompute = original
 
 
 def _timed(function) -> tuple[float, object]:
@@ -223,8 +195,10 @@ def _measure(name: str, *, page: str, data: bytes, written, baseline, empty) -> 
     """Best of :data:`ROUNDS`: preview, confirm, then the baseline, on emptied tables each time."""
     client = _admin_client()
     previews, confirms, baselines = [], [], []
+    from bench.run import recompute_stubbed
+
     for _ in range(ROUNDS):
-        with _recompute_stubbed():
+        with recompute_stubbed():
             seconds, job_page = _timed(lambda: _preview(client, page, data))
             previews.append(seconds)
             seconds, done = _timed(lambda page=job_page: _confirm(client, page))
@@ -253,7 +227,9 @@ def _measure(name: str, *, page: str, data: bytes, written, baseline, empty) -> 
 
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="opsite-bench-imports-") as tmp:
-        _django(Path(tmp))
+        from bench.run import ensure_django
+
+        ensure_django(Path(tmp) / "imports.sqlite3")
         from django.contrib.admin.models import LogEntry
 
         from communities.models import ActiveUserCount
@@ -295,4 +271,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    # Run as a script: the repository's root, for ``bench.run`` and the project.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     main()

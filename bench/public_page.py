@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bench.api import (
     ROUNDS,
+    failed_statuses,
     free_port,
     load,
     measured,
@@ -84,13 +85,7 @@ def main() -> None:
     finally:
         stop(server)
 
-    failed = {
-        status: count
-        for rounds in (page_rounds, kpi_rounds)
-        for round_ in rounds
-        for status, count in round_.statuses.items()
-        if status != 200
-    }
+    failed = failed_statuses(page_rounds, kpi_rounds)
     page_rps = statistics.median(round_.rps for round_ in page_rounds)
     kpi_rps = statistics.median(round_.rps for round_ in kpi_rounds)
     ratio = statistics.median(page.rps / kpi.rps for page, kpi in zip(page_rounds, kpi_rounds, strict=True))

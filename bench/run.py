@@ -17,6 +17,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +41,32 @@ def setup_django(db_path: Path) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
+
+
+def ensure_django(db_path: Path) -> None:
+    """:func:`setup_django`, unless Django is already set up (a benchmark run by ``run.py``)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from django.apps import apps
+
+    if not apps.ready:
+        setup_django(db_path)
+
+
+@contextmanager
+def recompute_stubbed() -> Iterator[None]:
+    """Requests for a recompute are recorded, not run: in production a worker runs them, outside
+    the request or the import being measured."""
+    import opsite.core.recompute
+
+    original = opsite.core.recompute.enqueue_recompute
+    opsite.core.recompute.enqueue_recompute = lambda kind: opsite.core.recompute.Enqueued(
+        kind=kind, task_id="bench", status="queued"
+    )
+    try:
+        yield
+    finally:
+        opsite.core.recompute.enqueue_recompute = original
 
 
 def discover() -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import environ
@@ -406,8 +407,8 @@ OPSITE_RUNWAY_THRESHOLDS = {
 # exempt), a fraction from 0 up to (not including) 1. A bad value stops the start, not a forecast.
 OPSITE_FISCAL_SPONSOR_FEE = env.str("OPSITE_FISCAL_SPONSOR_FEE", default="0")
 try:
-    _fiscal_sponsor_fee_ok = 0 <= float(OPSITE_FISCAL_SPONSOR_FEE) < 1
-except ValueError:
+    _fiscal_sponsor_fee_ok = 0 <= Decimal(OPSITE_FISCAL_SPONSOR_FEE) < 1
+except InvalidOperation:
     _fiscal_sponsor_fee_ok = False
 if not _fiscal_sponsor_fee_ok:
     raise environ.ImproperlyConfigured(
