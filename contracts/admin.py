@@ -24,11 +24,13 @@ from opsite.core.admin import (
     money_column,
     percent_column,
 )
+from opsite.core.collection_admin import CollectionFlagsMixin
 from opsite.core.formatting import format_money
 from opsite.core.money import quantize
 from opsite.core.services import adopt
 
 from .choices import BillingPlan
+from .collection import contract_records
 
 # Importing it registers the usage fee schedules' admins too.
 from .fee_admin import usage_fees_csv, usage_fees_table
@@ -125,8 +127,11 @@ class ContractActionForm(helpers.ActionForm):
 
 
 @admin.register(ServiceContract)
-class ServiceContractAdmin(OpsiteHistoryAdmin):
+class ServiceContractAdmin(CollectionFlagsMixin, OpsiteHistoryAdmin):
     action_form = ContractActionForm
+    # The collection flags (opsite.core.collection_admin) tell what was paid and the cash
+    # position's date, which Operations, who may view contracts, may not see.
+    flag_permissions = ("contracts.view_contractpayment", "funding.view_cashposition")
     # What fits a laptop's screen beside the filters, the figures first so that a phone shows
     # them too. The category and the dates are on the contract's page.
     list_display = (
@@ -155,8 +160,11 @@ class ServiceContractAdmin(OpsiteHistoryAdmin):
     actions = ("create_payment_schedule",)
     resource_classes = [ServiceContractResource]
 
+    def flag_records(self, as_of):
+        return contract_records(as_of)
+
     def get_queryset(self, request):
-        return with_payment_totals(super().get_queryset(request))
+        return self.with_flags(request, with_payment_totals(super().get_queryset(request)))
 
     def get_urls(self):
         csv_view = self.admin_site.admin_view(self.usage_fees_csv_view)

@@ -31,13 +31,14 @@ from opsite.core.admin import (
     months_column,
     percent_column,
 )
+from opsite.core.collection_admin import CollectionFlagsMixin
 from opsite.core.formatting import format_months
 from opsite.core.money import ZERO
 from opsite.core.services import adopt
 
 from . import selectors, services
 from .choices import GrantRole
-from .collection_admin import CollectionFlagFilter, flags_text, grant_flags, may_see_flags, with_flag_codes
+from .collection import grant_records
 from .models import (
     CashPosition,
     Disbursement,
@@ -203,8 +204,11 @@ class DisbursementInline(OpsiteTabularInline):
 
 
 @admin.register(Grant)
-class GrantAdmin(CappedChildrenAdmin, OpsiteHistoryAdmin):
+class GrantAdmin(CollectionFlagsMixin, CappedChildrenAdmin, OpsiteHistoryAdmin):
     resource_classes = [GrantResource]
+    # The collection flags (opsite.core.collection_admin) tell what was received, which Operations,
+    # who may view grants, may not see.
+    flag_permissions = ("funding.view_disbursement", "funding.view_cashposition")
     form = ServiceRulesForm
     # What fits a laptop's screen beside the filters, the figures first so that a phone shows
     # them too. The title, category, role, the amount subawarded and the dates are on the
@@ -242,31 +246,18 @@ class GrantAdmin(CappedChildrenAdmin, OpsiteHistoryAdmin):
         ("Money and dates", {"fields": ("amount", "currency", "start_on", "end_on")}),
     )
 
+    def flag_records(self, as_of):
+        return grant_records(as_of)
+
     def get_queryset(self, request):
-        changelist = getattr(request.resolver_match, "url_name", "") == "funding_grant_changelist"
-        if not changelist or not may_see_flags(request):
-            return selectors.grant_list()
-        return with_flag_codes(selectors.grant_list(), grant_flags(request))
+        return self.with_flags(request, selectors.grant_list())
 
     def get_list_display(self, request):
-        names = [
+        return [
             name
             for name in super().get_list_display(request)
             if name not in self.needs_view or request.user.has_perm(self.needs_view[name])
         ]
-        if not may_see_flags(request):
-            return names
-        # The flags take the place of the probability (on the grant's page and in a filter), so
-        # the list still fits a laptop's screen.
-        return [*(name for name in names if name != "probability_figure"), "flags_column"]
-
-    def get_list_filter(self, request):
-        filters = super().get_list_filter(request)
-        return (*filters, CollectionFlagFilter) if may_see_flags(request) else filters
-
-    @admin.display(description="flags")
-    def flags_column(self, obj: Grant) -> str:
-        return flags_text(getattr(obj, "flag_codes", ""))
 
     def get_inline_instances(self, request, obj=None):
         inlines = super().get_inline_instances(request, obj)

@@ -304,7 +304,7 @@ def test_changelist_queries_do_not_grow_with_rows(super_client, spec):
     # its distinct days, the distinct currencies for the currency filter, and the values in use
     # of the status, role, category and restricted filters. Nothing per row. The grant changelist
     # adds up to two a page for its collection flags (the cash position's date, then every
-    # grant's payment sums in one query): funding/collection_admin.py.
+    # grant's payment sums in one query): opsite/core/collection_admin.py.
     for _ in range(3):
         spec.make()
     with_three = changelist_queries(super_client, spec.model)

@@ -16,14 +16,8 @@ from communities.tests.factories import CommunityFactory
 from contracts.choices import ContractStatus
 from contracts.tests.factories import ContractPaymentFactory, ServiceContractFactory
 from funding.choices import GrantStatus
-from funding.collection import (
-    ENDING_WITHIN,
-    OVERDUE_AFTER,
-    STALE_AFTER,
-    CollectionFlag,
-    FlagCode,
-    collection_flags,
-)
+from funding.collection import collection_flags
+from opsite.core.collection import ENDING_WITHIN, OVERDUE_AFTER, STALE_AFTER, CollectionFlag, FlagCode
 
 from .factories import CashPositionFactory, DisbursementFactory, FunderFactory, GrantFactory
 
