@@ -10,8 +10,8 @@ Who may not see the runway gets 401/403 with DRF's generic message: no figure, n
 
 A snapshot is served as it was stored. One computed before a key was added (an indicator's
 ``target`` and ``needed``, the two revenue indicators, a period's ``committed_in``/``weighted_in``,
-the ``usage_fees`` and ``fiscal_sponsor_fee`` sources) gets that key as null: the shape is the same
-for every snapshot, and nothing is made up for the past.
+the ``usage_fees`` and ``fiscal_sponsor_fee`` sources, ``monte_carlo``) gets that key as null: the
+shape is the same for every snapshot, and nothing is made up for the past.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from rest_framework.views import APIView
 from opsite.core.recompute import RUNWAY, enqueue_recompute
 
 from ..runway.engine import HEALTH_INDICATORS, IN_SOURCES, OUT_SOURCES, REVENUE_INDICATORS
+from ..runway.montecarlo import CHANCE_HORIZONS
 from ..runway.snapshots import runway_latest, runway_scenario
 
 RUNWAY_PERMISSION = "funding.view_runwaysnapshot"
@@ -121,6 +122,48 @@ class RunwayPeriodSerializer(serializers.Serializer):
         }
 
 
+class MonteCarloRunwaySerializer(serializers.Serializer):
+    p10 = Money(allow_null=True, help_text="Null: that share of draws lasts beyond the horizon.")
+    p50 = Money(allow_null=True)
+    p90 = Money(allow_null=True)
+
+
+class ChanceOutWithinSerializer(serializers.Serializer):
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # Keys are month counts ("6", "12", ...), not identifiers.
+        return {
+            str(months): serializers.DecimalField(
+                max_digits=4,
+                decimal_places=3,
+                coerce_to_string=True,
+                help_text=f"The share of draws whose cash falls below the reserve within {months} months.",
+            )
+            for months in CHANCE_HORIZONS
+        }
+
+
+class FanPeriodSerializer(serializers.Serializer):
+    end = serializers.DateField()
+    p10 = Money()
+    p50 = Money()
+    p90 = Money()
+    mean = Money()
+    committed = Money(help_text="The closing balance with no pipeline item.")
+    weighted = Money(help_text="The closing balance with each pipeline item at its probability.")
+    full = Money(help_text="The closing balance with every pipeline item.")
+
+
+class MonteCarloSerializer(serializers.Serializer):
+    """The pipeline drawn item by item (docs/definitions.md "Probabilistic pipeline")."""
+
+    draws = serializers.IntegerField()
+    seed = serializers.IntegerField()
+    items = serializers.IntegerField(help_text="How many pipeline items were drawn.")
+    runway = MonteCarloRunwaySerializer()
+    chance_out_within = ChanceOutWithinSerializer()
+    periods = FanPeriodSerializer(many=True)
+
+
 class RunwaySerializer(serializers.Serializer):
     """A scenario's runway as of its cash position (docs/definitions.md "Runway")."""
 
@@ -133,6 +176,9 @@ class RunwaySerializer(serializers.Serializer):
     forward_burn = Money()
     indicators = RunwayIndicatorsSerializer()
     periods = RunwayPeriodSerializer(many=True)
+    monte_carlo = MonteCarloSerializer(
+        allow_null=True, help_text="Null in snapshots computed before it was kept."
+    )
 
 
 class RunwayErrorSerializer(serializers.Serializer):

@@ -231,17 +231,54 @@ def _weigh(amount: Decimal, probability: Decimal | None, pipeline: PipelineMode)
     return (amount if pipeline == "full" else ZERO), weighted
 
 
+@dataclass(slots=True)
+class PipelineItem:
+    """One pipeline item's rows by 0-based period (sparse): what it brings in net of what it pays
+    out (`net`), and the part of its inflow the fiscal sponsor's fee is taken on (`fee_base`)."""
+
+    probability: Decimal
+    net: dict[int, Decimal]
+    fee_base: dict[int, Decimal]
+
+
+class _Items:
+    """Collects the pipeline rows by item, for the Monte Carlo draws (`montecarlo.py`)."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, PipelineItem] = {}
+
+    def add(self, key: str, probability: Decimal, k: int, amount: Decimal, *, fee_base: bool) -> None:
+        item = self.items.get(key)
+        if item is None:
+            item = self.items[key] = PipelineItem(probability=probability, net={}, fee_base={})
+        elif item.probability != probability:
+            raise ValueError(
+                f"The rows of pipeline item {key!r} have different probabilities "
+                f"({item.probability} and {probability}): an item comes or goes as one."
+            )
+        item.net[k] = item.net.get(k, ZERO) + amount
+        if fee_base:
+            item.fee_base[k] = item.fee_base.get(k, ZERO) + amount
+
+
+def _item_key(item: str | None, row: int) -> str:
+    """A pipeline row's item: the one it names, else itself alone."""
+    return item if item is not None else f"row:{row}"
+
+
 class _Inflows:
     """The inflow side of a projection, by 0-based period: by source as the scenario counts it,
-    `cin_k`, `ein_k`, the fee's base, and the committed contract inflow of each customer."""
+    `cin_k`, `ein_k`, the fee's base, and the committed contract inflow of each customer; with
+    `items`, the pipeline rows by item too."""
 
-    def __init__(self, grid: Grid) -> None:
+    def __init__(self, grid: Grid, items: _Items | None = None) -> None:
         self.by_source: dict[str, list[Decimal]] = {source: grid.zeros() for source in IN_SOURCES}
         self.committed = grid.zeros()  # cin_k: committed inflow, delays applied, no pipeline, no what-ifs
         self.weighted = grid.zeros()  # ein_k: inflow under weighted pipeline, with the what-ifs
         self.fee_base = grid.zeros()  # what the fiscal sponsor's fee is taken on, as the scenario counts it
         self.customers: dict[str | None, Decimal] = defaultdict(Decimal)  # committed, periods 1-12
         self.near = min(CONCENTRATION_PERIODS, grid.size)
+        self.items = items
 
     def add(
         self,
@@ -253,6 +290,7 @@ class _Inflows:
         *,
         fee_exempt: bool,
         customer: str | None,
+        item: str | None = None,
     ) -> None:
         scenario_amount, weighted_amount = _weigh(amount, probability, pipeline)
         self.by_source[source][k] += scenario_amount
@@ -263,87 +301,23 @@ class _Inflows:
             self.committed[k] += amount
             if source != "grants" and k < self.near:
                 self.customers[customer] += amount
+        elif self.items is not None and item is not None:
+            self.items.add(item, probability, k, amount, fee_base=not fee_exempt)
+
+
+@dataclass(slots=True)
+class _Accumulated:
+    """A scenario's rows by 0-based period, before the fee and the rounding."""
+
+    grid: Grid
+    inflows: _Inflows
+    out_by: dict[str, list[Decimal]]
 
 
 def _project(inputs: RunwayInputs) -> RunwayResult:
     params = inputs.params
-    grid = Grid(inputs.as_of, params.horizon_months)
-    inflows = _Inflows(grid)
-    out_by: dict[str, list[Decimal]] = {source: grid.zeros() for source in OUT_SOURCES}
-
-    delays: dict[str, int] = defaultdict(int)
-    for adjustment in inputs.adjustments:
-        if adjustment.kind == "delay":
-            delays[adjustment.grant_ref or ""] += adjustment.months or 0
-
-    pipeline = params.pipeline
-    period_of: dict[date, int | None] = {}  # many rows share a date: bisect each date once
-    for flow in inputs.flows:
-        if flow.settled and flow.on <= inputs.as_of:
-            continue  # paid or received: already in B
-        on = flow.on
-        if not flow.settled and flow.source == "grants" and flow.grant_ref in delays:
-            on += relativedelta(months=delays[flow.grant_ref])
-        if on in period_of:
-            k = period_of[on]
-        else:
-            k = period_of[on] = grid.index_of(on)
-        if k is None:
-            continue
-        if flow.direction == "in":
-            inflows.add(
-                flow.source,
-                k,
-                flow.amount,
-                flow.pipeline_probability,
-                pipeline,
-                fee_exempt=flow.fee_exempt,
-                customer=flow.customer,
-            )
-        else:
-            out_by[flow.source][k] += _weigh(flow.amount, flow.pipeline_probability, pipeline)[0]
-
-    _add_usage_fees(grid, inflows, inputs, pipeline)
-
-    for expense in inputs.expenses:
-        if expense.recurrence == "once":
-            grid.once(out_by["expenses"], expense.start_on, expense.amount)
-        else:
-            end = expense.end_on.toordinal() if expense.end_on else None
-            grid.spread(out_by["expenses"], expense.amount, expense.start_on.toordinal(), end)
-
-    spans: dict[str, list[tuple[int, int | None]]] = defaultdict(list)
-    for employment in inputs.employments:
-        end = employment.end_on.toordinal() if employment.end_on else None
-        spans[employment.person].append((employment.start_on.toordinal(), end))
-    lines: dict[str, list[PayLine]] = defaultdict(list)
-    for line in inputs.pay_lines:
-        lines[line.person].append(line)
-    for person, person_lines in lines.items():
-        add_payroll(grid, out_by["payroll"], spans.get(person, ()), person_lines)
-
-    adjusted_in = grid.zeros()
-    for adjustment in inputs.adjustments:
-        start = adjustment.start_on
-        end = adjustment.end_on.toordinal() if adjustment.end_on else None
-        if adjustment.kind == "hire":
-            hire = PayLine(
-                person=adjustment.label,
-                effective_on=start,
-                annual_salary=adjustment.amount,
-                benefits_rate=adjustment.benefits_rate,
-            )
-            add_payroll(grid, out_by["adjustments"], [(start.toordinal(), end)], [hire])
-        elif adjustment.kind in ("inflow", "outflow"):
-            into = adjusted_in if adjustment.kind == "inflow" else out_by["adjustments"]
-            if adjustment.recurrence == "once":
-                grid.once(into, start, adjustment.amount)
-            else:
-                grid.spread(into, adjustment.amount, start.toordinal(), end)
-    for k, amount in enumerate(adjusted_in):
-        inflows.by_source["adjustments"][k] += amount
-        inflows.weighted[k] += amount
-        inflows.fee_base[k] += amount
+    flows = _accumulate(inputs, params.pipeline)
+    grid, inflows, out_by = flows.grid, flows.inflows, flows.out_by
 
     rate = inputs.fiscal_sponsor_fee
     fee = [fee_on(rate, base) for base in inflows.fee_base] if rate else grid.zeros()
@@ -409,13 +383,102 @@ def _project(inputs: RunwayInputs) -> RunwayResult:
     )
 
 
+def _accumulate(inputs: RunwayInputs, pipeline: PipelineMode, items: _Items | None = None) -> _Accumulated:
+    """Every row of the scenario in its period, the pipeline counted as `pipeline` says; with
+    `items`, each pipeline row also collected under its item."""
+    params = inputs.params
+    grid = Grid(inputs.as_of, params.horizon_months)
+    inflows = _Inflows(grid, items)
+    out_by: dict[str, list[Decimal]] = {source: grid.zeros() for source in OUT_SOURCES}
+
+    delays: dict[str, int] = defaultdict(int)
+    for adjustment in inputs.adjustments:
+        if adjustment.kind == "delay":
+            delays[adjustment.grant_ref or ""] += adjustment.months or 0
+
+    period_of: dict[date, int | None] = {}  # many rows share a date: bisect each date once
+    for row, flow in enumerate(inputs.flows):
+        if flow.settled and flow.on <= inputs.as_of:
+            continue  # paid or received: already in B
+        on = flow.on
+        if not flow.settled and flow.source == "grants" and flow.grant_ref in delays:
+            on += relativedelta(months=delays[flow.grant_ref])
+        if on in period_of:
+            k = period_of[on]
+        else:
+            k = period_of[on] = grid.index_of(on)
+        if k is None:
+            continue
+        if flow.direction == "in":
+            inflows.add(
+                flow.source,
+                k,
+                flow.amount,
+                flow.pipeline_probability,
+                pipeline,
+                fee_exempt=flow.fee_exempt,
+                customer=flow.customer,
+                item=_item_key(flow.item, row) if items is not None else None,
+            )
+        else:
+            out_by[flow.source][k] += _weigh(flow.amount, flow.pipeline_probability, pipeline)[0]
+            if items is not None and flow.pipeline_probability is not None:
+                key = _item_key(flow.item, row)
+                items.add(key, flow.pipeline_probability, k, -flow.amount, fee_base=False)
+
+    _add_usage_fees(grid, inflows, inputs, pipeline)
+
+    for expense in inputs.expenses:
+        if expense.recurrence == "once":
+            grid.once(out_by["expenses"], expense.start_on, expense.amount)
+        else:
+            end = expense.end_on.toordinal() if expense.end_on else None
+            grid.spread(out_by["expenses"], expense.amount, expense.start_on.toordinal(), end)
+
+    spans: dict[str, list[tuple[int, int | None]]] = defaultdict(list)
+    for employment in inputs.employments:
+        end = employment.end_on.toordinal() if employment.end_on else None
+        spans[employment.person].append((employment.start_on.toordinal(), end))
+    lines: dict[str, list[PayLine]] = defaultdict(list)
+    for line in inputs.pay_lines:
+        lines[line.person].append(line)
+    for person, person_lines in lines.items():
+        add_payroll(grid, out_by["payroll"], spans.get(person, ()), person_lines)
+
+    adjusted_in = grid.zeros()
+    for adjustment in inputs.adjustments:
+        start = adjustment.start_on
+        end = adjustment.end_on.toordinal() if adjustment.end_on else None
+        if adjustment.kind == "hire":
+            hire = PayLine(
+                person=adjustment.label,
+                effective_on=start,
+                annual_salary=adjustment.amount,
+                benefits_rate=adjustment.benefits_rate,
+            )
+            add_payroll(grid, out_by["adjustments"], [(start.toordinal(), end)], [hire])
+        elif adjustment.kind in ("inflow", "outflow"):
+            into = adjusted_in if adjustment.kind == "inflow" else out_by["adjustments"]
+            if adjustment.recurrence == "once":
+                grid.once(into, start, adjustment.amount)
+            else:
+                grid.spread(into, adjustment.amount, start.toordinal(), end)
+    for k, amount in enumerate(adjusted_in):
+        inflows.by_source["adjustments"][k] += amount
+        inflows.weighted[k] += amount
+        inflows.fee_base[k] += amount
+
+    return _Accumulated(grid=grid, inflows=inflows, out_by=out_by)
+
+
 def _add_usage_fees(grid: Grid, inflows: _Inflows, inputs: RunwayInputs, pipeline: PipelineMode) -> None:
     """Each usage-priced contract's expected fee on every month end after A within its term."""
     if not inputs.usage_fees:
         return
     month_ends = grid.month_ends()
     ordinals = [ordinal for ordinal, _ in month_ends]
-    for usage in inputs.usage_fees:
+    for row, usage in enumerate(inputs.usage_fees):
+        item = None if inflows.items is None else _item_key(usage.item, -1 - row)
         first = bisect_left(ordinals, usage.start_on.toordinal())
         last = len(ordinals) if usage.end_on is None else bisect_right(ordinals, usage.end_on.toordinal())
         for _, k in month_ends[first:last]:
@@ -427,4 +490,5 @@ def _add_usage_fees(grid: Grid, inflows: _Inflows, inputs: RunwayInputs, pipelin
                 pipeline,
                 fee_exempt=usage.fee_exempt,
                 customer=usage.customer,
+                item=item,
             )

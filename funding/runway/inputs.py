@@ -111,6 +111,9 @@ class Flow:
     disbursements. `fee_exempt` marks an inflow the fiscal sponsor takes no fee on (a payment of a
     `cloud` contract); `customer` names the community a contract payment comes from (for
     `customer_concentration`; contract inflows naming none count as one customer together).
+    `item` names the pipeline item a pipeline row belongs to (a proposed contract; a prospect or
+    submitted grant with its subawards' payments): its rows come or go together in the Monte Carlo
+    draws, so they must share one probability. A pipeline row naming none is an item alone.
     """
 
     on: date
@@ -122,6 +125,7 @@ class Flow:
     grant_ref: str | None = None
     fee_exempt: bool = False
     customer: str | None = None
+    item: str | None = None
 
     def __post_init__(self) -> None:
         # The loader builds thousands of these: well-formed ones (Decimal money, a plain date, known
@@ -143,6 +147,7 @@ class Flow:
             )
             and type(self.fee_exempt) is bool
             and (self.customer is None or type(self.customer) is str)
+            and (self.item is None or type(self.item) is str)
         ):
             return
         _validate(self, decimals=("amount",), dates=("on",), choices={"direction": get_args(Direction)})
@@ -163,8 +168,10 @@ def _validate_tags(obj: Any) -> None:
     kind = type(obj).__name__
     if type(obj.fee_exempt) is not bool:
         raise TypeError(f"{kind}.fee_exempt must be a bool, got {type(obj.fee_exempt).__name__}")
-    if obj.customer is not None and not isinstance(obj.customer, str):
-        raise TypeError(f"{kind}.customer must be a str or None, got {type(obj.customer).__name__}")
+    for name in ("customer", "item"):
+        value = getattr(obj, name)
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{kind}.{name} must be a str or None, got {type(value).__name__}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -175,7 +182,7 @@ class UsageFeeInflow:
     `amount` is the mean of the contract's last 12 complete months' usage fees, in the reporting
     currency; the loader cuts a contract's term where the exchange rate changes, one inflow per
     piece. Weighted like the contract (`pipeline_probability` as in `Flow`), exempt from the fee
-    like its payments, and counted for its `customer`.
+    like its payments, counted for its `customer`, and drawn with its contract's payments (`item`).
     """
 
     amount: Decimal
@@ -184,6 +191,7 @@ class UsageFeeInflow:
     pipeline_probability: Decimal | None = None
     fee_exempt: bool = False
     customer: str | None = None
+    item: str | None = None
 
     def __post_init__(self) -> None:
         _validate(self, decimals=("amount",), dates=("start_on", "end_on"))

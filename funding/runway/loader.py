@@ -274,11 +274,12 @@ def _contract_payments(
             "contract__currency",
             "contract__category",
             "contract__community_id",
+            "contract_id",
         )
     )
     flows: list[Flow] = []
     invoices: list[Invoice] = []
-    for due_on, amount, paid_on, status, probability, currency, category, community_id in rows:
+    for due_on, amount, paid_on, status, probability, currency, category, community_id, contract_id in rows:
         if not skipped.keep("contracts.ContractPayment", due_on, paid_on):
             continue
         if status == ContractStatus.SIGNED and first_due <= due_on <= as_of:
@@ -298,6 +299,7 @@ def _contract_payments(
                 pipeline_probability=_probability(status, probability, (ContractStatus.SIGNED,)),
                 fee_exempt=category == ContractCategory.CLOUD,
                 customer=str(community_id),
+                item=f"contract:{contract_id}",
             )
         )
     return flows, tuple(invoices)
@@ -317,9 +319,10 @@ def _disbursement_flows(as_of: date, rates: _Rates, skipped: _Skipped) -> Iterab
             "grant__probability",
             "grant__currency",
             "grant__reference",
+            "grant_id",
         )
     )
-    for expected_on, amount, received_on, status, probability, currency, reference in rows:
+    for expected_on, amount, received_on, status, probability, currency, reference, grant_id in rows:
         if not skipped.keep("funding.Disbursement", expected_on, received_on):
             continue
         on = received_on or expected_on
@@ -331,6 +334,7 @@ def _disbursement_flows(as_of: date, rates: _Rates, skipped: _Skipped) -> Iterab
             settled=received_on is not None,
             pipeline_probability=_probability(status, probability, AWARDED_STATUSES),
             grant_ref=reference,
+            item=f"grant:{grant_id}",
         )
 
 
@@ -347,9 +351,10 @@ def _subaward_flows(as_of: date, rates: _Rates, skipped: _Skipped) -> Iterable[F
             "subaward__grant__status",
             "subaward__grant__probability",
             "subaward__grant__currency",
+            "subaward__grant_id",
         )
     )
-    for due_on, amount, paid_on, status, probability, currency in rows:
+    for due_on, amount, paid_on, status, probability, currency, grant_id in rows:
         if not skipped.keep("funding.SubawardPayment", due_on, paid_on):
             continue
         on = paid_on or due_on
@@ -360,6 +365,8 @@ def _subaward_flows(as_of: date, rates: _Rates, skipped: _Skipped) -> Iterable[F
             source="subawards",
             settled=paid_on is not None,
             pipeline_probability=_probability(status, probability, AWARDED_STATUSES),
+            # A subaward's payments come or go with its grant in the Monte Carlo draws.
+            item=f"grant:{grant_id}",
         )
 
 

@@ -107,4 +107,5 @@ def usage_fee_inflows(
                 pipeline_probability=None if status == ContractStatus.SIGNED else Decimal(probability),
                 fee_exempt=category == ContractCategory.CLOUD,
                 customer=str(community_id),
+                item=f"contract:{pk}",
             )

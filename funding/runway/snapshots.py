@@ -1,8 +1,9 @@
 """Computing, keeping and reading runway snapshots; and the dashboard's what-if preview.
 
 Every computed runway is kept as a ``RunwaySnapshot`` (docs/definitions.md), so leadership can see how the
-forecast moved. ``result`` is the JSON of docs/api.md "Runway API": ``RunwayResult.as_dict()`` plus
-``"scenario"`` (the slug).
+forecast moved. ``result`` is the JSON of docs/api.md "Runway API": ``RunwayResult.as_dict()``, the
+Monte Carlo draws of the pipeline under ``"monte_carlo"`` (``montecarlo.py``) and ``"scenario"``
+(the slug).
 
 Repeated recomputes: a recompute whose result is identical to the scenario's latest snapshot, and
 comes less than a minute (``DUPLICATE_WINDOW``) after it, stores nothing and returns that snapshot.
@@ -19,9 +20,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
@@ -31,7 +34,7 @@ from ..choices import AdjustmentKind, AdjustmentRecurrence
 from ..models import Grant, RunwaySnapshot, Scenario, ScenarioAdjustment
 from ..services import runway_snapshot_create
 from .engine import RunwayResult, project
-from .inputs import Adjustment
+from .inputs import Adjustment, RunwayInputs
 from .loader import (
     NoCashPosition,
     Records,
@@ -41,6 +44,7 @@ from .loader import (
     load_inputs,
     load_records,
 )
+from .montecarlo import MonteCarloResult, simulate
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +56,31 @@ WHAT_IF_FIELDS = frozenset(
 )
 
 
-def _result_json(scenario: Scenario, result: RunwayResult) -> dict[str, Any]:
-    return {"scenario": scenario.slug, **result.as_dict()}
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    """A scenario's projection and its Monte Carlo draws of the pipeline, from the same inputs."""
+
+    result: RunwayResult
+    monte_carlo: MonteCarloResult
+
+    def as_dict(self) -> dict[str, Any]:
+        """The runway API's JSON without ``"scenario"``."""
+        return {**self.result.as_dict(), "monte_carlo": self.monte_carlo.as_dict()}
+
+
+def forecast(inputs: RunwayInputs) -> Forecast:
+    """Project ``inputs`` and draw their pipeline (``OPSITE_MONTE_CARLO_DRAWS`` draws, seeded with
+    ``OPSITE_MONTE_CARLO_SEED``)."""
+    return Forecast(
+        result=project(inputs),
+        monte_carlo=simulate(
+            inputs, draws=settings.OPSITE_MONTE_CARLO_DRAWS, seed=settings.OPSITE_MONTE_CARLO_SEED
+        ),
+    )
+
+
+def _result_json(scenario: Scenario, computed: Forecast) -> dict[str, Any]:
+    return {"scenario": scenario.slug, **computed.as_dict()}
 
 
 def _latest_by_scenario(scenarios: Sequence[Scenario]) -> dict[int, RunwaySnapshot]:
@@ -78,8 +105,9 @@ def _latest_by_scenario(scenarios: Sequence[Scenario]) -> dict[int, RunwaySnapsh
 def _store(
     *, scenario: Scenario, records: Records, adjustments: Sequence[Adjustment], latest: RunwaySnapshot | None
 ) -> RunwaySnapshot:
-    result = project(inputs_for(records=records, scenario=scenario, adjustments=adjustments))
-    data = _result_json(scenario, result)
+    computed = forecast(inputs_for(records=records, scenario=scenario, adjustments=adjustments))
+    result = computed.result
+    data = _result_json(scenario, computed)
     now = timezone.now()
     if (
         latest is not None
@@ -180,7 +208,7 @@ def runway_latest(*, scenario_slug: str | None = None) -> RunwaySnapshot | None:
 # --- what-if preview ------------------------------------------------------------------------------
 
 
-def runway_preview(*, scenario: Scenario, adjustments: Sequence[Mapping[str, Any]]) -> RunwayResult:
+def runway_preview(*, scenario: Scenario, adjustments: Sequence[Mapping[str, Any]]) -> Forecast:
     """The runway of ``scenario`` with what-ifs added to or removed from its adjustments; writes nothing.
 
     Each item of ``adjustments`` is either
@@ -201,7 +229,7 @@ def runway_preview(*, scenario: Scenario, adjustments: Sequence[Mapping[str, Any
     with transaction.atomic():
         inputs = load_inputs(scenario=scenario, extra_adjustments=extra, without_adjustments=removed)
         transaction.set_rollback(True)
-    return project(inputs)
+    return forecast(inputs)
 
 
 def _parse_what_ifs(

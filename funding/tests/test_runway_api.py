@@ -42,7 +42,11 @@ TOP_KEYS = [
     "forward_burn",
     "indicators",
     "periods",
+    "monte_carlo",
 ]
+MONTE_CARLO_KEYS = ["draws", "seed", "items", "runway", "chance_out_within", "periods"]
+FAN_KEYS = ["end", "p10", "p50", "p90", "mean", "committed", "weighted", "full"]
+SHARE = re.compile(r"^(0\.\d{3}|1\.000)$")
 INDICATOR_KEYS = [
     "committed_runway",
     "cost_coverage",
@@ -118,6 +122,16 @@ def assert_runway_shape(data: dict) -> None:
         assert list(period["out_by_source"]) == OUT_KEYS
         for value in (*period["in_by_source"].values(), *period["out_by_source"].values()):
             assert_money(value)
+    monte_carlo = data["monte_carlo"]
+    assert list(monte_carlo) == MONTE_CARLO_KEYS
+    assert list(monte_carlo["runway"]) == ["p10", "p50", "p90"]
+    assert list(monte_carlo["chance_out_within"]) == ["6", "12", "18", "24"]
+    assert all(SHARE.match(share) for share in monte_carlo["chance_out_within"].values())
+    assert len(monte_carlo["periods"]) == data["horizon_months"]
+    for period in monte_carlo["periods"]:
+        assert list(period) == FAN_KEYS
+        for key in FAN_KEYS[1:]:
+            assert_money(period[key])
 
 
 # --- GET ------------------------------------------------------------------------------------------

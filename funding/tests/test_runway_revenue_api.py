@@ -86,6 +86,7 @@ def test_a_snapshot_stored_before_these_keys_is_served_with_them_null(finance_cl
     assert (period["committed_in"], period["weighted_in"]) == (None, None)
     assert period["in_by_source"]["usage_fees"] is None
     assert period["out_by_source"]["fiscal_sponsor_fee"] is None
+    assert data["monte_carlo"] is None
     # Everything it did keep is served as kept.
     assert period["out_by_source"]["payroll"] == "171000.00"
     assert data["indicators"]["cash_reserve"]["value"] == "9.25"

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.apps import apps as django_apps
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -17,6 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from funding.models import RunwaySnapshot, Scenario
 from funding.runway import project
 from funding.runway.loader import NoCashPosition, load_inputs
+from funding.runway.montecarlo import simulate
 from funding.runway.snapshots import (
     runway_latest,
     runway_preview,
@@ -97,14 +99,16 @@ def test_the_default_scenarios_migration_does_not_take_over_another_default():
 def test_recompute_stores_a_snapshot_holding_the_api_json(books):
     snapshot = runway_recompute(scenario=base())
 
-    expected = project(load_inputs(scenario=base()))
+    inputs = load_inputs(scenario=base())
+    expected = project(inputs)
     snapshot.refresh_from_db()
     assert snapshot.scenario.slug == "base"
     assert snapshot.as_of == A
     assert snapshot.computed_at == NOW
     assert snapshot.months == expected.months == D("8.00")
     assert snapshot.cash_out_on == expected.cash_out_on
-    assert snapshot.result == {"scenario": "base", **expected.as_dict()}
+    drawn = simulate(inputs, draws=settings.OPSITE_MONTE_CARLO_DRAWS, seed=settings.OPSITE_MONTE_CARLO_SEED)
+    assert snapshot.result == {"scenario": "base", **expected.as_dict(), "monte_carlo": drawn.as_dict()}
 
 
 def test_recompute_without_a_cash_position_says_what_is_missing():
@@ -214,7 +218,7 @@ def test_a_preview_with_a_hire_shortens_the_runway(books):
     preview = runway_preview(
         scenario=scenario,
         adjustments=[{"kind": "hire", "label": "SRE", "amount": "96000.00", "start_on": "2024-11-01"}],
-    )
+    ).result
 
     assert preview.months < before.months
     # 96,000 a year, no benefits: 8,000 a month.
@@ -228,7 +232,7 @@ def test_a_preview_can_remove_a_saved_adjustment(books):
     )
     with_it = project(load_inputs(scenario=scenario))
 
-    without = runway_preview(scenario=scenario, adjustments=[{"remove": windfall.pk}])
+    without = runway_preview(scenario=scenario, adjustments=[{"remove": windfall.pk}]).result
 
     assert with_it.months is None
     assert without.months == D("8.00")

@@ -416,6 +416,18 @@ if not _fiscal_sponsor_fee_ok:
         f"for 15%; got {OPSITE_FISCAL_SPONSOR_FEE!r}."
     )
 OPSITE_LEADERSHIP_ALERT_EMAILS = env.list("OPSITE_LEADERSHIP_ALERT_EMAILS", default=[])
+# The Monte Carlo pipeline (docs/definitions.md): how many draws, from a generator with this seed,
+# so the same inputs give the same figures. A bad value stops the start.
+OPSITE_MONTE_CARLO_DRAWS = env.int("OPSITE_MONTE_CARLO_DRAWS", default=1000)
+OPSITE_MONTE_CARLO_SEED = env.int("OPSITE_MONTE_CARLO_SEED", default=42)
+if not 1 <= OPSITE_MONTE_CARLO_DRAWS <= 100_000:
+    raise environ.ImproperlyConfigured(
+        f"OPSITE_MONTE_CARLO_DRAWS must be from 1 to 100000; got {OPSITE_MONTE_CARLO_DRAWS}."
+    )
+if OPSITE_MONTE_CARLO_SEED < 0:
+    raise environ.ImproperlyConfigured(
+        f"OPSITE_MONTE_CARLO_SEED must be 0 or more; got {OPSITE_MONTE_CARLO_SEED}."
+    )
 
 # Browsers may call the public KPI API and the widgets, and only them, from pages on these origins.
 CORS_URLS_REGEX = r"^/(api/v1/public|widgets)/.*$"
