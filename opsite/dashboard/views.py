@@ -32,8 +32,9 @@ from opsite.core.money import reporting_currency
 
 from .attention import attention_items
 from .cells import TEXT, csv_cell, display_cell
-from .charts import CHART_SLUGS, Chart, build_charts, flow_traces, scenario_trace
+from .charts import CHART_SLUGS, RUNWAY_CHARTS, Chart, build_charts, fan_traces, flow_traces, scenario_trace
 from .forms import WhatIfAdjustmentForm, parse_what_if_request
+from .odds import odds_sentences
 from .selectors import dashboard_data
 from .services import saved_message, scenario_what_ifs_save
 from .summary import cash_position_warning, comfort_months, format_day, runway_card
@@ -79,7 +80,7 @@ def leadership_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 
 
 def _card(scenario: Scenario, result: dict[str, Any] | None, today: date) -> dict[str, Any]:
-    return runway_card(
+    card = runway_card(
         slug=scenario.slug,
         name=scenario.name,
         reserve=scenario.reserve,
@@ -87,6 +88,9 @@ def _card(scenario: Scenario, result: dict[str, Any] | None, today: date) -> dic
         today=today,
         pipeline=scenario.get_pipeline_display(),
     )
+    if result is None:
+        return card
+    return {**card, **odds_sentences(result, reserve=scenario.reserve, currency=reporting_currency())}
 
 
 def _chosen_scenario(request: HttpRequest, scenarios: list[Scenario], default: str) -> str:
@@ -119,10 +123,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         for adjustment in data.adjustments
     ]
     user = request.user
+    chart_contexts = [_chart_context(chart) for chart in charts.values()]
     context = {
         "data": data,
         "cards": [_card(runway.scenario, runway.result, data.today) for runway in data.runways],
-        "charts": [_chart_context(chart) for chart in charts.values()],
+        "runway_charts": chart_contexts[:RUNWAY_CHARTS],
+        "impact_charts": chart_contexts[RUNWAY_CHARTS:],
         "figures": {slug: chart.figure for slug, chart in charts.items()},
         "cash_as_of_display": format_day(data.cash_as_of),
         "impact_as_of_display": format_day(data.impact_as_of),
@@ -225,6 +231,7 @@ def what_if(request: HttpRequest) -> JsonResponse:
                 scenario.slug, scenario.name, result, _scenario_index(scenario), what_if=True
             ),
             "flows": flow_traces(result),
+            "fan": fan_traces(result, scenario.reserve),
         }
     )
 

@@ -28,6 +28,7 @@
   function prepare(trace) {
     var copy = Object.assign({}, trace);
     copy.y = toNumbers(copy.y);
+    if (Array.isArray(copy.customdata)) copy.customdata = toNumbers(copy.customdata);
     return copy;
   }
 
@@ -157,6 +158,7 @@
   var plan = { items: [], removed: [] };
   var originals = {}; // scenario slug -> the card's HTML before any what-if
   var flowsOriginal = figures.flows ? figures.flows.data : null;
+  var fanOriginal = figures.odds ? figures.odds.data : null;
   var busy = 0;
 
   function csrfToken() {
@@ -408,11 +410,19 @@
     window.Plotly.react(element, traces.map(prepare), element.layout, config);
   }
 
+  // The fan chart shows the default scenario: a what-if on it redraws the fan from its draws.
+  function setFan(traces) {
+    var element = chartElement("odds");
+    if (!element || !element.data || !traces) return;
+    window.Plotly.react(element, traces.map(prepare), element.layout, config);
+  }
+
   function discard() {
     plan = { items: [], removed: [] };
     restoreCards();
     setWhatIfTrace(null);
     if (flowsOriginal) setFlows(flowsOriginal);
+    if (fanOriginal) setFan(fanOriginal);
     resultLine.textContent = "";
     showErrors(null);
     renderPlan();
@@ -436,7 +446,10 @@
       var was = before ? before.textContent : null;
       updateCard(answer.json.scenario, answer.json.card);
       setWhatIfTrace(answer.json.trace);
-      if (answer.json.scenario === state.default) setFlows(answer.json.flows);
+      if (answer.json.scenario === state.default) {
+        setFlows(answer.json.flows);
+        setFan(answer.json.fan);
+      }
       var count = items.length + removed.length;
       resultLine.textContent =
         "With " + count + " change" + (count === 1 ? "" : "s") + ", " + scenarioName(answer.json.scenario) +

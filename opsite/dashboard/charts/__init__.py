@@ -6,7 +6,7 @@ and the rows its accessible table and its CSV download show. Figure and table co
 rows, so what is drawn is what is downloaded.
 
 Split by subject: :mod:`.base` (the :class:`Chart` type and what every chart shares),
-:mod:`.runway` and :mod:`.impact` (one function per chart).
+:mod:`.runway`, :mod:`.odds` (the fan chart) and :mod:`.impact` (one function per chart).
 """
 
 from __future__ import annotations
@@ -21,13 +21,23 @@ from .impact import (
     team_chart,
     usage_chart,
 )
+from .odds import fan_chart, fan_traces
 from .runway import cash_chart, flow_traces, flows_chart, history_chart, scenario_trace
 
-__all__ = ["CHART_SLUGS", "Chart", "build_charts", "flow_traces", "scenario_trace"]
+__all__ = [
+    "CHART_SLUGS",
+    "RUNWAY_CHARTS",
+    "Chart",
+    "build_charts",
+    "fan_traces",
+    "flow_traces",
+    "scenario_trace",
+]
 
 
 CHART_SLUGS = (
     "cash",
+    "odds",
     "flows",
     "runway-history",
     "funding",
@@ -39,11 +49,16 @@ CHART_SLUGS = (
 )
 
 
+# The first charts of CHART_SLUGS sit beside the what-if planner; the rest under "Funding and impact".
+RUNWAY_CHARTS = 4
+
+
 def build_charts(data: DashboardData) -> dict[str, Chart]:
     """Every chart of the page, by slug, in page order."""
     series = data.series
     charts = [
         cash_chart(data.runways, data.today),
+        fan_chart(data.default_runway),
         flows_chart(data.default_runway),
         history_chart(data.history, data.runways),
         funding_chart(series[("funding", "quarter")]),
