@@ -218,6 +218,35 @@ def _retired(hub: Hub, spec: CommunitySpec) -> date | None:
     )
 
 
+def usage_samples(specs: list[CommunitySpec], end: date) -> list[Sample]:
+    """Every usage sample to ``end``: the history's communities over 2021-2024, then every
+    community's later months (once the leavers are chosen: a hub stops reporting when it retires)."""
+    history = [spec for spec in specs if spec.community.joined_on <= HISTORY_END]
+    samples, bases, scale = history_usage(history)
+    return samples + later_usage(specs, bases, scale, end)
+
+
+def community_users(
+    specs: list[CommunitySpec], samples: list[Sample], slugs: set[str]
+) -> dict[str, dict[date, int]]:
+    """The monthly active users of each community of ``slugs`` on every month-end: its hubs' 30d
+    samples of that day, BinderHubs left out (docs/definitions.md). A hub reports on every
+    month-end it is live and on no other, so the samples of a day are those of its live hubs."""
+    hubs = {
+        hub.slug: spec.community.slug
+        for spec in specs
+        if spec.community.slug in slugs
+        for hub in spec.hubs
+        if hub.kind != "binderhub"
+    }
+    users: dict[str, dict[date, int]] = {slug: {} for slug in slugs}
+    for hub, day, period, count in samples:
+        if period == "30d" and hub in hubs:
+            by_day = users[hubs[hub]]
+            by_day[day] = by_day.get(day, 0) + count
+    return users
+
+
 def history_usage(specs: list[CommunitySpec]) -> tuple[list[Sample], dict[str, float], float]:
     """Month-end 30d/7d/24h samples of 2021-2024; the 30d sum of live non-binder hubs hits MAU_TARGETS.
 

@@ -1,5 +1,6 @@
-"""The demo's service contracts as plans: yearly hub-service terms of the paying communities, and
-one-off development, support and partnership contracts.
+"""The demo's service contracts as plans: yearly hub-service terms of the paying communities (a few
+priced on usage after the history), one-off development, support and partnership contracts, and
+cloud bills passed through (:mod:`opsite.demo.revenue`).
 
 The terms of the published history are drawn exactly as they always were (so the funding figures
 of 2021-2024 never move); later terms, and how the proposals of the end of 2024 turned out, are
@@ -15,9 +16,11 @@ from decimal import Decimal
 from dateutil.relativedelta import relativedelta
 
 from . import data, later
-from .communities import CommunitySpec
+from .collecting import slow_customers
+from .communities import CommunitySpec, choose_leavers
 from .dates import HISTORY_END, months_later, split
 from .plans import ContractPlan, Payment
+from .revenue import cloud_contracts, platform_fee, price_usage, usage_priced
 
 SEED = 2021
 # Funding awarded (grants) plus signed (contracts) with a date in 2021-2023, in USD.
@@ -34,15 +37,24 @@ def rng(section: str) -> random.Random:
 def contract_plans(specs: list[CommunitySpec], until: date) -> list[ContractPlan]:
     """Every contract on the books by ``until`` (terms shown up to six months ahead of their start).
 
-    Sets ``leaves_on`` on the specs of paying communities that do not renew.
+    Sets ``leaves_on`` on the specs of the communities that leave: the paying ones that do not
+    renew, then a few without a contract (:func:`choose_leavers`). The usage-priced contracts get
+    their fees from the usage of the communities that stay.
     """
     history = [spec for spec in specs if spec.community.joined_on <= HISTORY_END]
     terms, factor, payers = history_terms(history)
     plans = history_plans(terms)
     if until > HISTORY_END:
-        plans += later_terms(specs, payers, factor, until, {plan.reference for plan in plans})
+        paying = {community.slug for community, _fee, _billing in payers}
+        priced = usage_priced(payers)
+        plans += later_terms(specs, payers, factor, until, {plan.reference for plan in plans}, priced)
         plans += later_contracts(plans, until)
-    return [plan for plan in plans if plan.shown_on <= until]
+        plans += cloud_contracts(specs, paying, until)
+        slow_customers(plans, specs)
+    shown = [plan for plan in plans if plan.shown_on <= until]
+    choose_leavers(specs, {plan.community for plan in shown}, until)
+    price_usage(shown, specs, until)
+    return shown
 
 
 def history_terms(specs: list[CommunitySpec]) -> tuple[list[dict], Decimal, list]:
@@ -202,13 +214,19 @@ def _decide(plan: ContractPlan, signed: str | None = "", *, renewal: bool = True
 
 
 def later_terms(
-    specs: list[CommunitySpec], payers: list, factor: Decimal, until: date, history: set[str]
+    specs: list[CommunitySpec],
+    payers: list,
+    factor: Decimal,
+    until: date,
+    history: set[str],
+    priced: set[str],
 ) -> list[ContractPlan]:
     """Hub-service terms after the history's (``history``: their references), and those of the
     new paying communities.
 
     A renewal is proposed six months before it starts (never before 2025); a community that does
-    not renew leaves when its last term ends.
+    not renew leaves when its last term ends. The communities of ``priced`` renew on usage pricing
+    from ``later.USAGE_PRICED_FROM``: a platform fee, plus their users on the default schedule.
     """
     by_slug = {spec.community.slug: spec for spec in specs}
     horizon = months_later(until, later.PROPOSED_AHEAD_MONTHS + 1)
@@ -234,17 +252,20 @@ def later_terms(
                 continue
             stream = rng(f"contract-{reference}")
             shown_on = months_later(start, -later.PROPOSED_AHEAD_MONTHS).replace(day=1)
+            fee = _renewal_fee(base * Decimal("1.04") ** k, factor)
+            on_usage = community.slug in priced and start.year >= later.USAGE_PRICED_FROM
             plan = ContractPlan(
                 reference=reference,
                 community=community.slug,
                 category="hub_service",
                 plan=billing,
-                value=_renewal_fee(base * Decimal("1.04") ** k, factor),
+                value=platform_fee(fee) if on_usage else fee,
                 start_on=start,
                 end_on=start + relativedelta(years=1, days=-1),
                 probability=stream.choice((50, 70, 80, 90)) if k else 90,
                 # A new community's first contract is discussed from the day it joins.
                 shown_on=community.joined_on if k == 0 else max(shown_on, FIRST_LATER_DAY),
+                usage_schedule=later.USAGE_SCHEDULE if on_usage else None,
             )
             _schedule(stream, plan)
             _decide(plan, renewal=k > 0)

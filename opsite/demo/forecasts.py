@@ -7,8 +7,11 @@ Each month-end, the balance moves by what was paid and received that month; the 
 ``later.RUNWAY_LOW`` months and no application is waiting for its answer (or under
 ``later.RUNWAY_URGENT`` whatever is waiting), the organization opens an application sized to bring
 it back to about ``later.RUNWAY_AIM``, as fundraising does: that keeps the runway between one and
-two years. The runways of the last ``HISTORY_MONTHS`` month-ends are kept: they become the
-forecast history (``RunwaySnapshot`` rows) the dashboard draws.
+two years. The runway counts the fee the organization's fiscal sponsor keeps
+(``ledger.DEMO_FISCAL_SPONSOR_FEE``), never the site's setting, so the applications it makes, and
+every row of the demo, are the same whatever ``OPSITE_FISCAL_SPONSOR_FEE`` says. The runways of
+the last ``HISTORY_MONTHS`` month-ends are kept: they become the forecast history
+(``RunwaySnapshot`` rows) the dashboard draws.
 
 A month depends only on the months before it, never on how far the demo goes, so the history
 of a demo loaded today is the history of one loaded a year from now.
@@ -24,11 +27,13 @@ from funding.runway.engine import RunwayResult, project
 from funding.runway.inputs import ScenarioParams
 
 from . import data, later
+from .collecting import slow_funders
 from .dates import HISTORY_END, month_ends, months_later
 from .grants import Luck, application, donations, history_grants, long_shots
 from .ledger import Books, exchange_rates, expense_plans, history_cash, inputs_on, month_net
 from .people import Person
 from .plans import ContractPlan, GrantPlan
+from .revenue import pass_through_costs
 
 # How many past month-ends the forecast history covers (the last one is computed when loaded).
 HISTORY_MONTHS = 24
@@ -52,8 +57,8 @@ def keep_books(
         end=end,
         people=people,
         contracts=contracts,
-        grants=[*history_grants(), *donations(end), *long_shots(end)],
-        expenses=expense_plans(end),
+        grants=[*history_grants(), *donations(end), *long_shots(end), *slow_funders(end)],
+        expenses=[*expense_plans(end), *pass_through_costs(contracts)],
         rates=exchange_rates(end),
         cash=history_cash(),
     )

@@ -120,7 +120,7 @@ LONG_SHOT = ("national-research-agency", "Sustaining open infrastructure for res
              600000, 1000000)  # fmt: skip
 
 # --- expenses ---------------------------------------------------------------------------------
-# Monthly costs rise each January by these rates (cloud with usage, the fee with the budget).
+# Monthly costs rise each January by these rates (cloud with usage, services with prices).
 MONTHLY_GROWTH = {
     "Google Cloud hosting": 0.10,
     "AWS hosting": 0.06,
@@ -128,7 +128,6 @@ MONTHLY_GROWTH = {
     "Monitoring and logging": 0.05,
     "Collaboration tools": 0.05,
     "Password manager and security": 0.05,
-    "Fiscal sponsorship fee": 0.06,
     "Accounting and payroll services": 0.04,
     "Insurance": 0.05,
 }
@@ -141,5 +140,58 @@ YEARLY_ONCE = (
 )
 BUDGETED_AHEAD_MONTHS = 12
 
+# --- the fiscal sponsor -----------------------------------------------------------------------
+# Through 2024 the fiscal sponsor charged a flat monthly fee (FLAT_FEE in data.EXPENSES). The
+# agreement signed on FISCAL_SPONSOR_AGREED ended it on FLAT_FEE_ENDS; from the day after, the
+# sponsor keeps FISCAL_SPONSOR_FEE of the revenue it receives for the organization, as
+# docs/definitions.md "Fiscal-sponsor fee" counts it (every contract payment but a cloud
+# contract's, every usage fee, every grant disbursement). The demo's books and its own runways
+# count this fee whatever OPSITE_FISCAL_SPONSOR_FEE says: the setting is the site's, not the
+# demo organization's (the embedded default sets it to the same 0.15).
+FLAT_FEE = "Fiscal sponsorship fee"
+FLAT_FEE_ENDS = "2024-12-31"
+FISCAL_SPONSOR_AGREED = "2024-10-17"
+FISCAL_SPONSOR_FEE = "0.15"
+
 # --- the growth scenario ----------------------------------------------------------------------
 GROWTH_HIRE_SALARY = 150000
+
+# --- revenue realism --------------------------------------------------------------------------
+# The default usage fee schedule, as the contracts migration writes it (users up to, unit price):
+# the demo prices its usage-priced contracts on this copy before it writes a row, and a test
+# holds the copy to the table.
+USAGE_SCHEDULE = "mau-2024"
+USAGE_TIERS = ((10, "10.00"), (100, "5.00"), (1000, "2.50"), (10000, "1.25"), (None, "0.00"))
+# From USAGE_PRICED_FROM, a few large universities renew on usage pricing: a platform fee of
+# PLATFORM_SHARE of what their fixed fee would have been, plus their monthly active users.
+USAGE_PRICED = 3
+USAGE_PRICED_FROM = 2026
+USAGE_PRICED_KINDS = ("r1_university",)
+PLATFORM_SHARE = "0.5"
+# A few communities on a cluster of their own reimburse its cloud bill at cost, a year at a time
+# from each February: the monthly bill of the first year (lowest, highest), growing with usage.
+CLOUD_PASS_THROUGH = 2
+CLOUD_BILL = (1800, 4200)
+CLOUD_GROWTH = 0.08
+
+# --- money to chase ---------------------------------------------------------------------------
+# The helpdesk's community pays every invoice due after the history this many days late.
+LATE_PAYER_DAYS = (75, 110)
+# Each year's first new paying community waits this many days after its first term starts for
+# its purchase order; the invoices due by then are paid together when it comes.
+PURCHASE_ORDER_DAYS = (305, 335)
+# Each year one renewal starting in one of these months is signed this many days into its term.
+LATE_SIGNATURE_MONTHS = (10, 11)
+LATE_SIGNATURE_DAYS = (65, 100)
+# Funders the organization works with after the history: slug, name, kind.
+LATER_FUNDERS = (("lakeshore-community-foundation", "Lakeshore Community Foundation", "foundation"),)
+# The community foundation's yearly grant for a school year (September to August): applied for in
+# spring, decided only in January, half paid on the award and half after the final report, which
+# the foundation pays this many days late. Lowest and highest amount.
+FOUNDATION_GRANT = (60000, 90000)
+FOUNDATION_FINAL_DAYS = (120, 210)
+# Northfield University's yearly subaward for a teaching-lab pilot (February to January): three
+# tranches of 30%, all waiting on the subaward agreement, signed this many days into the term;
+# the last 10% is held back until the final report is accepted. Lowest and highest amount.
+SUBAWARD_PILOT = (80000, 120000)
+SUBAWARD_AGREEMENT_DAYS = (305, 335)

@@ -4,10 +4,16 @@ engine would have been given on any past month-end.
 :func:`inputs_on` builds the engine's inputs from the plans as they stood on a day, by the rules the
 runway loader applies to the database (docs/definitions.md "Runway"): rows settled on or before
 the day are in the balance; open rows, pipeline weighted by their probability; the signed
-contracts' payments due in the 90 days up to the day (invoice collection); the costs and the team
-then on the books. The demo has no usage-priced contract. For the demo's last month-end it gives
-exactly what the loader reads from the rows the demo writes (a test holds the two together), so a
-change to what the loader reads shows there first.
+contracts' payments due in the 90 days up to the day (invoice collection); the usage-priced
+contracts' expected fees; the costs and the team then on the books; and the fiscal sponsor's fee the
+demo organization pays (:data:`DEMO_FISCAL_SPONSOR_FEE`, never the setting, so the demo's data is
+the same whatever the site's ``OPSITE_FISCAL_SPONSOR_FEE``). For the demo's last month-end it gives
+exactly what the loader reads from the rows the demo writes with the setting at that fee (a test
+holds the two together), so a change to what the loader reads shows there first.
+
+The bank balance pays the sponsor the same way: from ``later.FLAT_FEE_ENDS`` on, each month's
+balance loses the fee on the month's receipts subject to it (:func:`month_net`), instead of the
+flat monthly fee of the history.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from decimal import Decimal
 from django.conf import settings
 
 from funding.currency import RateTable
+from funding.runway.indicators import fee_on
 from funding.runway.inputs import (
     COLLECTION_DAYS,
     Employment,
@@ -30,8 +37,9 @@ from funding.runway.inputs import (
     RunwayInputs,
     ScenarioParams,
     Thresholds,
+    UsageFeeInflow,
 )
-from funding.runway.revenue import fiscal_sponsor_fee
+from funding.runway.revenue import last_complete_month_ends, mean_fee
 from opsite.core.money import CENT
 
 from . import data, later
@@ -42,6 +50,9 @@ from .plans import ContractPlan, ExpensePlan, GrantPlan
 SEED = 2021
 COMMITTED_GRANTS = ("awarded", "closed")
 COUNTED_GRANTS = (*COMMITTED_GRANTS, "prospect", "submitted")
+# The demo organization's fiscal sponsor's fee, from the day after the flat fee ends.
+DEMO_FISCAL_SPONSOR_FEE = Decimal(later.FISCAL_SPONSOR_FEE)
+FLAT_FEE_ENDS = date.fromisoformat(later.FLAT_FEE_ENDS)
 
 
 @dataclass
@@ -79,6 +90,9 @@ def expense_plans(until: date) -> list[ExpensePlan]:
         ExpensePlan(name, category, Decimal(amount), recurrence, date.fromisoformat(start), _d(end))
         for name, category, amount, recurrence, start, end in data.EXPENSES
     ]
+    # The sponsor's flat fee ends with 2024, as agreed in its autumn; its percentage follows.
+    flat = next(plan for plan in plans if plan.name == later.FLAT_FEE)
+    flat.end_on, flat.end_known_on = FLAT_FEE_ENDS, date.fromisoformat(later.FISCAL_SPONSOR_AGREED)
     if until <= HISTORY_END:
         return plans
     for year in range(HISTORY_END.year + 1, until.year + 1):
@@ -128,18 +142,37 @@ def exchange_rates(until: date) -> list[tuple[str, date, Decimal]]:
 
 
 def month_net(books: Books, month: date) -> Decimal:
-    """What came in less what went out in ``month`` (a month-end), as the bank saw it."""
+    """What came in less what went out in ``month`` (a month-end), as the bank saw it.
+
+    After ``FLAT_FEE_ENDS``, the fiscal sponsor keeps its fee on the month's receipts subject to
+    it, rounded to the cent as the runway rounds a period's fee: what the runways the demo
+    computed expected it to keep.
+    """
     first = month.replace(day=1)
     rates = books.rate_table(month)
-    net = Decimal(0)
+    received = subject = Decimal(0)
     for contract in books.contracts:
+        came = Decimal(0)
         for payment in contract.payments:
             if payment.settled_on and first <= payment.settled_on <= month:
-                net += payment.amount
+                came += payment.amount
+        # A usage-priced contract's fee of the month, as the runway expects it: on the month's
+        # last day, while the contract is signed.
+        if month in contract.usage_fees and contract.status_on(month) == "signed":
+            came += contract.usage_fees[month]
+        received += came
+        if contract.category != "cloud":  # a cloud bill passed through pays no fee
+            subject += came
     for grant in books.grants:
         for disbursement in grant.disbursements:
             if disbursement.settled_on and first <= disbursement.settled_on <= month:
-                net += rates.convert(disbursement.amount, grant.currency, disbursement.settled_on)
+                came = rates.convert(disbursement.amount, grant.currency, disbursement.settled_on)
+                received += came
+                subject += came
+    net = received
+    if month > FLAT_FEE_ENDS:
+        net -= fee_on(DEMO_FISCAL_SPONSOR_FEE, subject)
+    for grant in books.grants:
         for subaward in grant.subawards:
             for payment in subaward.payments:
                 if payment.settled_on and first <= payment.settled_on <= month:
@@ -167,6 +200,7 @@ def inputs_on(books: Books, day: date, params: ScenarioParams, balance: Decimal)
     rates = books.rate_table(day)
     flows: list[Flow] = []
     invoices: list[Invoice] = []
+    usage_fees: list[UsageFeeInflow] = []
     first_due = day - timedelta(days=COLLECTION_DAYS - 1)
     for contract in books.contracts:
         status = contract.status_on(day)
@@ -189,13 +223,25 @@ def inputs_on(books: Books, day: date, params: ScenarioParams, balance: Decimal)
                         customer=contract.community,
                     )
                 )
+        expected = _expected_usage_fee(contract, day) if contract.end_on > day else 0
+        if expected:
+            usage_fees.append(
+                UsageFeeInflow(
+                    amount=expected,
+                    start_on=contract.start_on,
+                    end_on=contract.end_on,
+                    pipeline_probability=probability,
+                    fee_exempt=contract.category == "cloud",
+                    customer=contract.community,
+                )
+            )
     for grant in books.grants:
         state = grant.state_on(day)
         if state is None or state[0] not in COUNTED_GRANTS:
             continue
         probability = None if state[0] in COMMITTED_GRANTS else Decimal(state[1])
         for disbursement in grant.disbursements:
-            if not disbursement.settled_by(day):
+            if disbursement.shown_on <= day and not disbursement.settled_by(day):
                 amount = rates.convert(disbursement.amount, grant.currency, disbursement.due_on)
                 flows.append(
                     Flow(
@@ -263,8 +309,16 @@ def inputs_on(books: Books, day: date, params: ScenarioParams, balance: Decimal)
         pay_lines=pay_lines,
         params=params,
         thresholds=Thresholds.from_dict(getattr(settings, "OPSITE_RUNWAY_THRESHOLDS", None)),
-        fiscal_sponsor_fee=fiscal_sponsor_fee(),
+        usage_fees=usage_fees,
+        fiscal_sponsor_fee=DEMO_FISCAL_SPONSOR_FEE,
     )
+
+
+def _expected_usage_fee(contract: ContractPlan, day: date) -> Decimal:
+    """A usage-priced contract's expected monthly fee after ``day``, as the runway loader reads it:
+    the mean of its fees of the last twelve complete months, 0 before it has any."""
+    since, through = last_complete_month_ends(day)
+    return mean_fee([fee for end, fee in contract.usage_fees.items() if since <= end <= through])
 
 
 def history_cash() -> dict[date, Decimal]:

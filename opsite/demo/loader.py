@@ -8,14 +8,19 @@ grants and contracts worth about $5.6M over 2021-2023 with a pipeline for the ru
 
 That history (2021-2024) is fixed. A load for a given ``today`` continues it to the last month-end
 before that day (:func:`opsite.demo.dates.demo_end`): the team hires, leaves and gets raises,
-communities join and leave, usage and pull requests go on, contracts renew, grant applications are
-decided, costs rise, and the bank balance is kept month by month with the runway the engine
-computed each month-end (the forecast history; see :mod:`opsite.demo.forecasts`).
+communities join and leave, usage and pull requests go on, contracts renew (a few priced on usage)
+and cloud bills are passed through (:mod:`opsite.demo.revenue`), grant applications are decided,
+some customers and funders pay late (:mod:`opsite.demo.collecting`), costs rise, and the bank
+balance is kept month by month with the runway the engine computed each month-end (the forecast
+history; see :mod:`opsite.demo.forecasts`).
 
 Deterministic: every section draws from its own seeded ``random.Random`` (later years and months
 from streams of their own), so a load for the same ``today`` gives the same rows on every machine,
-and the figures of 2021-2024 do not depend on ``today`` at all. The rows are computed first,
-without reading the database, then written.
+and the figures of 2021-2024 do not depend on ``today`` at all. Nor on the settings: the demo
+organization's fiscal sponsor keeps 15% of its revenue from 2025 (``later.FISCAL_SPONSOR_FEE``, in
+its bank balance and in the runways it raises money by) whatever ``OPSITE_FISCAL_SPONSOR_FEE``
+gives the site's own runway. The rows are computed first, without reading the database, then
+written.
 
 Idempotent: a row is inserted only when its natural key is missing (:mod:`opsite.demo.writing`).
 Children (a contract's payments, a grant's disbursements and subawards, a subaward's payments) are
@@ -38,7 +43,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from communities.models import ActiveUserCount, Community, Hub, Network
-from contracts.models import ContractPayment, ServiceContract
+from contracts.models import ContractPayment, ServiceContract, UsageFeeSchedule
 from contributions.models import PullRequest, Repository, UpstreamCommunity
 from funding.models import (
     CashPosition,
@@ -58,7 +63,7 @@ from opsite.kpis.demo_stories import load_demo_stories
 from staff.models import Compensation, StaffMember
 
 from . import data, later
-from .communities import choose_leavers, community_specs, history_usage, later_usage, rng, show_on
+from .communities import community_specs, rng, show_on, usage_samples
 from .contracts import contract_plans
 from .contributions import pull_requests
 from .dates import HISTORY_END, demo_end
@@ -87,7 +92,6 @@ class DemoBuilder:
     def build(self) -> Counter[str]:
         specs = community_specs(self.end)
         contracts = contract_plans(specs, self.end)
-        choose_leavers(specs, {plan.community for plan in contracts}, self.end)
         self.specs = show_on(specs, self.end)
         people = team(self.end)
         books, forecasts = keep_books(people, contracts, self.end)
@@ -134,9 +138,7 @@ class DemoBuilder:
         self.created["kpis.ImpactStory"] += load_demo_stories(history)
 
     def build_usage(self, specs) -> None:
-        history = [spec for spec in specs if spec.community.joined_on <= HISTORY_END]
-        samples, bases, scale = history_usage(history)
-        samples += later_usage(specs, bases, scale, self.end)
+        samples = usage_samples(specs, self.end)
         hub_ids = dict(Hub.objects.values_list("slug", "pk"))
         rows = [
             {"hub_id": hub_ids[slug], "date": day, "period": period, "active_users": users}
@@ -191,9 +193,8 @@ class DemoBuilder:
             [ExchangeRate(currency=c, effective_on=d, rate=r) for c, d, r in books.rates if d <= end],
             ("currency", "effective_on"),
         )
-        ensure(
-            Funder, [Funder(slug=slug, name=name, kind=kind) for slug, name, kind in data.FUNDERS], ("slug",)
-        )
+        funders = [*data.FUNDERS, *later.LATER_FUNDERS]
+        ensure(Funder, [Funder(slug=slug, name=name, kind=kind) for slug, name, kind in funders], ("slug",))
         funder = self.writer.by(Funder, "slug")
         shown = [(plan, plan.state_on(end)) for plan in books.grants]
         grants = [
@@ -221,6 +222,8 @@ class DemoBuilder:
             if plan.reference not in new:
                 continue
             for row in plan.disbursements:
+                if row.shown_on > end:
+                    continue  # not on the schedule yet
                 disbursements.append(
                     Disbursement(
                         grant=new[plan.reference],
@@ -333,7 +336,7 @@ class DemoBuilder:
                 open_rows = [
                     row.due_on
                     for row in plan.disbursements
-                    if row.due_on > self.end and not row.settled_by(self.end)
+                    if row.due_on > self.end and row.shown_on <= self.end and not row.settled_by(self.end)
                 ]
                 if state and state[0] in statuses and open_rows:
                     candidates.append((min(open_rows), plan.reference, plan))
@@ -346,6 +349,8 @@ class DemoBuilder:
     def build_contracts(self, plans: list[ContractPlan]) -> None:
         end = self.end
         communities = self.writer.by(Community, "slug")
+        # The usage fee schedules the contracts migration made (the demo prices on its copy of them).
+        schedules = self.writer.by(UsageFeeSchedule, "slug")
         contracts = []
         for plan in plans:
             status = plan.status_on(end)
@@ -360,6 +365,7 @@ class DemoBuilder:
                     start_on=plan.start_on,
                     end_on=plan.end_on,
                     total_value=plan.value,
+                    usage_fee_schedule=schedules[plan.usage_schedule] if plan.usage_schedule else None,
                 )
             )
         new = {

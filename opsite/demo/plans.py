@@ -24,6 +24,9 @@ class Payment:
     # When it is paid or received; None when it never is (a contract that ended early, a
     # milestone never entered).
     settled_on: date | None = None
+    # When the row is entered on the books: a holdback paid after the final report has no date
+    # until the report is accepted, so it is not on the schedule before then.
+    shown_on: date = LONG_AGO
 
     def settled_by(self, day: date) -> date | None:
         return self.settled_on if self.settled_on and self.settled_on <= day else None
@@ -46,6 +49,11 @@ class ContractPlan:
     # The community left during the term: the contract was terminated then.
     ends_early: date | None = None
     payments: list[Payment] = field(default_factory=list)
+    # A usage-priced contract: the slug of its usage fee schedule, and the fee of each month-end
+    # of its term up to the end of the demo, from its community's usage (docs/definitions.md
+    # "Usage fees"); the fees come on top of ``payments``.
+    usage_schedule: str | None = None
+    usage_fees: dict[date, Decimal] = field(default_factory=dict)
 
     def status_on(self, day: date) -> str | None:
         if self.shown_on > day:

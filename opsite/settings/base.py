@@ -403,18 +403,28 @@ OPSITE_RUNWAY_THRESHOLDS = {
     "invoice_collection": {"yellow": "0.80", "green": "0.95"},
     "customer_concentration": {"green": "0.35", "yellow": "0.50"},
 }
+
+
+def fiscal_sponsor_fee(default: str) -> str:
+    """``OPSITE_FISCAL_SPONSOR_FEE`` from the environment, else ``default``: a fraction from 0 up to
+    (not including) 1. A bad value stops the start, not a forecast. A settings module with another
+    default (the embedded one) calls this again with it, so its default is checked the same way."""
+    value = env.str("OPSITE_FISCAL_SPONSOR_FEE", default=default)
+    try:
+        valid = 0 <= Decimal(value) < 1
+    except InvalidOperation:
+        valid = False
+    if not valid:
+        raise environ.ImproperlyConfigured(
+            "OPSITE_FISCAL_SPONSOR_FEE must be a fraction from 0 up to (not including) 1, such as 0.15 "
+            f"for 15%; got {value!r}."
+        )
+    return value
+
+
 # The fiscal sponsor's fee: its share of the revenue it receives (cloud pass-through contracts are
-# exempt), a fraction from 0 up to (not including) 1. A bad value stops the start, not a forecast.
-OPSITE_FISCAL_SPONSOR_FEE = env.str("OPSITE_FISCAL_SPONSOR_FEE", default="0")
-try:
-    _fiscal_sponsor_fee_ok = 0 <= Decimal(OPSITE_FISCAL_SPONSOR_FEE) < 1
-except InvalidOperation:
-    _fiscal_sponsor_fee_ok = False
-if not _fiscal_sponsor_fee_ok:
-    raise environ.ImproperlyConfigured(
-        "OPSITE_FISCAL_SPONSOR_FEE must be a fraction from 0 up to (not including) 1, such as 0.15 "
-        f"for 15%; got {OPSITE_FISCAL_SPONSOR_FEE!r}."
-    )
+# exempt). 0 by default: an organization without a fiscal sponsor pays none.
+OPSITE_FISCAL_SPONSOR_FEE = fiscal_sponsor_fee("0")
 OPSITE_LEADERSHIP_ALERT_EMAILS = env.list("OPSITE_LEADERSHIP_ALERT_EMAILS", default=[])
 # The Monte Carlo pipeline (docs/definitions.md): how many draws, from a generator with this seed,
 # so the same inputs give the same figures. A bad value stops the start.
