@@ -113,13 +113,16 @@ def test_operations_sees_the_grant_amount_formatted_and_no_subaward_figure(opera
     assert "column-net_column" not in html and "column-received_column" not in html
 
 
-def test_a_contract_row_shows_its_value_payments_and_probability(super_client):
+def test_a_contract_row_shows_its_value_payments_and_probability(operations_client, super_client):
     contract = ServiceContractFactory(
         reference="uni-2025", status="proposed", probability=80, total_value=D("19900.00"), currency="EUR"
     )
     ContractPaymentFactory(contract=contract, amount=D("9950.00"))
-    row = row_of(super_client.get("/admin/contracts/servicecontract/").content.decode(), "uni-2025")
+    row = row_of(operations_client.get("/admin/contracts/servicecontract/").content.decode(), "uni-2025")
     assert "19,900.00 EUR" in row and "9,950.00 EUR" in row and ">80%<" in row
+    # Who may see the collection flags gets them in the probability's place (it is on the page).
+    row = row_of(super_client.get("/admin/contracts/servicecontract/").content.decode(), "uni-2025")
+    assert "19,900.00 EUR" in row and "field-flags_column" in row and ">80%<" not in row
     payments = super_client.get("/admin/contracts/contractpayment/").content.decode()
     assert "9,950.00 EUR" in row_of(payments, "uni-2025")
 

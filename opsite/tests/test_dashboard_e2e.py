@@ -128,6 +128,13 @@ def test_leadership_sees_every_chart_plans_a_hire_and_downloads_a_csv(
     snapshots, adjustments = RunwaySnapshot.objects.count(), ScenarioAdjustment.objects.count()
     months = page.locator("#runway-base .months")
     before = months.inner_text()
+    odds = page.locator("#runway-base .odds-detail")
+    odds_before = odds.inner_text()
+    assert odds_before.startswith("Chance within 6 months: ")
+    median_of_fan = (
+        "() => document.querySelector('[data-chart=odds]').data.find((t) => t.name === 'Median draw').y"
+    )
+    fan_before = page.evaluate(median_of_fan)
     page.select_option("#what-if-scenario", "base")
     page.select_option("#what-if-kind", "hire")
     page.fill("#what-if-label", "Two engineers")
@@ -142,6 +149,9 @@ def test_leadership_sees_every_chart_plans_a_hire_and_downloads_a_csv(
     after = months.inner_text()
     assert Decimal(after.split()[0]) < Decimal(before.split()[0])
     assert "was " + before in page.locator("#what-if-result").inner_text()
+    # The chance of running out follows the what-if, and the fan chart of the default scenario too.
+    assert odds.inner_text() != odds_before
+    assert page.evaluate(median_of_fan) != fan_before
     what_if_traces = page.evaluate(
         "() => document.querySelector('[data-chart=cash]').data.filter((t) => t.meta && t.meta.what_if).length"
     )
@@ -158,6 +168,8 @@ def test_leadership_sees_every_chart_plans_a_hire_and_downloads_a_csv(
     page.wait_for_function(
         "(before) => document.querySelector('#runway-base .months').textContent.trim() === before", arg=before
     )
+    assert odds.inner_text() == odds_before
+    assert page.evaluate(median_of_fan) == fan_before
 
     # A CSV download: the funding chart's quarters, as stored.
     with page.expect_download() as download_info:

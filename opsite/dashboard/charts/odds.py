@@ -20,7 +20,7 @@ from opsite.core.formatting import format_money
 from ..cells import DAY, MONEY
 from ..selectors import ScenarioRunway
 from ..summary import comfort_floor_on, comfort_months, format_day
-from .base import Chart, _layout, _money_axis, money_note
+from .base import LEGEND, Chart, _layout, _money_axis, money_note
 from .runway import AFTER_CASH_OUT_MONTHS
 
 BAND_COLOUR = "rgba(31, 95, 153, 0.18)"
@@ -186,7 +186,12 @@ def fan_chart(runway: ScenarioRunway | None) -> Chart:
         figure={
             "data": fan_traces(result, reserve),
             "layout": _layout(
-                yaxis=_money_axis("Cash"), xaxis={"type": "date"}, shapes=shapes, annotations=annotations
+                yaxis=_money_axis("Cash"),
+                xaxis={"type": "date"},
+                shapes=shapes,
+                annotations=annotations,
+                # Plotly lists filled traces last to first; the band first reads as drawn.
+                legend={**LEGEND, "traceorder": "normal"},
             ),
         },
         notes=[
