@@ -255,6 +255,6 @@ class ActiveUserCountAdmin(OpsiteAdmin):
         return obj.hub.community
 
 
-# The usage sources (Prometheus servers) and clusters' unique users have their own module;
-# importing it registers their admin classes.
-from . import usage_admin  # noqa: E402, F401
+# The usage sources (Prometheus servers) and clusters' unique users, and the cloud costs and their
+# sources, have their own modules; importing them registers their admin classes.
+from . import cost_admin, usage_admin  # noqa: E402, F401

@@ -6,4 +6,4 @@ class CommunitiesConfig(AppConfig):
 
     def ready(self) -> None:
         # Declares each model's ModelWrites, which every door looks up (opsite.core.services).
-        from . import services  # noqa: F401
+        from . import cost_services, services  # noqa: F401

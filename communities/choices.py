@@ -45,6 +45,22 @@ class UsagePeriod(models.TextChoices):
     MONTH = "30d", "30 days"
 
 
+class CostComponent(models.TextChoices):
+    """What a cloud cost pays for: the components of the JupyterHub cost-monitoring service.
+
+    The service spells two of them with a space (``home storage``, ``object storage``); the
+    importers read both spellings (``communities.cost_services.clean_component``).
+    """
+
+    COMPUTE = "compute", "Compute"
+    HOME_STORAGE = "home_storage", "Home storage"
+    CORE = "core", "Core"
+    NETWORKING = "networking", "Networking"
+    OBJECT_STORAGE = "object_storage", "Object storage"
+    BACKUP = "backup", "Backup"
+    OTHER = "other", "Other"
+
+
 # Educational institutions other than R1 universities count as historically marginalized.
 MARGINALIZED_KINDS = frozenset(
     {CommunityKind.UNIVERSITY, CommunityKind.COMMUNITY_COLLEGE, CommunityKind.SCHOOL}

@@ -1,8 +1,8 @@
-"""Communities we serve, their hubs, and how many people use them.
+"""Communities we serve, their hubs, how many people use them, and what the clusters cost.
 
 The models hold the database's rules and, in ``clean()``, the checks of a row's own fields. Writes,
-and the derived columns of a community, are ``communities.services``' (docs/architecture.md "One
-write path").
+and the derived columns of a community, are ``communities.services``' (cloud costs and their
+sources: ``communities.cost_services``; docs/architecture.md "One write path").
 """
 
 import re
@@ -15,8 +15,9 @@ from django.db.models import F, Q
 from opsite.core.countries import COUNTRY_CHOICES
 from opsite.core.dates import PlausibleDateValidator
 from opsite.core.models import TimeStampedModel
+from opsite.core.money import CurrencyField, MoneyField
 
-from .choices import CommunityKind, HubKind, Provider, Region, UsagePeriod
+from .choices import CommunityKind, CostComponent, HubKind, Provider, Region, UsagePeriod
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
@@ -25,6 +26,29 @@ _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 def _day(value: object) -> date | None:
     """``value`` if it is already a date. Fields that failed to parse are reported elsewhere."""
     return value if isinstance(value, date) else None
+
+
+def _credential_errors(source: "PrometheusSource | CostSource") -> dict[str, str]:
+    """What is wrong with a source's credentials: the variable named as its auth needs, a username
+    for basic auth. Shared by the importers' sources, which read their secrets the same way."""
+    errors: dict[str, str] = {}
+    if source.auth != PrometheusSource.Auth.NONE and not source.secret_env:
+        errors["secret_env"] = (
+            f"{source.get_auth_display()} needs the name of the variable holding the secret."
+        )
+    if source.secret_env and not _ENV_NAME.fullmatch(source.secret_env):
+        errors["secret_env"] = (
+            f"{source.secret_env!r} is not an environment variable name (letters, digits, _)."
+        )
+    if source.auth == PrometheusSource.Auth.BASIC and not source.username:
+        errors["username"] = "Basic auth needs a username."
+    return errors
+
+
+def _mapping_is_text(mapping: object) -> bool:
+    return isinstance(mapping, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
+    )
 
 
 class Network(TimeStampedModel):
@@ -197,23 +221,10 @@ class PrometheusSource(TimeStampedModel):
 
     def clean(self):
         """Credentials named as the auth needs them; a label name and a mapping Prometheus takes."""
-        errors: dict[str, str] = {}
-        if self.auth != self.Auth.NONE and not self.secret_env:
-            errors["secret_env"] = (
-                f"{self.get_auth_display()} needs the name of the variable holding the secret."
-            )
-        if self.secret_env and not _ENV_NAME.fullmatch(self.secret_env):
-            errors["secret_env"] = (
-                f"{self.secret_env!r} is not an environment variable name (letters, digits, _)."
-            )
-        if self.auth == self.Auth.BASIC and not self.username:
-            errors["username"] = "Basic auth needs a username."
+        errors = _credential_errors(self)
         if not _LABEL_NAME.fullmatch(self.hub_label or ""):
             errors["hub_label"] = f"{self.hub_label!r} is not a Prometheus label name."
-        mapping = self.hub_mapping
-        if not isinstance(mapping, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
-        ):
+        if not _mapping_is_text(self.hub_mapping):
             errors["hub_mapping"] = 'Give an object of "label value": "hub-slug" pairs.'
         if errors:
             raise ValidationError(errors)
@@ -241,3 +252,107 @@ class ClusterUsage(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.cluster} {self.date:%Y-%m-%d}: {self.unique_users}"
+
+
+class CostSource(TimeStampedModel):
+    """Where a cluster's JupyterHub cost-monitoring service answers, and how it names our hubs.
+
+    The service (github.com/2i2c-org/jupyterhub-cost-monitoring) serves a cluster's daily cloud
+    costs per hub and per component as JSON; ``communities.cost_monitoring`` reads it. As for
+    :class:`PrometheusSource`, secrets never enter the database: ``secret_env`` names the
+    environment variable holding the bearer token or basic-auth password, read when the importer
+    runs.
+    """
+
+    Auth = PrometheusSource.Auth
+
+    cluster = models.CharField(max_length=80, unique=True, help_text="As in the hubs' cluster field.")
+    url = models.URLField(max_length=300, help_text="Base URL of the cost-monitoring service.")
+    auth = models.CharField(max_length=10, choices=Auth.choices, default=Auth.NONE)
+    username = models.CharField(max_length=150, blank=True, help_text="For basic auth.")
+    secret_env = models.CharField(
+        "secret environment variable",
+        max_length=100,
+        blank=True,
+        help_text="Name of the environment variable holding the token or password (not the secret).",
+    )
+    hub_mapping = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=(
+            'Hub names of the service that are not hub slugs, as {"name": "hub-slug"}; map a name to "" '
+            "to count its costs as the cluster's own (no hub)."
+        ),
+    )
+    currency = CurrencyField(
+        default="USD", help_text="The currency the service reports in (AWS Cost Explorer: USD)."
+    )
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["cluster"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(auth="none") | ~Q(secret_env=""),
+                name="communities_costsource_secret_env_with_auth",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cluster} ({self.url})"
+
+    def clean(self):
+        """Credentials named as the auth needs them; a mapping of names to slugs."""
+        errors = _credential_errors(self)
+        if not _mapping_is_text(self.hub_mapping):
+            errors["hub_mapping"] = 'Give an object of "name": "hub-slug" pairs.'
+        if errors:
+            raise ValidationError(errors)
+
+
+class CloudCost(TimeStampedModel):
+    """What a cluster's cloud cost one day for one component, owned by one hub or by none.
+
+    ``hub`` is empty for the costs no hub owns (core nodes, support services, costs the provider
+    could not attribute): docs/definitions.md#cloud-costs shares them among the cluster's hubs.
+    The importers write these rows (``communities.cost_monitoring``, ``communities.cost_import``);
+    Finance may correct them by hand.
+    """
+
+    date = models.DateField(validators=[PlausibleDateValidator()])
+    cluster = models.CharField(max_length=80, help_text="As in the hubs' cluster field.")
+    hub = models.ForeignKey(
+        Hub,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cloud_costs",
+        help_text="Empty for the cluster's costs no hub owns (core nodes, support).",
+    )
+    component = models.CharField(max_length=20, choices=CostComponent.choices)
+    amount = MoneyField()
+    currency = CurrencyField()
+
+    class Meta:
+        ordering = ["-date", "cluster", "component", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["date", "cluster", "hub", "component"], name="communities_cloudcost_unique"
+            ),
+            # SQL's unique constraint takes two NULLs as different: the costs no hub owns need their
+            # own, on both SQLite and PostgreSQL.
+            models.UniqueConstraint(
+                fields=["date", "cluster", "component"],
+                condition=Q(hub__isnull=True),
+                name="communities_cloudcost_unique_without_hub",
+                violation_error_message=(
+                    "This cluster already has a cost of this component with no hub on this date."
+                ),
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="communities_cloudcost_amount_gte_0"),
+        ]
+        indexes = [models.Index(fields=["cluster", "date"], name="communities_cloudcost_cl_date")]
+
+    def __str__(self) -> str:
+        owner = self.hub.slug if self.hub_id else "no hub"
+        return f"{self.cluster} {owner} {self.date:%Y-%m-%d} {self.component}: {self.amount} {self.currency}"

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
-from requests.auth import AuthBase, HTTPBasicAuth
+from requests.auth import AuthBase
 
 from opsite.core.dates import check_plausible, plausible_range
 from opsite.core.parsing import shown
@@ -38,6 +37,7 @@ from opsite.core.resources import ImportFailed
 from opsite.core.signals import request_recompute_for
 
 from .choices import UsagePeriod
+from .credentials import source_credentials
 from .models import ActiveUserCount, Hub, PrometheusSource
 from .services import active_user_counts_upsert, clean_count
 from .usage import (
@@ -99,19 +99,7 @@ class PrometheusClient:
     @classmethod
     def for_source(cls, source: PrometheusSource, **kwargs: Any) -> PrometheusClient:
         """A client with the source's credentials, read from the environment now."""
-        headers: dict[str, str] = {}
-        auth = None
-        if source.auth != PrometheusSource.Auth.NONE:
-            secret = os.environ.get(source.secret_env, "")
-            if not secret:
-                raise PrometheusError(
-                    f"The environment variable {source.secret_env} ({source.get_auth_display()} of "
-                    f"{source.cluster}) is not set."
-                )
-            if source.auth == PrometheusSource.Auth.BEARER:
-                headers["Authorization"] = f"Bearer {secret}"
-            else:
-                auth = HTTPBasicAuth(source.username, secret)
+        headers, auth = source_credentials(source, error=PrometheusError)
         return cls(
             base_url=source.url,
             name=f"the Prometheus of {source.cluster}",

@@ -8,7 +8,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from .choices import UsagePeriod
-from .models import ActiveUserCount, Community, Hub, Network
+from .models import ActiveUserCount, CloudCost, Community, Hub, Network
 
 
 def live_hub_q(day: date, prefix: str = "") -> Q:
@@ -72,3 +72,8 @@ def active_user_count_list() -> QuerySet[ActiveUserCount]:
     return ActiveUserCount.objects.select_related("hub", "hub__community").order_by(
         "hub__slug", "-date", "period"
     )
+
+
+def cloud_cost_list() -> QuerySet[CloudCost]:
+    """Cloud costs newest first, by cluster and component, with their hub loaded (or none)."""
+    return CloudCost.objects.select_related("hub").order_by("-date", "cluster", "component", "id")

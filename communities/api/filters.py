@@ -14,7 +14,16 @@ from django_filters import rest_framework as filters
 
 from opsite.core.api.filters import DayFilter, on_date
 
-from ..models import ActiveUserCount, ClusterUsage, Community, Hub, Network, PrometheusSource
+from ..models import (
+    ActiveUserCount,
+    CloudCost,
+    ClusterUsage,
+    Community,
+    CostSource,
+    Hub,
+    Network,
+    PrometheusSource,
+)
 from ..selectors import live_hub_q
 
 
@@ -77,3 +86,22 @@ class ClusterUsageFilter(filters.FilterSet):
     class Meta:
         model = ClusterUsage
         fields = ("cluster",)
+
+
+class CostSourceFilter(filters.FilterSet):
+    class Meta:
+        model = CostSource
+        fields = ("auth", "enabled", "currency")
+
+
+class CloudCostFilter(filters.FilterSet):
+    hub = filters.CharFilter(field_name="hub__slug", help_text="The hub's slug.")
+    community = filters.CharFilter(field_name="hub__community__slug", help_text="The hub's community.")
+    no_hub = filters.BooleanFilter(
+        field_name="hub", lookup_expr="isnull", help_text="The cluster's costs no hub owns (true) or a hub's."
+    )
+    date = on_date("date")
+
+    class Meta:
+        model = CloudCost
+        fields = ("cluster", "component", "currency")

@@ -13,7 +13,16 @@ from rest_framework import serializers
 
 from opsite.core.api.serializers import OpsiteModelSerializer, OpsiteSerializer, StrictIntegerField
 
-from ..models import ActiveUserCount, ClusterUsage, Community, Hub, Network, PrometheusSource
+from ..models import (
+    ActiveUserCount,
+    CloudCost,
+    ClusterUsage,
+    Community,
+    CostSource,
+    Hub,
+    Network,
+    PrometheusSource,
+)
 
 TIMESTAMPS = ("created_at", "updated_at")
 
@@ -176,3 +185,38 @@ class ClusterUsageSerializer(OpsiteModelSerializer):
         model = ClusterUsage
         fields = ("id", "cluster", "date", "unique_users", *TIMESTAMPS)
         read_only_fields = fields
+
+
+class CostSourceSerializer(OpsiteModelSerializer):
+    class Meta:
+        model = CostSource
+        fields = (
+            "cluster",
+            "url",
+            "auth",
+            "username",
+            "secret_env",
+            "hub_mapping",
+            "currency",
+            "enabled",
+            *TIMESTAMPS,
+        )
+        read_only_fields = TIMESTAMPS
+
+
+class CloudCostSerializer(OpsiteModelSerializer):
+    hub = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Hub.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="The hub's slug; null for the cluster's costs no hub owns (core nodes, support).",
+    )
+
+    class Meta:
+        model = CloudCost
+        fields = ("id", "date", "cluster", "hub", "component", "amount", "currency", *TIMESTAMPS)
+        read_only_fields = TIMESTAMPS
+        # The services check uniqueness, an empty hub included, with the model's messages (DRF's
+        # own check would make ``hub`` required).
+        validators = []

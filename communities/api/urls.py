@@ -13,5 +13,7 @@ router.register("hubs", viewsets.HubViewSet, basename="hub")
 router.register("active-user-counts", viewsets.ActiveUserCountViewSet, basename="active-user-count")
 router.register("prometheus-sources", viewsets.PrometheusSourceViewSet, basename="prometheus-source")
 router.register("cluster-usages", viewsets.ClusterUsageViewSet, basename="cluster-usage")
+router.register("cost-sources", viewsets.CostSourceViewSet, basename="cost-source")
+router.register("cloud-costs", viewsets.CloudCostViewSet, basename="cloud-cost")
 
 urlpatterns = router.urls

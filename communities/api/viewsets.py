@@ -5,7 +5,8 @@ whatever its length), writes go through the models' ``ModelWrites`` in ``communi
 (the same rules, messages and derived fields as the admin and the importers), and
 ``RolePermission`` applies docs/roles.md: Operations and Finance keep networks, communities, hubs
 and usage, Leadership reads them. The usage importer's settings (Prometheus sources) and its
-cluster figures have their own permissions.
+cluster figures have their own permissions, and so have the cloud costs and their sources
+(Finance keeps them; Operations and Leadership read them).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from opsite.core.api.permissions import CanUpsert, RolePermission
 from opsite.core.api.viewsets import BATCH_MAX_ROWS, ID, SLUG, ReadBackServiceModelViewSet, batch_rows
 
 from .. import selectors, services
-from ..models import ClusterUsage, PrometheusSource
+from ..models import ClusterUsage, CostSource, PrometheusSource
 from . import filters, serializers
 
 
@@ -165,3 +166,36 @@ class ClusterUsageViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = ID
     ordering_fields = ["id", "cluster", "date", "unique_users"]
     ordering = ["cluster", "-date"]
+
+
+class CostSourceViewSet(CommunitiesViewSet):
+    """Where the cloud cost importer reads each cluster's costs; secrets stay in the environment."""
+
+    queryset = CostSource.objects.order_by("cluster")
+    serializer_class = serializers.CostSourceSerializer
+    filterset_class = filters.CostSourceFilter
+    lookup_field = "cluster"
+    # Free text: anything but a slash, a dot (the format suffix) or a control character.
+    lookup_value_regex = r"[^/.\x00-\x1f]+"
+    ordering_fields = ["cluster", "enabled", "created_at", "updated_at"]
+    ordering = ["cluster"]
+
+
+class CloudCostViewSet(CommunitiesViewSet):
+    """A cluster's daily cost per component, a hub's or no hub's; Finance keeps them."""
+
+    queryset = selectors.cloud_cost_list()
+    serializer_class = serializers.CloudCostSerializer
+    filterset_class = filters.CloudCostFilter
+    lookup_value_regex = ID
+    ordering_fields = [
+        "id",
+        "date",
+        "cluster",
+        "hub__slug",
+        "component",
+        "amount",
+        "created_at",
+        "updated_at",
+    ]
+    ordering = ["-date", "cluster", "component", "id"]

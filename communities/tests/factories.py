@@ -1,13 +1,14 @@
-"""factory_boy factories for communities, hubs and usage. Deterministic: sequences, fixed dates."""
+"""factory_boy factories for communities, hubs, usage and cloud costs. Deterministic: sequences, fixed dates."""
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import factory
 
-from communities.choices import CommunityKind, HubKind, Provider, UsagePeriod
-from communities.models import ActiveUserCount, Community, Hub, Network
+from communities.choices import CommunityKind, CostComponent, HubKind, Provider, UsagePeriod
+from communities.models import ActiveUserCount, CloudCost, Community, CostSource, Hub, Network
 from communities.services import community_derive
 
 
@@ -76,3 +77,26 @@ class ActiveUserCountFactory(factory.django.DjangoModelFactory):
     date = factory.Sequence(lambda n: dt.date(2022, 1, 1) + dt.timedelta(days=n))
     period = UsagePeriod.MONTH
     active_users = 42
+
+
+class CostSourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CostSource
+        django_get_or_create = ("cluster",)
+
+    cluster = factory.Sequence(lambda n: f"cluster-{n}")
+    url = factory.LazyAttribute(lambda o: f"https://cost-monitoring.{o.cluster}.example.org")
+
+
+class CloudCostFactory(factory.django.DjangoModelFactory):
+    """A day's compute cost of a hub on its cluster."""
+
+    class Meta:
+        model = CloudCost
+
+    date = factory.Sequence(lambda n: dt.date(2024, 1, 1) + dt.timedelta(days=n))
+    hub = factory.SubFactory(HubFactory)
+    cluster = factory.LazyAttribute(lambda o: o.hub.cluster if o.hub else "gcp-us-central1")
+    component = CostComponent.COMPUTE
+    amount = Decimal("12.34")
+    currency = "USD"

@@ -33,7 +33,14 @@ OPERATIONS_EDITS = (
     "communities.clusterusage",
     "kpis.impactstory",
 )
-OPERATIONS_VIEWS = ("funding.funder", "funding.grant", "contributions.syncrun")
+OPERATIONS_VIEWS = (
+    "funding.funder",
+    "funding.grant",
+    "contributions.syncrun",
+    # What the clusters cost: not pay nor cash, so not sensitive; Finance keeps it.
+    "communities.cloudcost",
+    "communities.costsource",
+)
 
 FINANCE_EDITS = (
     "staff.compensation",
@@ -48,6 +55,8 @@ FINANCE_EDITS = (
     "funding.scenario",
     "funding.scenarioadjustment",
     "funding.runwaysnapshot",
+    "communities.cloudcost",
+    "communities.costsource",
 )
 FINANCE_VIEWS = ("funding.runwayalert",)
 

@@ -22,6 +22,8 @@ RECOMPUTE_INPUTS: dict[str, tuple[str, ...]] = {
     # A usage-priced contract's future inflow is its community's recent MAU, priced: the runway.
     "communities.Hub": (ROLLUPS, RUNWAY),
     "communities.ActiveUserCount": (ROLLUPS, RUNWAY),
+    # Cost per hub, per active user and per community margin are rollups (docs/definitions.md).
+    "communities.CloudCost": (ROLLUPS,),
     "contributions.UpstreamCommunity": (ROLLUPS,),
     "contributions.Repository": (ROLLUPS,),
     "contributions.PullRequest": (ROLLUPS,),
@@ -62,6 +64,7 @@ NOT_INPUTS: frozenset[str] = frozenset(
         "contributions.SyncRun",
         "communities.PrometheusSource",
         "communities.ClusterUsage",
+        "communities.CostSource",
         # Stories are shown as they are; no figure is computed from them.
         "kpis.ImpactStory",
     }

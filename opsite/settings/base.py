@@ -211,6 +211,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=30, hour=1),
         "options": {"expires": 6 * 3600},
     },
+    # After the usage: the cloud provider has settled most of yesterday's costs by then.
+    "import-cloud-costs": {
+        "task": "communities.tasks.import_cloud_costs",
+        "schedule": crontab(minute=45, hour=1),
+        "options": {"expires": 6 * 3600},
+    },
     "recompute-rollups-nightly": {
         "task": "opsite.kpis.tasks.recompute_rollups",
         "schedule": crontab(minute=0, hour=3),
@@ -500,3 +506,10 @@ OPSITE_GITHUB_WAIT_BUDGET_SECONDS = env.int("OPSITE_GITHUB_WAIT_BUDGET_SECONDS",
 OPSITE_USAGE_EXCLUDE_PATTERN = env("OPSITE_USAGE_EXCLUDE_PATTERN", default="staging")
 OPSITE_USAGE_INITIAL_DAYS = env.int("OPSITE_USAGE_INITIAL_DAYS", default=365)
 OPSITE_USAGE_RETRY_BACKOFF_SECONDS = env.int("OPSITE_USAGE_RETRY_BACKOFF_SECONDS", default=2)
+# The cloud cost importer (communities/cost_monitoring.py): the days a cluster's first import reads
+# back, the recent days every import reads again (the cloud provider revises them), and its HTTP
+# read timeout and pause before a retry.
+OPSITE_COST_INITIAL_DAYS = env.int("OPSITE_COST_INITIAL_DAYS", default=90)
+OPSITE_COST_REFRESH_DAYS = env.int("OPSITE_COST_REFRESH_DAYS", default=3)
+OPSITE_COST_TIMEOUT_SECONDS = env.int("OPSITE_COST_TIMEOUT_SECONDS", default=120)
+OPSITE_COST_RETRY_BACKOFF_SECONDS = env.int("OPSITE_COST_RETRY_BACKOFF_SECONDS", default=2)

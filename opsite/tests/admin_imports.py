@@ -59,12 +59,16 @@ def demo_rows(django_db_blocker) -> Iterator[None]:
 
     For a module-scoped fixture: ``with demo_rows(django_db_blocker): yield``.
     """
-    from communities.models import ClusterUsage, PrometheusSource
+    from communities.models import CloudCost, ClusterUsage, CostSource, PrometheusSource
 
     with django_db_blocker.unblock(), transaction.atomic():
         demo_load(today=DEMO_TODAY)
         PrometheusSource.objects.create(cluster="fuzz-cluster", url="http://127.0.0.1:9090/")
         ClusterUsage.objects.create(cluster="fuzz-cluster", date="2024-12-31", unique_users=12)
+        CostSource.objects.get_or_create(cluster="fuzz-cluster", defaults={"url": "http://127.0.0.1:8080/"})
+        CloudCost.objects.get_or_create(
+            date="2024-12-31", cluster="fuzz-cluster", hub=None, component="core", defaults={"amount": "1.00"}
+        )
         yield
         transaction.set_rollback(True)
 

@@ -89,7 +89,7 @@ def job_written_row(label: str):
     from django.utils import timezone
     from rest_framework.authtoken.models import Token, TokenProxy
 
-    from communities.models import ClusterUsage, PrometheusSource
+    from communities.models import CloudCost, ClusterUsage, CostSource, PrometheusSource
     from contributions.models import SyncRun
     from funding.models import RunwayAlert, RunwaySnapshot, Scenario
     from opsite.core.models import RecomputeState
@@ -105,6 +105,16 @@ def job_written_row(label: str):
         )
     if label == "communities.prometheussource":
         return PrometheusSource.objects.create(cluster="demo-cluster", url="http://127.0.0.1:9090/")
+    if label == "communities.costsource":
+        return CostSource.objects.create(cluster="demo-cluster", url="http://127.0.0.1:8080/")
+    if label == "communities.cloudcost":
+        return CloudCost.objects.create(
+            date=dt.date(2024, 12, 31),
+            cluster="demo-cluster",
+            component="core",
+            amount="1.00",
+            currency="USD",
+        )
     if label == "contributions.syncrun":
         return SyncRun.objects.create(started_at=now)
     if label == "opsite.recomputestate":

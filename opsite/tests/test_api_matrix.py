@@ -330,7 +330,7 @@ def make_personas() -> dict[str, Persona]:
 def _extra_rows() -> None:
     """Two rows for each model the demo leaves empty or nearly: every detail route has a record to show, and
     every list more than one row (the query-count tests compare pages of one and of several)."""
-    from communities.models import ClusterUsage, Network, PrometheusSource
+    from communities.models import CloudCost, ClusterUsage, CostSource, Hub, Network, PrometheusSource
     from contracts.models import UsageFeeSchedule, UsageFeeTier
     from contributions.models import SyncRun
     from funding.models import RunwayAlert, RunwaySnapshot
@@ -345,6 +345,17 @@ def _extra_rows() -> None:
         )
         ClusterUsage.objects.create(
             cluster="demo-cluster-1", date=date(2024, 12, index), unique_users=40 + index
+        )
+        # The cloud costs (until the demo has some): one of a hub, one of no hub.
+        CostSource.objects.get_or_create(
+            cluster=f"demo-cluster-{index}", defaults={"url": f"https://costs-{index}.example.org"}
+        )
+        CloudCost.objects.get_or_create(
+            date=date(2024, 12, index),
+            cluster="demo-cluster-1",
+            hub=None if index == 1 else Hub.objects.order_by("slug").first(),
+            component="compute",
+            defaults={"amount": Decimal("10.00") + index, "currency": "USD"},
         )
         SyncRun.objects.create(
             started_at=timezone.now(), since=date(2024, 12, 1), until=date(2024, 12, 29 + index)
