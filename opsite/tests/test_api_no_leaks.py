@@ -145,6 +145,10 @@ def leaks(document: Any, figures: set[Decimal], written: set[str]) -> list[str]:
             found.append(f"key {path}")
         if isinstance(value, bool) or value is None:
             continue
+        # A row's id is the database's sequence number, no figure of anyone's: on PostgreSQL, whose
+        # sequences a rolled-back test does not rewind, it may equal a salary by chance.
+        if key is not None and (key == "id" or key.endswith("_id")) and isinstance(value, int):
+            continue
         if isinstance(value, int | float) and Decimal(str(value)) in figures:
             found.append(f"figure {path} = {value}")
         elif isinstance(value, str) and pattern.search(value):
@@ -161,7 +165,13 @@ def figures(personas) -> set[Decimal]:
 
 def test_the_scan_finds_a_planted_salary_and_a_sensitive_key(figures):
     salary = max(figures)
-    planted = {"results": [{"name": "x", "nested": {"total": f"{salary:.2f}"}}, {"annual_salary": "1"}]}
+    # A row's id equal to the salary by chance is no leak; the same number as a figure is.
+    planted = {
+        "results": [
+            {"id": int(salary), "name": "x", "nested": {"total": f"{salary:.2f}"}},
+            {"annual_salary": "1"},
+        ]
+    }
 
     assert leaks(planted, figures, spellings(figures)) == [
         f"figure $.results[0].nested.total = '{salary:.2f}'",
