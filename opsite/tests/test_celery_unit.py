@@ -106,6 +106,7 @@ def test_the_beat_schedule_holds_every_periodic_job_in_one_place():
         "opsite.kpis.tasks.retry_pending_recomputes",
         "contributions.tasks.sync_github",
         "communities.tasks.import_usage",
+        "communities.tasks.import_cloud_costs",
     }
     assert app.conf.beat_schedule == settings.CELERY_BEAT_SCHEDULE
 
@@ -119,6 +120,7 @@ def test_the_daily_alert_runs_after_the_runway_it_reads_and_the_rollups_after_th
     assert minutes("funding.tasks.recompute_runway") < minutes("funding.tasks.runway_alert")
     assert minutes("contributions.tasks.sync_github") < minutes("opsite.kpis.tasks.recompute_rollups")
     assert minutes("communities.tasks.import_usage") < minutes("opsite.kpis.tasks.recompute_rollups")
+    assert minutes("communities.tasks.import_cloud_costs") < minutes("opsite.kpis.tasks.recompute_rollups")
 
 
 def test_every_scheduled_task_is_registered_under_its_scheduled_name():
