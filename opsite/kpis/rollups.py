@@ -18,6 +18,8 @@ published, keeps them in :class:`~opsite.kpis.models.Rollup` rows, and serves th
 ``data-quality``
     the rows the last recompute left out because a date lies outside the plausible range
     (``opsite.core.dates``), counted by table; read by :func:`data_quality_issues`;
+``costs:*``
+    cloud costs by component, hub and community (:mod:`opsite.kpis.costs`): never served publicly;
 ``state:*``
     bookkeeping for the incremental recompute; never served.
 
@@ -58,6 +60,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from communities import cost_rollups
 from communities import rollups as usage_rollups
 from contracts import rollups as contract_rollups
 from contributions import rollups as contribution_rollups
@@ -68,6 +71,7 @@ from opsite.core.money import quantize
 from opsite.core.periods import INTERVALS, Period, check_interval, periods_between, reading_days
 from staff import rollups as staff_rollups
 
+from .costs import cost_values
 from .histogram import HUBS_BY_USERS, hubs_by_users
 from .models import Rollup
 
@@ -373,10 +377,11 @@ def _upsert(values: dict[str, Any], computed_at: datetime) -> list[str]:
 
 def implausible_rows() -> dict[str, int]:
     """Rows each app's rollups leave out for a date outside the plausible range, by model label
-    (only tables with some): six count queries, whatever the number of rows."""
+    (only tables with some): seven count queries, whatever the number of rows."""
     counts: dict[str, int] = {}
     for app in (usage_rollups, staff_rollups, contribution_rollups, funding_rollups, contract_rollups):
         counts.update(app.implausible_rows())
+    counts.update(cost_rollups.implausible_rows())
     return {label: count for label, count in sorted(counts.items()) if count}
 
 
@@ -460,7 +465,7 @@ def recompute_rollups(*, as_of: date | None = None) -> dict[str, Any]:
     values.update(_staff_series(staff_first, as_of, staffing.figures))
     values[HUBS_BY_USERS] = hubs_by_users(as_of)
     rates = RateTable.load()
-    for compute in (_funding_series, _contract_series):
+    for compute in (_funding_series, _contract_series, cost_values):
         try:
             values.update(compute(as_of, rates))
         except ValidationError as error:
