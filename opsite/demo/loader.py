@@ -12,7 +12,8 @@ communities join and leave, usage and pull requests go on, contracts renew (a fe
 and cloud bills are passed through (:mod:`opsite.demo.revenue`), grant applications are decided,
 some customers and funders pay late (:mod:`opsite.demo.collecting`), costs rise, and the bank
 balance is kept month by month with the runway the engine computed each month-end (the forecast
-history; see :mod:`opsite.demo.forecasts`).
+history; see :mod:`opsite.demo.forecasts`). Every cluster has daily cloud costs for the two years up
+to that month-end (:mod:`opsite.demo.costs`).
 
 Deterministic: every section draws from its own seeded ``random.Random`` (later years and months
 from streams of their own), so a load for the same ``today`` gives the same rows on every machine,
@@ -42,7 +43,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from communities.models import ActiveUserCount, Community, Hub, Network
+from communities.models import ActiveUserCount, CloudCost, Community, CostSource, Hub, Network
 from contracts.models import ContractPayment, ServiceContract, UsageFeeSchedule
 from contributions.models import PullRequest, Repository, UpstreamCommunity
 from funding.models import (
@@ -63,9 +64,10 @@ from opsite.kpis.demo_stories import load_demo_stories
 from staff.models import Compensation, StaffMember
 
 from . import data, later
-from .communities import community_specs, rng, show_on, usage_samples
+from .communities import Sample, community_specs, rng, show_on, usage_samples
 from .contracts import contract_plans
 from .contributions import pull_requests
+from .costs import CURRENCY, cost_rows, cost_sources
 from .dates import HISTORY_END, demo_end
 from .forecasts import Forecast, keep_books
 from .ledger import Books
@@ -98,7 +100,8 @@ class DemoBuilder:
         self.build_staff(people)
         self.build_communities()
         self.build_stories()
-        self.build_usage(specs)
+        samples = self.build_usage(specs)
+        self.build_costs(samples, contracts)
         self.build_contributions(people)
         self.build_funding(books, forecasts)
         self.build_contracts(books.contracts)
@@ -137,7 +140,7 @@ class DemoBuilder:
         history = Community.objects.filter(joined_on__lte=HISTORY_END)
         self.created["kpis.ImpactStory"] += load_demo_stories(history)
 
-    def build_usage(self, specs) -> None:
+    def build_usage(self, specs) -> list[Sample]:
         samples = usage_samples(specs, self.end)
         hub_ids = dict(Hub.objects.values_list("slug", "pk"))
         rows = [
@@ -145,6 +148,24 @@ class DemoBuilder:
             for slug, day, period, users in samples
         ]
         self.writer.ensure_plain(ActiveUserCount, rows, ("hub_id", "date", "period"))
+        return samples
+
+    def build_costs(self, samples: list[Sample], contracts: list[ContractPlan]) -> None:
+        """Each cluster's cost-monitoring source and its daily costs (:mod:`opsite.demo.costs`)."""
+        self.writer.ensure(CostSource, cost_sources(self.specs), ("cluster",))
+        hub_ids = dict(Hub.objects.values_list("slug", "pk"))
+        rows = [
+            {
+                "date": day,
+                "cluster": cluster,
+                "hub_id": hub_ids[hub] if hub else None,
+                "component": component,
+                "amount": amount,
+                "currency": CURRENCY,
+            }
+            for day, cluster, hub, component, amount in cost_rows(self.specs, samples, contracts, self.end)
+        ]
+        self.writer.ensure_plain(CloudCost, rows, ("date", "cluster", "hub_id", "component"))
 
     # --- contributions -----------------------------------------------------------------------
     def build_contributions(self, people) -> None:
