@@ -16,7 +16,8 @@ Queries, whatever the size of the data:
 6. the saved scenario adjustments (what a what-if may leave out);
 7. the grants with disbursements still to come (what a delay may move);
 8. headcount and FTE by team on the KPI as-of day (one grouped count over the roster);
-9. the upstream communities' names (the contribution series names them by slug).
+9. the upstream communities' names (the contribution series names them by slug);
+10. the stored cloud cost rollups (``opsite.kpis.costs.cost_rollups``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from funding.choices import GrantStatus
 from funding.models import CashPosition, Grant, RunwaySnapshot, Scenario, ScenarioAdjustment
 from opsite.core.dates import plausible_range
 from opsite.core.recompute import RecomputeStatus, recompute_statuses
+from opsite.kpis.costs import CostRollups, cost_rollups
 from opsite.kpis.models import Rollup
 from opsite.kpis.rollups import DATA_QUALITY, KPIS_LATEST, data_quality_sentences, series_key
 from staff.rollups import Staffing, staffing_on
@@ -103,6 +105,8 @@ class DashboardData:
     # state, so a failing one shows instead of figures going quietly stale.
     data_quality: list[str]
     recomputes: dict[str, RecomputeStatus]
+    # The stored cloud cost rollups (opsite.kpis.costs), one query.
+    costs: CostRollups
 
     @property
     def failed_recomputes(self) -> list[RecomputeStatus]:
@@ -235,4 +239,5 @@ def dashboard_data(*, today: date | None = None) -> DashboardData:
         rollups_computed=computed,
         data_quality=quality,
         recomputes=recompute_statuses(),
+        costs=cost_rollups(),
     )

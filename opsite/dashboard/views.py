@@ -32,7 +32,16 @@ from opsite.core.money import reporting_currency
 
 from .attention import attention_items
 from .cells import TEXT, csv_cell, display_cell
-from .charts import CHART_SLUGS, RUNWAY_CHARTS, Chart, build_charts, fan_traces, flow_traces, scenario_trace
+from .charts import (
+    CHART_SLUGS,
+    COST_CHARTS,
+    RUNWAY_CHARTS,
+    Chart,
+    build_charts,
+    fan_traces,
+    flow_traces,
+    scenario_trace,
+)
 from .forms import WhatIfAdjustmentForm, parse_what_if_request
 from .odds import odds_sentences
 from .selectors import dashboard_data
@@ -128,7 +137,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "data": data,
         "cards": [_card(runway.scenario, runway.result, data.today) for runway in data.runways],
         "runway_charts": chart_contexts[:RUNWAY_CHARTS],
-        "impact_charts": chart_contexts[RUNWAY_CHARTS:],
+        "impact_charts": chart_contexts[RUNWAY_CHARTS:-COST_CHARTS],
+        "cost_charts": chart_contexts[-COST_CHARTS:],
         "figures": {slug: chart.figure for slug, chart in charts.items()},
         "cash_as_of_display": format_day(data.cash_as_of),
         "impact_as_of_display": format_day(data.impact_as_of),

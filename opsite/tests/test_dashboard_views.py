@@ -168,13 +168,14 @@ class TestDashboardWithTheDemo:
         # headcount/FTE by team, the upstream communities' names (the pull-request chart names
         # them, the series stores slugs) and the recomputes' state; then the "Needs attention"
         # panel: the collection flags' contracts and grants (one query each, summed in the
-        # database) and the flagged records' ids for their admin links (one query).
+        # database) and the flagged records' ids for their admin links (one query); and the
+        # stored cloud cost rollups (one query).
         leadership_client.get(URL)  # warm up: content types, the permission cache's first fill
-        with django_assert_num_queries(17):
+        with django_assert_num_queries(18):
             assert leadership_client.get(URL).status_code == 200
 
         self._add_years_of_history()
-        with django_assert_num_queries(17):
+        with django_assert_num_queries(18):
             assert leadership_client.get(URL).status_code == 200
 
     @staticmethod

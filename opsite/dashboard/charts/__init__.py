@@ -6,13 +6,15 @@ and the rows its accessible table and its CSV download show. Figure and table co
 rows, so what is drawn is what is downloaded.
 
 Split by subject: :mod:`.base` (the :class:`Chart` type and what every chart shares),
-:mod:`.runway`, :mod:`.odds` (the fan chart) and :mod:`.impact` (one function per chart).
+:mod:`.runway`, :mod:`.odds` (the fan chart), :mod:`.impact` and :mod:`.costs` (one function per
+chart).
 """
 
 from __future__ import annotations
 
 from ..selectors import DashboardData
 from .base import Chart
+from .costs import component_costs_chart, cost_per_user_chart, negative_margin_chart
 from .impact import (
     communities_chart,
     contracts_chart,
@@ -46,11 +48,16 @@ CHART_SLUGS = (
     "usage",
     "pull-requests",
     "team",
+    "costs-components",
+    "costs-per-user",
+    "costs-margins",
 )
 
 
-# The first charts of CHART_SLUGS sit beside the what-if planner; the rest under "Funding and impact".
+# The first charts of CHART_SLUGS sit beside the what-if planner, the next under "Funding and
+# impact", the last three under "Cloud costs".
 RUNWAY_CHARTS = 4
+COST_CHARTS = 3
 
 
 def build_charts(data: DashboardData) -> dict[str, Chart]:
@@ -71,5 +78,8 @@ def build_charts(data: DashboardData) -> dict[str, Chart]:
         ),
         pull_requests_chart(series[("merged-pull-requests", "quarter")], data.upstream_names),
         team_chart(data),
+        component_costs_chart(data.costs),
+        cost_per_user_chart(data.costs),
+        negative_margin_chart(data.costs),
     ]
     return {chart.slug: chart for chart in charts}
