@@ -21,12 +21,13 @@ from ..cells import DAY, MONEY
 from ..selectors import ScenarioRunway
 from ..summary import comfort_floor_on, comfort_months, format_day
 from .base import LEGEND, Chart, _layout, _money_axis, money_note
-from .runway import AFTER_CASH_OUT_MONTHS
+from .runway import AFTER_CASH_OUT_MONTHS, _line_label, _vertical_line
 
 BAND_COLOUR = "rgba(31, 95, 153, 0.18)"
 MEDIAN_COLOUR = "#1f5f99"
 COMMITTED_COLOUR = "#b3471b"
 WEIGHTED_COLOUR = "#2e7d32"
+COMFORT_COLOUR = "#b00020"
 
 
 def _drawn(periods: list[dict[str, str]], reserve: Decimal) -> list[dict[str, str]]:
@@ -134,30 +135,10 @@ def fan_chart(runway: ScenarioRunway | None) -> Chart:
             "y1": str(reserve),
             "line": {"color": "#555", "dash": "dash", "width": 1.5},
         },
-        {
-            "type": "line",
-            "xref": "x",
-            "yref": "paper",
-            "x0": floor_on.isoformat(),
-            "x1": floor_on.isoformat(),
-            "y0": 0,
-            "y1": 1,
-            "line": {"color": "#b00020", "dash": "dot", "width": 1.5},
-        },
+        _vertical_line(floor_on, COMFORT_COLOUR, "dot"),
     ]
     annotations = [
-        {
-            "x": floor_on.isoformat(),
-            "y": 1,
-            "xref": "x",
-            "yref": "paper",
-            "text": f"Comfort floor: {comfort_months()} months",
-            "showarrow": False,
-            "xanchor": "left",
-            "yanchor": "top",
-            "bgcolor": "rgba(255,255,255,0.8)",
-            "font": {"color": "#b00020", "size": 11},
-        }
+        _line_label(floor_on, f"Comfort floor: {comfort_months()} months", COMFORT_COLOUR, top=True)
     ]
     periods = _drawn(drawn["periods"], reserve)
     rows = [
