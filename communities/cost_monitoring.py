@@ -51,6 +51,8 @@ from opsite.core.formatting import format_money
 from opsite.core.money import CENT
 from opsite.core.parsing import shown
 
+from .answers import decode_json as answers_json
+from .answers import read_saved
 from .cost_services import (
     CostWriteResult,
     clean_amount,
@@ -85,27 +87,11 @@ class MalformedAnswer(CostMonitoringError):
     """An answer (or saved file) that is not the JSON the service documents."""
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
-
-
 def decode_json(text: str, *, what: str) -> Any:
-    """Decode ``text``, numbers exactly (``Decimal``), or say clearly what it was instead of JSON.
-
-    ``NaN`` and ``Infinity`` (which Python's decoder takes by default) are refused, and so is
-    nesting deep enough to exhaust the decoder.
-    """
-    try:
-        return json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
-    except RecursionError:
-        raise MalformedAnswer(f"{what} is nested too deeply to be a cost-monitoring answer.") from None
-    except ValueError as exc:
-        start = text.lstrip()[:60]
-        if start.startswith("<"):
-            raise MalformedAnswer(f"{what} is an HTML page, not JSON: {start!r}") from None
-        if not start:
-            raise MalformedAnswer(f"{what} is empty, not JSON.") from None
-        raise MalformedAnswer(f"{what} is not valid JSON ({str(exc)[:200]}); it begins {start!r}") from None
+    """Decode ``text`` strictly, numbers exactly (``Decimal``), or say clearly what it was instead."""
+    return answers_json(
+        text, what=what, kind="a cost-monitoring answer", error=MalformedAnswer, parse_float=Decimal
+    )
 
 
 class CostMonitoringClient:
@@ -464,15 +450,12 @@ def cluster_costs_import(
 def load_answers(path: str | Path) -> Any:
     """Saved answers (``{"total-costs-per-hub": [...], "total-costs-per-component": {hub: [...]}}``)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise MalformedAnswer(
-            f"{path.name} is not UTF-8 text (byte 0x{exc.object[exc.start : exc.start + 1].hex()} at "
-            f"offset {exc.start}): saved answers are UTF-8 JSON."
-        ) from None
-    except OSError as exc:
-        raise CostMonitoringError(f"Cannot read {path.name}: {exc.__class__.__name__}.") from None
+    text = read_saved(
+        path,
+        expected="saved answers are UTF-8 JSON",
+        malformed=MalformedAnswer,
+        unreadable=CostMonitoringError,
+    )
     return decode_json(text, what=path.name)
 
 

@@ -36,6 +36,7 @@ from opsite.core.parsing import shown
 from opsite.core.resources import ImportFailed
 from opsite.core.signals import request_recompute_for
 
+from .answers import decode_json, read_saved
 from .choices import UsagePeriod
 from .credentials import source_credentials
 from .models import ActiveUserCount, Hub, PrometheusSource
@@ -140,27 +141,9 @@ class PrometheusClient:
         return parse_json(response.text, what=f"The answer of {what}")
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
-
-
 def parse_json(text: str, *, what: str) -> Any:
-    """Decode ``text``, or say clearly what it was instead of JSON.
-
-    Strict JSON: ``NaN`` and ``Infinity`` (which Python's decoder takes by default) are refused,
-    and so is nesting deep enough to exhaust the decoder's recursion.
-    """
-    try:
-        return json.loads(text, parse_constant=_no_constant)
-    except RecursionError:
-        raise MalformedResponse(f"{what} is nested too deeply to be a Prometheus answer.") from None
-    except ValueError as exc:
-        start = text.lstrip()[:60]
-        if start.startswith("<"):
-            raise MalformedResponse(f"{what} is an HTML page, not JSON: {start!r}") from None
-        if not start:
-            raise MalformedResponse(f"{what} is empty, not JSON.") from None
-        raise MalformedResponse(f"{what} is not valid JSON ({str(exc)[:200]}); it begins {start!r}") from None
+    """Decode ``text`` strictly, or say clearly what it was instead of JSON."""
+    return decode_json(text, what=what, kind="a Prometheus answer", error=MalformedResponse)
 
 
 def _sample_time(value: Any, *, where: str) -> float:
@@ -388,15 +371,12 @@ def cluster_usage_import(
 def load_usage_file(path: str | Path) -> Any:
     """A saved Prometheus answer (or ``{period: answer}``), decoded."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise MalformedResponse(
-            f"{path.name} is not UTF-8 text (byte 0x{exc.object[exc.start : exc.start + 1].hex()} at "
-            f"offset {exc.start}): a saved Prometheus answer is UTF-8 JSON."
-        ) from None
-    except OSError as exc:
-        raise PrometheusError(f"Cannot read {path.name}: {exc.__class__.__name__}.") from None
+    text = read_saved(
+        path,
+        expected="a saved Prometheus answer is UTF-8 JSON",
+        malformed=MalformedResponse,
+        unreadable=PrometheusError,
+    )
     return parse_json(text, what=path.name)
 
 
