@@ -16,12 +16,12 @@ from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 from import_export.admin import ExportMixin, ImportMixin
 
 from opsite.demo.loader import DEMO_TODAY, demo_load
+from opsite.tests.shared_rows import shared_rows
 
 from .malformed_imports import TEST_MAX_BYTES, TEST_MAX_ROWS
 
@@ -61,7 +61,7 @@ def demo_rows(django_db_blocker) -> Iterator[None]:
     """
     from communities.models import CloudCost, ClusterUsage, CostSource, PrometheusSource
 
-    with django_db_blocker.unblock(), transaction.atomic():
+    def build():
         demo_load(today=DEMO_TODAY)
         PrometheusSource.objects.create(cluster="fuzz-cluster", url="http://127.0.0.1:9090/")
         ClusterUsage.objects.create(cluster="fuzz-cluster", date="2024-12-31", unique_users=12)
@@ -69,8 +69,9 @@ def demo_rows(django_db_blocker) -> Iterator[None]:
         CloudCost.objects.get_or_create(
             date="2024-12-31", cluster="fuzz-cluster", hub=None, component="core", defaults={"amount": "1.00"}
         )
+
+    with shared_rows(django_db_blocker, build):
         yield
-        transaction.set_rollback(True)
 
 
 def client_for(user) -> Client:

@@ -17,7 +17,6 @@ import pytest
 import time_machine
 from dateutil.relativedelta import relativedelta
 from django.apps import apps
-from django.db import transaction
 from django.test import Client
 
 from funding.runway.snapshots import runway_recompute_all
@@ -25,6 +24,7 @@ from opsite.core.roles import OPSITE_APPS
 from opsite.dashboard.selectors import latest_cash_position_date
 from opsite.demo.loader import DEMO_TODAY, demo_load
 from opsite.kpis.rollups import recompute_rollups
+from opsite.tests.shared_rows import shared_rows
 
 URL = "/leadership/"
 WHAT_IF = "/leadership/what-if/"
@@ -34,14 +34,16 @@ SAVE = "/leadership/what-if/save/"
 @pytest.fixture(scope="class")
 def demo(django_db_setup, django_db_blocker):
     """The demo with its rollups and runway computed, once for a class, rolled back after it."""
-    with django_db_blocker.unblock(), transaction.atomic():
+
+    def build():
         demo_load(today=DEMO_TODAY)
         # Inside this transaction the recompute the demo asks for never runs (it waits for a
         # commit that never comes): compute what the dashboard reads here.
         recompute_rollups()
         runway_recompute_all()
+
+    with shared_rows(django_db_blocker, build):
         yield
-        transaction.set_rollback(True)
 
 
 def cash_day() -> date:

@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 from django.core.cache import cache
-from django.db import transaction
 from django.test import override_settings
 
 from opsite.kpis import page, rollups, views
 from opsite.kpis.api import public, public_kit
 from opsite.tests import factories
 from opsite.tests.factories import MONTH_ENDS
+from opsite.tests.shared_rows import shared_rows
 
 AS_OF = MONTH_ENDS[-1]
 NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
@@ -69,9 +69,8 @@ def build_organization() -> dict:
 @pytest.fixture(scope="module")
 def stored_organization(django_db_setup, django_db_blocker):
     """The organization, built once for the module and rolled back after it."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        yield build_organization()
-        transaction.set_rollback(True)
+    with shared_rows(django_db_blocker, build_organization) as built:
+        yield built
 
 
 @pytest.fixture

@@ -9,13 +9,12 @@ from __future__ import annotations
 import pytest
 from django.apps import apps
 from django.contrib import admin
-from django.db import transaction
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from import_export.admin import ExportMixin, ImportMixin
 
 from opsite.core.roles import FINANCE_EDITS, OPERATIONS_EDITS, OPERATIONS_VIEWS
-from opsite.demo.loader import DEMO_TODAY, demo_load
+from opsite.tests.shared_rows import loaded_demo
 
 REGISTRY = dict(sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label))
 LABELS = [model._meta.label for model in REGISTRY]
@@ -32,10 +31,8 @@ CHANGELIST_MAX_QUERIES = 25
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker):
     """The demo, loaded once for this module and rolled back after it."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        demo_load(today=DEMO_TODAY)
+    with loaded_demo(django_db_blocker):
         yield
-        transaction.set_rollback(True)
 
 
 @pytest.fixture

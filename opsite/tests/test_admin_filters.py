@@ -10,7 +10,6 @@ import pytest
 from django.contrib import admin
 from django.contrib.admin.filters import AllValuesFieldListFilter, FieldListFilter
 from django.contrib.admin.utils import get_fields_from_path
-from django.db import transaction
 from django.test import Client, RequestFactory
 
 from communities.models import Community
@@ -21,7 +20,7 @@ from opsite.core.admin import (
     InUseRelatedFieldListFilter,
 )
 from opsite.core.countries import COUNTRIES, country_codes_matching
-from opsite.demo.loader import DEMO_TODAY, demo_load
+from opsite.tests.shared_rows import loaded_demo
 
 COMMUNITIES = "/admin/communities/community/"
 REGISTRY = dict(sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label))
@@ -162,10 +161,8 @@ def test_the_filters_of_every_changelist_have_distinct_titles(superuser, label):
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker):
     """The demo organization, loaded once for this module and rolled back after it."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        demo_load(today=DEMO_TODAY)
+    with loaded_demo(django_db_blocker):
         yield
-        transaction.set_rollback(True)
 
 
 @pytest.mark.parametrize("label", OPSITE_LABELS)

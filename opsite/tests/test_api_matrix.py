@@ -32,7 +32,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.cache import cache as django_cache
 from django.core.management import CommandError, call_command
-from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
@@ -45,6 +44,7 @@ from opsite.core.roles import FINANCE, LEADERSHIP, OPERATIONS, OPSITE_APPS, role
 from opsite.kpis import rollups
 from opsite.kpis.api.public import PublicBadgeView, PublicKpisView, PublicSeriesView
 from opsite.kpis.api.public_kit import PublicStoriesView
+from opsite.tests.shared_rows import shared_rows
 from opsite.tests.test_roles import ensure_role_groups
 
 pytestmark = pytest.mark.django_db
@@ -386,9 +386,8 @@ def build_api_world() -> dict[str, Persona]:
 def api_world_for_module(django_db_blocker) -> Iterator[dict[str, Persona]]:
     """The world, built in a transaction rolled back at the end (a module fixture's body: each
     test's changes then roll back to it). The other API-wide test modules use it too."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        yield build_api_world()
-        transaction.set_rollback(True)
+    with shared_rows(django_db_blocker, build_api_world) as built:
+        yield built
 
 
 def unthrottled(settings) -> None:

@@ -49,6 +49,7 @@ from opsite.demo.forecasts import FORECAST_SCENARIOS, keep_books
 from opsite.demo.ledger import DEMO_FISCAL_SPONSOR_FEE, inputs_on
 from opsite.demo.loader import DEMO_TODAY, demo_load
 from opsite.demo.people import team
+from opsite.tests.shared_rows import loaded_demo
 from staff.models import Compensation, StaffMember
 
 END_2023 = date(2023, 12, 31)
@@ -67,10 +68,8 @@ KEY_ORGS = {
 @pytest.fixture(scope="class")
 def demo(django_db_setup, django_db_blocker):
     """The demo, loaded once for a class of tests and rolled back after it."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        demo_load(today=DEMO_TODAY)
+    with loaded_demo(django_db_blocker):
         yield
-        transaction.set_rollback(True)
 
 
 # --- the definitions, as plain queries --------------------------------------------------------

@@ -13,7 +13,6 @@ from decimal import Decimal
 from statistics import median
 
 import pytest
-from django.db import transaction
 from django.db.models import Count, Max, Min, Sum
 
 from communities.models import ActiveUserCount, CloudCost, CostSource, Hub
@@ -23,6 +22,7 @@ from opsite.demo import costs
 from opsite.demo.communities import community_specs, show_on, usage_samples
 from opsite.demo.contracts import contract_plans
 from opsite.demo.loader import DEMO_TODAY, demo_load
+from opsite.tests.shared_rows import loaded_demo
 
 END = date(2026, 11, 30)
 # Two years of whole months up to the end.
@@ -35,10 +35,8 @@ HOSTING = {"gcp": "Google Cloud hosting", "aws": "AWS hosting", "azure": "Azure 
 @pytest.fixture(scope="class")
 def demo(django_db_setup, django_db_blocker):
     """The demo, loaded once for a class of tests and rolled back after it."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        demo_load(today=DEMO_TODAY)
+    with loaded_demo(django_db_blocker):
         yield
-        transaction.set_rollback(True)
 
 
 def days(first: date, last: date) -> list[date]:

@@ -36,6 +36,7 @@ from opsite.demo.forecasts import FORECAST_SCENARIOS, keep_books
 from opsite.demo.ledger import DEMO_FISCAL_SPONSOR_FEE, month_net
 from opsite.demo.loader import DEMO_TODAY, demo_load
 from opsite.demo.people import team
+from opsite.tests.shared_rows import loaded_demo
 from opsite.tests.test_demo import content_fingerprints
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,10 +49,8 @@ PIPELINE = {"proposed", "prospect", "submitted"}
 @pytest.fixture(scope="class")
 def demo(django_db_setup, django_db_blocker):
     """The demo, loaded once for a class of tests and rolled back after it."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        demo_load(today=DEMO_TODAY)
+    with loaded_demo(django_db_blocker):
         yield
-        transaction.set_rollback(True)
 
 
 def whole_hundreds(amount: Decimal) -> bool:

@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime
 import pytest
 import time_machine
 from django.core.cache import cache
-from django.db import transaction
 from django.test import Client, override_settings
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
@@ -23,6 +22,7 @@ from opsite.kpis import rollups
 from opsite.kpis.api import public
 from opsite.tests import factories
 from opsite.tests.factories import MONTH_ENDS
+from opsite.tests.shared_rows import shared_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -84,9 +84,8 @@ def build_organization() -> dict:
 def stored_organization(django_db_setup, django_db_blocker):
     """The organization, built once for the module and rolled back after it; each test's own
     changes roll back to it."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        yield build_organization()
-        transaction.set_rollback(True)
+    with shared_rows(django_db_blocker, build_organization) as built:
+        yield built
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group
-from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -30,6 +29,7 @@ from opsite.core.roles import (
     sync_role_groups,
 )
 from opsite.demo.loader import DEMO_TODAY, demo_load
+from opsite.tests.shared_rows import shared_rows
 from staff.models import Compensation, StaffMember
 
 SENSITIVE_ADMIN_NAMES = ("Compensation", "Cash position", "Runway snapshot")
@@ -56,11 +56,13 @@ def ensure_role_groups() -> None:
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker):
     """The role groups and the demo, set up once for this module and rolled back after it."""
-    with django_db_blocker.unblock(), transaction.atomic():
+
+    def build():
         ensure_role_groups()
         demo_load(today=DEMO_TODAY)
+
+    with shared_rows(django_db_blocker, build):
         yield
-        transaction.set_rollback(True)
 
 
 def admin_url(label: str, view: str, *args) -> str:
