@@ -6,7 +6,7 @@ ones an operator has edited since, are left alone.
 Fast: the rows go in through ``bulk_create`` (``save()`` bypassed; the loader sets the derived
 columns itself), and the big tables (usage samples, pull requests and cloud costs, thousands of
 rows that nothing else points at) through :func:`insert_plain`, one parameterized ``INSERT`` run with
-``executemany``: building a model instance and compiling a statement per row would cost more than
+``executemany`` (``COPY`` on PostgreSQL): building a model instance and compiling a statement per row would cost more than
 the rest of the demo together.
 """
 
@@ -104,6 +104,13 @@ def insert_plain(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -
         for row in rows
     ]  # fmt: skip
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # COPY: the rows streamed in one statement, about ten times faster than an INSERT a row.
+            names = ", ".join(quote(field.column) for field in columns)
+            with cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({names}) FROM STDIN") as copy:
+                for row in values:
+                    copy.write_row(row)
+            return
         for start in range(0, len(values), BATCH):
             cursor.executemany(sql, values[start : start + BATCH])
 
