@@ -14,6 +14,7 @@ from django.db import models
 from django.utils import timezone
 
 from opsite.core.admin import OpsiteAdmin, OpsiteTabularInline, count_column
+from opsite.core.cost_columns import CostColumnsMixin
 from opsite.core.countries import country_codes_matching
 
 from .models import ActiveUserCount, Community, Hub, Network
@@ -88,7 +89,7 @@ class LiveHubsFilter(admin.SimpleListFilter):
 
 
 @admin.register(Community)
-class CommunityAdmin(OpsiteAdmin):
+class CommunityAdmin(CostColumnsMixin, OpsiteAdmin):
     formfield_overrides = URL_FIELDS_HTTPS
     form = CommunityAdminForm
     # What fits a laptop's screen beside the filters; the slug and the region (the country's) are
@@ -144,9 +145,14 @@ class CommunityAdmin(OpsiteAdmin):
     )
     inlines = (HubInline,)
     resource_classes = [CommunityResource]
+    # For Finance and Leadership: its hubs' cloud cost and its margin over the last 12 months.
+    cost_columns_shown = {
+        "cloud_cost": ("community_cost", "cloud cost"),
+        "margin": ("community_margin", "margin"),
+    }
 
     def get_queryset(self, request):
-        return community_list(timezone.localdate())
+        return self.with_costs(request, community_list(timezone.localdate()))
 
     def get_search_results(self, request, queryset, search_term):
         # Countries are stored as codes: a search for "Kenya" (or "KE") also finds the communities
@@ -183,7 +189,7 @@ class LiveTodayFilter(admin.SimpleListFilter):
 
 
 @admin.register(Hub)
-class HubAdmin(OpsiteAdmin):
+class HubAdmin(CostColumnsMixin, OpsiteAdmin):
     formfield_overrides = URL_FIELDS_HTTPS
     # What fits a laptop's screen beside the filters; the slug, cluster and retirement date are
     # on the hub's page ("live today" says whether it is retired).
@@ -212,9 +218,11 @@ class HubAdmin(OpsiteAdmin):
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = ("created_at", "updated_at")
     resource_classes = [HubResource]
+    # For Finance and Leadership: its cloud cost (with its share of the cluster's) over 12 months.
+    cost_columns_shown = {"cloud_cost": ("hub_cost", "cloud cost")}
 
     def get_queryset(self, request):
-        return hub_list(timezone.localdate())
+        return self.with_costs(request, hub_list(timezone.localdate()))
 
     @admin.display(description="live today", boolean=True)
     def is_live(self, obj: Hub) -> bool:

@@ -15,4 +15,10 @@ class KpisConfig(AppConfig):
 
     def ready(self) -> None:
         # Declares the impact stories' ModelWrites, which every door looks up (opsite.core.services).
+        from opsite.core.cost_columns import set_cost_source
+
         from . import services  # noqa: F401
+        from .costs import cost_columns
+
+        # The community and hub lists show the stored cost figures (opsite.core.cost_columns).
+        set_cost_source(cost_columns)

@@ -48,6 +48,7 @@ from communities import cost_rollups as hub_costs
 from communities.choices import CostComponent
 from contracts import recognition
 from funding.currency import RateTable
+from opsite.core.cost_columns import CostColumns
 from opsite.core.money import ZERO, quantize, reporting_currency
 from opsite.core.periods import MONTH, Period, periods_between
 
@@ -343,3 +344,33 @@ def _negative_margins(points: list[dict[str, Any]]) -> list[CommunityMargin]:
         if revenue[slug] - cost[slug] < 0
     ]
     return sorted(margins, key=lambda row: (row.margin, row.community))
+
+
+def cost_columns(*, months: int = 12) -> CostColumns:
+    """The community and hub lists' cost columns (``opsite.core.cost_columns``): each hub's cost,
+    each community's cost and margin, summed over the last ``months`` complete months, the months
+    of ``negative_margins`` above. One query; empty before the first recompute."""
+    stored = dict(Rollup.objects.filter(key__in=(HUB_MONTH, COMMUNITY_MONTH)).values_list("key", "value"))
+    community_points = [
+        point for point in (stored.get(COMMUNITY_MONTH) or {}).get("points", []) if point["complete"]
+    ]
+    community_points = community_points[-months:] if months > 0 else []
+    periods = {point["period"] for point in community_points}
+    hub_cost: dict[str, Decimal] = defaultdict(Decimal)
+    for point in (stored.get(HUB_MONTH) or {}).get("points", []):
+        if point["period"] in periods:
+            for row in point["hubs"]:
+                hub_cost[row["hub"]] += Decimal(row["cost"])
+    community_cost: dict[str, Decimal] = defaultdict(Decimal)
+    community_margin: dict[str, Decimal] = defaultdict(Decimal)
+    for point in community_points:
+        for row in point["communities"]:
+            community_cost[row["community"]] += Decimal(row["cost"])
+            community_margin[row["community"]] += Decimal(row["margin"])
+    return CostColumns(
+        currency=(stored.get(COMMUNITY_MONTH) or {}).get("currency", reporting_currency()),
+        months=[point["period"] for point in community_points],
+        hub_cost=dict(hub_cost),
+        community_cost=dict(community_cost),
+        community_margin=dict(community_margin),
+    )
