@@ -218,8 +218,10 @@ class HubAdmin(CostColumnsMixin, OpsiteAdmin):
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = ("created_at", "updated_at")
     resource_classes = [HubResource]
-    # For Finance and Leadership: its cloud cost (with its share of the cluster's) over 12 months.
-    cost_columns_shown = {"cloud_cost": ("hub_cost", "cloud cost")}
+    # For Finance and Leadership: its cloud cost (with its share of the cluster's) over the last 12
+    # complete months, in the place of the day of its latest sample (on the hub's page).
+    cost_columns_shown = {"cloud_cost": ("hub_cost", "cloud cost, 12 months")}
+    cost_columns_replace = ("latest_30d_on",)
 
     def get_queryset(self, request):
         return self.with_costs(request, hub_list(timezone.localdate()))

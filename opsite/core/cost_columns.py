@@ -44,11 +44,6 @@ class CostColumns:
     community_cost: Mapping[str, Decimal] = field(default_factory=dict)
     community_margin: Mapping[str, Decimal] = field(default_factory=dict)
 
-    @property
-    def span(self) -> str:
-        """``2025-12 to 2026-11``, or an empty string before any month has costs."""
-        return f"{self.months[0]} to {self.months[-1]}" if self.months else ""
-
 
 _cost_source: Callable[[], CostColumns] | None = None
 
@@ -79,10 +74,15 @@ class CostColumnsMixin:
 
     ``cost_columns_shown`` maps each column's annotation to the figures it reads (an attribute of
     :class:`CostColumns`) and its title; the admin's ``get_queryset`` passes its queryset through
-    ``with_costs``. The columns come last, on the changelist only, their titles naming the months.
+    ``with_costs``. The columns come last, on the changelist only, in the place of
+    ``cost_columns_replace``; their titles say the months are the last 12 complete ones (the
+    dashboard names them).
     """
 
     cost_columns_shown: Mapping[str, tuple[str, str]] = {}
+    # The columns they take the place of, so that the list still fits a laptop's screen (each is
+    # also a filter or on the record's page).
+    cost_columns_replace: Sequence[str] = ()
 
     def may_see_costs(self, request: HttpRequest) -> bool:
         return request.user.has_perms(COST_PERMISSIONS)
@@ -111,19 +111,15 @@ class CostColumnsMixin:
         names = list(super().get_list_display(request))
         if not self._on_changelist(request) or not self.may_see_costs(request):
             return names
-        return [*names, *self._cost_column_list(request)]
+        kept = [name for name in names if name not in self.cost_columns_replace]
+        return [*kept, *self._cost_column_list(request)]
 
     def _cost_column_list(self, request: HttpRequest) -> list[Callable]:
         # Built once per request: the changelist finds a column it may sort by by identity, in
         # the list display asked for again (``get_sortable_by``).
         columns = getattr(request, _COLUMNS, None)
         if columns is None:
-            figures = self.cost_figures(request)
-            span = figures.span if figures else ""
-            columns = [
-                cost_column(name, f"{title}, {span}" if span else title)
-                for name, (_source, title) in self.cost_columns_shown.items()
-            ]
+            columns = [cost_column(name, title) for name, (_source, title) in self.cost_columns_shown.items()]
             setattr(request, _COLUMNS, columns)
         return columns
 

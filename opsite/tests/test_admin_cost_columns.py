@@ -68,20 +68,21 @@ def test_the_source_sums_the_last_complete_months_of_the_stored_rollups(costs):
         community_cost={"north": D("188.00"), "south": D("50.00")},
         community_margin={"north": D("-159.00"), "south": D("2950.00")},
     )
-    assert figures.span == "2024-01 to 2024-02"
     assert stored_cost_columns(months=1).months == ["2024-02"]
 
 
 def test_before_any_recompute_the_columns_are_empty():
     figures = cost_columns()
-    assert (figures.months, figures.hub_cost, figures.community_margin, figures.span) == ([], {}, {}, "")
+    assert (figures.months, figures.hub_cost, figures.community_margin) == ([], {}, {})
 
 
 @pytest.mark.parametrize("client_name", ["finance_client", "leadership_client"])
 def test_the_hub_list_shows_each_hub_s_cost_over_the_months(request, client_name, costs):
     response = request.getfixturevalue(client_name).get(HUBS)
     assert response.status_code == 200
-    assert "cloud cost, 2024-01 to 2024-02" in response.content.decode().lower()
+    assert "cloud cost, 12 months" in response.content.decode().lower()
+    names = [getattr(name, "__name__", name) for name in response.context["cl"].list_display]
+    assert "latest_30d_on" not in names  # the cost takes its place: the list still fits a laptop
     assert cells(response, "cloud_cost_column") == {
         "North 1": "160 USD",
         "North Binder": "28 USD",
