@@ -145,11 +145,13 @@ class CommunityAdmin(CostColumnsMixin, OpsiteAdmin):
     )
     inlines = (HubInline,)
     resource_classes = [CommunityResource]
-    # For Finance and Leadership: its hubs' cloud cost and its margin over the last 12 months.
+    # For Finance and Leadership: its hubs' cloud cost and its margin over the last 12 complete
+    # months, in the place of the networks and the day it left (both are filters).
     cost_columns_shown = {
-        "cloud_cost": ("community_cost", "cloud cost"),
-        "margin": ("community_margin", "margin"),
+        "cloud_cost": ("community_cost", "cloud cost, 12 months"),
+        "margin": ("community_margin", "margin, 12 months"),
     }
+    cost_columns_replace = ("network_names", "left_on")
 
     def get_queryset(self, request):
         return self.with_costs(request, community_list(timezone.localdate()))
