@@ -66,7 +66,7 @@ SEED = 20241230
 # --- the data -----------------------------------------------------------------------------------
 
 
-def _setup_hubs(hubs: int) -> list[tuple[int, str, str]]:
+def setup_hubs(hubs: int) -> list[tuple[int, str, str]]:
     """``hubs`` hubs on ``CLUSTERS`` clusters, each with its cost source: ``(id, slug, cluster)``."""
     from communities.models import Community, CostSource, Hub
 
@@ -109,7 +109,7 @@ def _setup_hubs(hubs: int) -> list[tuple[int, str, str]]:
     return list(Hub.objects.order_by("cluster", "slug").values_list("pk", "slug", "cluster"))
 
 
-def _costs(hubs: list[tuple[int, str, str]]) -> list[tuple[int, int, int, int]]:
+def daily_costs(hubs: list[tuple[int, str, str]]) -> list[tuple[int, int, int, int]]:
     """``(day index, hub index, component index, cents)`` of every cost, by day, cluster, hub."""
     rng = random.Random(SEED)
     # Each hub's size: compute of a few dollars to a few hundred a day, storage a tenth of it.
@@ -167,7 +167,7 @@ def _write_answers(workdir: Path, hubs: list[tuple[int, str, str]], costs) -> di
     return files
 
 
-def _objects(hubs: list[tuple[int, str, str]], costs) -> list:
+def cost_objects(hubs: list[tuple[int, str, str]], costs) -> list:
     """The same rows as unsaved ``CloudCost`` objects, for the baseline."""
     from communities.models import CloudCost
 
@@ -324,14 +324,14 @@ def main(argv: list[str] | None = None) -> None:
         from bench.run import ensure_django
 
         ensure_django(workdir / "cloud_costs.sqlite3")
-        hubs = _setup_hubs(args.hubs)
-        costs = _costs(hubs)
+        hubs = setup_hubs(args.hubs)
+        costs = daily_costs(hubs)
         rows = len(costs)
         expected = (rows, sum(Decimal(cents) for *_, cents in costs).scaleb(-2))
         path = workdir / "cloud_costs.csv"
         _write_csv(path, hubs, costs)
         files = _write_answers(workdir, hubs, costs) if args.answers else {}
-        objects = _objects(hubs, costs)
+        objects = cost_objects(hubs, costs)
         del costs
         print(
             f"# cloud_costs: {len(hubs)} hubs on {CLUSTERS} clusters x {DAYS} days x {len(COMPONENTS)} "

@@ -33,7 +33,7 @@ from datetime import date, datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncMonth
 
 from opsite.core.dates import plausible_range
@@ -91,12 +91,21 @@ def monthly_cost_sums(*, end: date) -> list[CostSum]:
     for sums of cents far beyond any cloud bill (a double holds 15 significant digits).
     """
     first, last = plausible_range()
+    # Every key an expression, so that the GROUP BY lists them in this order, the month first:
+    # SQLite's sorter then compares fewer columns (a tenth of the query's time on a million costs).
+    keys = {
+        "month": MonthStart("date"),
+        "on_cluster": F("cluster"),
+        "of_hub": F("hub_id"),
+        "of_component": F("component"),
+        "in_currency": F("currency"),
+    }
     rows = (
         CloudCost.objects.filter(date__range=(first, min(end, last)))
-        .annotate(month=MonthStart("date"))
         .order_by()
-        .values_list("month", "cluster", "hub_id", "component", "currency")
+        .values(**keys)
         .annotate(amount=Sum("amount"))
+        .values_list(*keys, "amount")
     )
     sums = [CostSum(*row[:5], quantize(row[5])) for row in rows]
     return sorted(
@@ -173,8 +182,13 @@ def monthly_costs(sums: Iterable[CostSum], *, convert: Convert) -> MonthlyCosts:
             own[row.month, row.cluster, row.hub_id][row.currency] += row.amount
         by_component[row.month, row.component][row.currency] += row.amount
 
+    month_ends: dict[date, date] = {}
+
     def converted(month: date, amounts: Mapping[str, Decimal]) -> Decimal:
-        on = month_end(month)
+        on = month_ends.get(month) or month_ends.setdefault(month, month_end(month))
+        if len(amounts) == 1:  # one currency: the common case, a call per hub and month
+            ((currency, amount),) = amounts.items()
+            return convert(amount, currency, on)
         return sum((convert(amount, currency, on) for currency, amount in sorted(amounts.items())), ZERO)
 
     components: dict[date, dict[str, Decimal]] = {}

@@ -1,0 +1,204 @@
+"""Benchmark: the cloud cost rollups over 1.5 million daily costs, against raw SQL ``GROUP BY``.
+
+The data of ``bench/cloud_costs.py`` (1,000 hubs on eight clusters, 730 days, ``compute`` and
+``home_storage`` a hub a day: 1,460,000 rows), plus what the rollups also read at that size: each
+cluster's hub-less ``core`` cost every day (5,840 rows, shared among its hubs), and each hub's 30d
+active users on each month-end (24,000 samples). Written once, with ``bulk_create``.
+
+The figures, each the median of ``RUNS`` interleaved runs:
+
+* ``cost_rollups``: what a recompute computes for the ``costs:*`` keys,
+  ``opsite.kpis.costs.cost_values(as_of, RateTable.load())``, as on the first recompute (no
+  state: every month-end's 30d users are read): the monthly sums in the database, the shares of
+  each cluster's hub-less costs to the cent, the cost per active user, the components and the
+  margins (no contract here), ready to store;
+* the baseline, one raw SQL statement computing the same hub costs: ``GROUP BY`` month, cluster and
+  hub, then each cluster's hub-less costs shared in proportion with window functions over the
+  cluster's month, every row fetched: the floor of any implementation in the database.
+
+Each hub's monthly cost must agree between the two within a cent (the rollup splits a shared cost
+to the cent by the largest remainder, the SQL rounds each share), else the run fails. Budget: the
+rollups within 2x the baseline (wall clock; the CPU seconds are printed beside).
+
+At full size the data takes about a minute to write; ``make bench`` runs it. Smaller, for a smoke
+test: ``OPSITE_BENCH_COST_HUBS=100 OPSITE_BENCH_COST_RUNS=1``, or ``python bench/cost_rollups.py
+--hubs 100 --runs 1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+if not __package__:
+    # Run as a script: the repository's root, for ``bench`` and the project.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.cloud_costs import (
+    CLUSTERS,
+    CURRENCY,
+    DAYS,
+    FIRST_DAY,
+    HUBS,
+    RUNS,
+    Timings,
+    cost_objects,
+    daily_costs,
+    setup_hubs,
+)
+
+BUDGET = 2.0
+AS_OF = FIRST_DAY + timedelta(days=DAYS - 1)
+# A cluster's hub-less core cost a day, in cents: shared among its hubs by their own costs.
+CORE_CENTS = 4_321
+TOLERANCE = Decimal("0.01")
+
+
+# --- the data -----------------------------------------------------------------------------------
+
+
+def _write(hub_count: int) -> int:
+    """The costs, the clusters' core costs and the hubs' month-end users; how many costs."""
+    from communities.models import ActiveUserCount, CloudCost
+    from opsite.core.periods import month_end
+
+    hubs = setup_hubs(hub_count)
+    costs = daily_costs(hubs)
+    objects = cost_objects(hubs, costs)
+    objects += [
+        CloudCost(
+            date=FIRST_DAY + timedelta(days=d),
+            cluster=f"cluster-{c}",
+            hub=None,
+            component="core",
+            amount=Decimal(CORE_CENTS + d % 13).scaleb(-2),
+            currency=CURRENCY,
+        )
+        for d in range(DAYS)
+        for c in range(CLUSTERS)
+    ]
+    CloudCost.objects.bulk_create(objects, batch_size=2_000)
+    month_ends = sorted({month_end(FIRST_DAY + timedelta(days=d)) for d in range(DAYS)})
+    ActiveUserCount.objects.bulk_create(
+        [
+            ActiveUserCount(hub_id=hub_id, date=day, period="30d", active_users=(hub_id * 37 + m) % 400)
+            for hub_id, _slug, _cluster in hubs
+            for m, day in enumerate(day for day in month_ends if day <= AS_OF)
+        ],
+        batch_size=2_000,
+    )
+    return len(objects)
+
+
+# --- the two computations -----------------------------------------------------------------------
+
+
+def _rollups() -> dict[tuple[str, str], Decimal]:
+    """``cost_values`` as a first recompute runs it; each hub's cost by (month, slug)."""
+    from funding.currency import RateTable
+    from opsite.kpis.costs import HUB_MONTH, STATE_COSTS, cost_values
+    from opsite.kpis.models import Rollup
+
+    Rollup.objects.filter(key=STATE_COSTS).delete()  # the first recompute's: every month-end read
+    values = cost_values(AS_OF, RateTable.load())
+    return {
+        (point["period"], row["hub"]): Decimal(row["cost"])
+        for point in values[HUB_MONTH]["points"]
+        for row in point["hubs"]
+    }
+
+
+def _month_sql(vendor: str) -> str:
+    return "to_char(date, 'YYYY-MM')" if vendor == "postgresql" else "substr(date, 1, 7)"
+
+
+def _baseline() -> dict[tuple[str, int], Decimal]:
+    """One raw SQL statement: each hub's monthly cost with its share, by (month, hub id)."""
+    from django.db import connection
+
+    from communities.models import CloudCost
+
+    month = _month_sql(connection.vendor)
+    sql = f"""
+        WITH monthly AS (
+            SELECT {month} AS month, cluster, hub_id, SUM(amount) AS amount
+            FROM {CloudCost._meta.db_table}
+            WHERE date <= %s
+            GROUP BY {month}, cluster, hub_id
+        ), cluster_month AS (
+            SELECT month, hub_id, amount,
+                   SUM(CASE WHEN hub_id IS NULL THEN amount ELSE 0 END) OVER clusters AS pool,
+                   SUM(CASE WHEN hub_id IS NULL THEN 0 ELSE amount END) OVER clusters AS owned
+            FROM monthly
+            WINDOW clusters AS (PARTITION BY month, cluster)
+        )
+        SELECT month, hub_id, amount + COALESCE(pool * amount / NULLIF(owned, 0), 0)
+        FROM cluster_month
+        WHERE hub_id IS NOT NULL
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [AS_OF])
+        return {(row[0], row[1]): Decimal(str(row[2])) for row in cursor.fetchall()}
+
+
+def _compare(rollups: dict[tuple[str, str], Decimal], baseline: dict[tuple[str, int], Decimal]) -> None:
+    from communities.models import Hub
+
+    slugs = dict(Hub.objects.values_list("pk", "slug"))
+    floor = {(month, slugs[hub_id]): amount for (month, hub_id), amount in baseline.items()}
+    if set(floor) != set(rollups):
+        missing = sorted(set(floor) ^ set(rollups))[:5]
+        raise SystemExit(
+            f"cost_rollups: the rollups and the SQL disagree on which hub-months have costs: {missing}"
+        )
+    off = [(key, rollups[key], floor[key]) for key in rollups if abs(rollups[key] - floor[key]) > TOLERANCE]
+    if off:
+        raise SystemExit(f"cost_rollups: {len(off)} hub-months differ by more than a cent, e.g. {off[:3]}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--hubs", type=int, default=HUBS, help=f"hubs (default {HUBS})")
+    parser.add_argument("--runs", type=int, default=RUNS, help=f"rounds (default {RUNS})")
+    args = parser.parse_args(argv or [])
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="opsite-bench-cost-rollups-") as tmp:
+        from bench.run import ensure_django
+
+        ensure_django(Path(tmp) / "cost_rollups.sqlite3")
+        rows = _write(args.hubs)
+        print(
+            f"# cost_rollups: {args.hubs} hubs on {CLUSTERS} clusters, {rows} costs to {AS_OF}; "
+            f"data ready in {time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
+        rollups, baselines = Timings(), Timings()
+        for run in range(args.runs):
+            computed = rollups.run(_rollups)
+            floor = baselines.run(_baseline)
+            _compare(computed, floor)
+            print(
+                f"# cost_rollups round {run + 1}: rollups {rollups.last}, raw SQL {baselines.last}",
+                flush=True,
+            )
+    ratio = rollups.seconds / baselines.seconds
+    ok = ratio <= BUDGET
+    print(
+        f"cost_rollups seconds={rollups.seconds:.2f} rows={rows} hub_months={len(computed)} "
+        f"ratio_vs_raw_sql={ratio:.2f} baseline_seconds={baselines.seconds:.2f} "
+        f"cpu_seconds={rollups.cpu_seconds:.2f} cpu_ratio_vs_raw_sql={rollups.cpu_seconds / baselines.cpu_seconds:.2f} "
+        f"runs={len(rollups.wall)} budget={BUDGET:.0f}x {'ok' if ok else 'OVER BUDGET'}",
+        flush=True,
+    )
+    print(f"# cost_rollups: run in {time.perf_counter() - started:.0f} s", flush=True)
+    if not ok:
+        raise SystemExit(f"cost_rollups: the rollups took over {BUDGET:.0f}x the raw SQL")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
