@@ -117,8 +117,10 @@ def _latest_samples_sql(count: int, *, communities: int = 0) -> str:
     Two details keep each subquery one index seek. Without table statistics, SQLite's planner
     prefers the (period, date) index, which reads every hub's samples in the window; comparing
     ``period || ''`` instead of the bare column leaves it only the unique (hub, date, period)
-    index. And ordering by (hub, date) descending, that index's order, lets it stop at the first
-    entry in the window instead of sorting the window. Plain SQL, the same on SQLite and PostgreSQL.
+    index. PostgreSQL's planner, which has statistics, does the opposite: given the expression it
+    gives up the (hub, date, period) index's period column, filters thousands of samples per hub
+    and sorts them, so there the bare column is compared. And ordering by (hub, date) descending,
+    that index's order, lets it stop at the first entry in the window instead of sorting the window.
     """
     quote = connection.ops.quote_name
     samples = ActiveUserCount._meta
@@ -126,9 +128,10 @@ def _latest_samples_sql(count: int, *, communities: int = 0) -> str:
         name: quote(samples.get_field(name).column) for name in ("hub", "date", "period", "active_users")
     }
     hub_id = quote(Hub._meta.pk.column)
+    period = f"(s.{column['period']} || '')" if connection.vendor == "sqlite" else f"s.{column['period']}"
     subquery = (
         f"(SELECT s.{column['active_users']} FROM {quote(samples.db_table)} s"
-        f" WHERE s.{column['hub']} = h.{hub_id} AND (s.{column['period']} || '') = %s"
+        f" WHERE s.{column['hub']} = h.{hub_id} AND {period} = %s"
         f" AND s.{column['date']} >= %s AND s.{column['date']} <= %s"
         f" ORDER BY s.{column['hub']} DESC, s.{column['date']} DESC LIMIT 1)"
     )
