@@ -1,6 +1,7 @@
-"""Celery tasks of the runway: recompute snapshots, and the daily alert to Leadership.
+"""Celery tasks of the runway: recompute snapshots, prune the old ones, and the daily alert to Leadership.
 
-Thin: each takes ids and calls a service (``funding.runway.snapshots``, ``funding.services.alerts``).
+Thin: each takes ids or ISO dates and calls a service (``funding.runway.snapshots``,
+``funding.runway.retention``, ``funding.services.alerts``).
 The runway's figures are sensitive (docs/roles.md "What is sensitive"): nothing here logs a
 figure, only scenarios, snapshots and counts.
 """
@@ -8,6 +9,7 @@ figure, only scenarios, snapshots and counts.
 from __future__ import annotations
 
 import logging
+from datetime import date
 
 from celery import shared_task
 
@@ -25,6 +27,20 @@ RUNWAY_SOFT_TIME_LIMIT = 4 * 60
 RUNWAY_TIME_LIMIT = 5 * 60
 ALERT_SOFT_TIME_LIMIT = 60
 ALERT_TIME_LIMIT = 2 * 60
+# A daily prune deletes a day's worth of snapshots in one statement; the first prune of years of
+# history reads tens of thousands of small rows and deletes them in batches, in seconds.
+PRUNE_SOFT_TIME_LIMIT = 4 * 60
+PRUNE_TIME_LIMIT = 5 * 60
+
+
+def parse_day(value: str | None, name: str) -> date | None:
+    """A task's date argument: ``None`` or an ISO date string (tasks take JSON, not dates)."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an ISO date such as 2024-12-31, not {value!r}.") from None
 
 
 @shared_task(
@@ -55,6 +71,20 @@ def recompute_runway(scenario_id: int | None = None) -> list[int]:
         logger.info("Scenario %s no longer exists; no runway to recompute.", scenario_id)
         return []
     return [runway_recompute(scenario=scenario).pk]
+
+
+@shared_task(
+    name="funding.tasks.prune_runway_snapshots",
+    soft_time_limit=PRUNE_SOFT_TIME_LIMIT,
+    time_limit=PRUNE_TIME_LIMIT,
+    **IDEMPOTENT_TASK_OPTIONS,
+)
+def prune_runway_snapshots(today: str | None = None) -> int:
+    """Delete the snapshots the retention policy no longer keeps as of ``today`` (an ISO date,
+    default today); returns how many. Safe to run twice: the second run deletes nothing."""
+    from funding.runway import retention
+
+    return retention.prune_snapshots(today=parse_day(today, "today"))
 
 
 @shared_task(

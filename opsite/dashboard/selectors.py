@@ -7,10 +7,11 @@ same time at any size of history; the recompute jobs keep the stored figures cur
 
 Queries, whatever the size of the data:
 
-1. the scenarios, each with the id of its latest snapshot (a correlated subquery on the
-   ``funding_snapshot_latest`` index);
+1. the scenarios, each with the id of its latest snapshot and the time of its first (correlated
+   subqueries on the ``funding_snapshot_latest`` index);
 2. those snapshots;
-3. the runway history (months and cash-out date of every snapshot, not their periods);
+3. the runway history: months and cash-out date of a bounded sample of the snapshots (at most
+   ``history.MOST_POINTS`` per scenario, not their periods; ``history.py`` says which);
 4. the stored rollups the charts need, in one ``key IN (...)``;
 5. the latest cash position's date (never its balance: the runway result carries that);
 6. the saved scenario adjustments (what a what-if may leave out);
@@ -40,6 +41,8 @@ from opsite.kpis.models import Rollup
 from opsite.kpis.rollups import DATA_QUALITY, KPIS_LATEST, data_quality_sentences, series_key
 from staff.rollups import Staffing, staffing_on
 
+from .history import RunwayHistory, oldest_snapshot_day, runway_history
+
 # The stored series each chart reads: (metric, interval).
 SERIES: tuple[tuple[str, str], ...] = (
     ("funding", "quarter"),
@@ -54,22 +57,16 @@ SERIES: tuple[tuple[str, str], ...] = (
 
 @dataclass(frozen=True)
 class ScenarioRunway:
-    """A scenario and its latest stored runway (``result`` is None before the first compute)."""
+    """A scenario and its latest stored runway (``result`` is None before the first compute).
+
+    ``first_computed_at``, when its first stored snapshot was computed, tells the history how far
+    back it reaches (``history.py``) without a query of its own.
+    """
 
     scenario: Scenario
     result: dict[str, Any] | None
     computed_at: datetime | None
-
-
-@dataclass(frozen=True)
-class HistoryPoint:
-    """One stored snapshot, without its periods: when it was computed and what it said."""
-
-    scenario_slug: str
-    computed_at: datetime
-    as_of: date
-    months: Decimal | None
-    cash_out_on: date | None
+    first_computed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -92,7 +89,7 @@ class DashboardData:
 
     today: date
     runways: list[ScenarioRunway]
-    history: list[HistoryPoint]
+    history: RunwayHistory
     series: dict[tuple[str, str], list[dict[str, Any]]]
     kpis: dict[str, Any] | None
     cash_as_of: date | None
@@ -129,13 +126,13 @@ class DashboardData:
 
 def scenario_runways() -> list[ScenarioRunway]:
     """Every scenario (the default first, then by name) with its latest snapshot: two queries."""
-    latest = (
-        RunwaySnapshot.objects.filter(scenario=OuterRef("pk"))
-        .order_by("-computed_at", "-pk")
-        .values("pk")[:1]
-    )
+    mine = RunwaySnapshot.objects.filter(scenario=OuterRef("pk"))
+    latest = mine.order_by("-computed_at", "-pk").values("pk")[:1]
+    first = mine.order_by("computed_at", "pk").values("computed_at")[:1]
     scenarios = list(
-        Scenario.objects.annotate(latest_id=Subquery(latest)).order_by("-is_default", "name", "pk")
+        Scenario.objects.annotate(latest_id=Subquery(latest), first_at=Subquery(first)).order_by(
+            "-is_default", "name", "pk"
+        )
     )
     ids = [scenario.latest_id for scenario in scenarios if scenario.latest_id is not None]
     snapshots = {
@@ -147,16 +144,15 @@ def scenario_runways() -> list[ScenarioRunway]:
     runways = []
     for scenario in scenarios:
         result, computed_at = snapshots.get(scenario.latest_id, (None, None))
-        runways.append(ScenarioRunway(scenario=scenario, result=result, computed_at=computed_at))
+        runways.append(
+            ScenarioRunway(
+                scenario=scenario,
+                result=result,
+                computed_at=computed_at,
+                first_computed_at=scenario.first_at,
+            )
+        )
     return runways
-
-
-def runway_history() -> list[HistoryPoint]:
-    """Every stored snapshot's headline, oldest first (one query, no ``result`` JSON read)."""
-    rows = RunwaySnapshot.objects.order_by("computed_at", "pk").values_list(
-        "scenario__slug", "computed_at", "as_of", "months", "cash_out_on"
-    )
-    return [HistoryPoint(*row) for row in rows]
 
 
 def stored_rollups() -> tuple[
@@ -225,10 +221,12 @@ def dashboard_data(*, today: date | None = None) -> DashboardData:
     kpis, series, computed, quality = stored_rollups()
     # Headcount by team on the same day as the other impact figures, so they agree.
     impact_day = date.fromisoformat(kpis["as_of"]) if kpis else today
+    runways = scenario_runways()
+    oldest = oldest_snapshot_day([runway.first_computed_at for runway in runways])
     return DashboardData(
         today=today,
-        runways=scenario_runways(),
-        history=runway_history(),
+        runways=runways,
+        history=runway_history(today=today, oldest=oldest),
         series=series,
         kpis=kpis,
         cash_as_of=latest_cash_position_date(),

@@ -227,6 +227,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=30, hour=3),
         "options": {"expires": 6 * 3600},
     },
+    # After the recompute, so the snapshots it stored are the latest (never pruned); the alert reads
+    # only the latest, and no alerted snapshot is ever pruned.
+    "prune-runway-snapshots-daily": {
+        "task": "funding.tasks.prune_runway_snapshots",
+        "schedule": crontab(minute=15, hour=4),
+        "options": {"expires": 6 * 3600},
+    },
     "runway-alert-daily": {
         "task": "funding.tasks.runway_alert",
         "schedule": crontab(minute=0, hour=6),
@@ -409,6 +416,27 @@ OPSITE_RUNWAY_THRESHOLDS = {
     "invoice_collection": {"yellow": "0.80", "green": "0.95"},
     "customer_concentration": {"green": "0.35", "yellow": "0.50"},
 }
+
+
+def runway_keep_days(name: str, default: int, *, at_least: int) -> int:
+    """A retention period of runway snapshots, in whole days, from the environment (``name``), else
+    ``default``: from ``at_least`` to 36,500. A bad value stops the start, naming the setting."""
+    value = env.str(name, default=str(default))
+    days = int(value) if value.strip().isascii() and value.strip().isdigit() else None
+    if days is None or not at_least <= days <= 36_500:
+        raise environ.ImproperlyConfigured(
+            f"{name} must be a whole number of days from {at_least} to 36500; got {value!r}."
+        )
+    return days
+
+
+# Runway snapshot retention (funding/runway/retention.py, docs/definitions.md "Runway snapshots"):
+# every snapshot is kept OPSITE_RUNWAY_KEEP_ALL_DAYS days, then the last of each scenario's day
+# until OPSITE_RUNWAY_KEEP_DAILY_DAYS, then the last of each ISO week. The beat prunes daily.
+OPSITE_RUNWAY_KEEP_ALL_DAYS = runway_keep_days("OPSITE_RUNWAY_KEEP_ALL_DAYS", 90, at_least=1)
+OPSITE_RUNWAY_KEEP_DAILY_DAYS = runway_keep_days(
+    "OPSITE_RUNWAY_KEEP_DAILY_DAYS", 365, at_least=OPSITE_RUNWAY_KEEP_ALL_DAYS
+)
 
 
 def fiscal_sponsor_fee(default: str) -> str:

@@ -103,6 +103,7 @@ def test_the_beat_schedule_holds_every_periodic_job_in_one_place():
         "opsite.kpis.tasks.recompute_rollups",
         "funding.tasks.recompute_runway",
         "funding.tasks.runway_alert",
+        "funding.tasks.prune_runway_snapshots",
         "opsite.kpis.tasks.retry_pending_recomputes",
         "contributions.tasks.sync_github",
         "communities.tasks.import_usage",

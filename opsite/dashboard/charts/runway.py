@@ -4,6 +4,10 @@ The cash projection draws each scenario until a few months after its cash-out da
 (:data:`AFTER_CASH_OUT_MONTHS`): past that, the line only says how deep a debt nobody would run
 up, and squashes the months that matter. A vertical line marks today, so a projection that starts
 from an old cash position shows how far behind it is.
+
+The history draws the points the selector sampled (``opsite/dashboard/history.py``: a point a day
+for the last weeks, coarser before), so its figure and table keep the same size however many
+snapshots are stored; its note says how it was sampled.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from funding.runway import IN_SOURCES, OUT_SOURCES
 from opsite.core.formatting import format_money
 
 from ..cells import DAY, MONEY, MONTHS, TEXT
-from ..selectors import HistoryPoint, ScenarioRunway
+from ..history import RunwayHistory
+from ..selectors import ScenarioRunway
 from ..summary import comfort_floor_on, comfort_months, format_day
 from .base import (
     SCENARIO_COLOURS,
@@ -245,12 +250,21 @@ def flows_chart(runway: ScenarioRunway | None) -> Chart:
     )
 
 
-def _daily(history: Sequence[HistoryPoint]) -> list[HistoryPoint]:
-    """The last snapshot of each scenario on each day: several recomputes a day are one point."""
-    latest: dict[tuple[str, date], HistoryPoint] = {}
-    for point in history:
-        latest[(point.scenario_slug, point.computed_at.date())] = point
-    return sorted(latest.values(), key=lambda point: (point.computed_at, point.scenario_slug))
+# How the older history is sampled, in the chart's note.
+_EVERY = {
+    "week": "a point a week",
+    "month": "a point a month",
+    "quarter": "a point a quarter",
+    "year": "a point a year",
+}
+
+
+def _sampling_note(history: RunwayHistory) -> str:
+    sampling = history.sampling
+    note = f"A point a day since {format_day(sampling.daily_from)}: the day's last recompute"
+    if sampling.older is None:
+        return f"{note}."
+    return f"{note}; before that, {_EVERY[sampling.older]}, the last of each."
 
 
 def _days_axis(days: Sequence[date]) -> dict[str, Any]:
@@ -264,8 +278,9 @@ def _days_axis(days: Sequence[date]) -> dict[str, Any]:
     return axis
 
 
-def history_chart(history: Sequence[HistoryPoint], runways: Sequence[ScenarioRunway]) -> Chart:
-    points = _daily(history)
+def history_chart(history: RunwayHistory, runways: Sequence[ScenarioRunway]) -> Chart:
+    """The runway of each scenario as computed over time, from the sampled snapshots."""
+    points = history.points
     names = {runway.scenario.slug: runway.scenario.name for runway in runways}
     horizons = {runway.scenario.slug: runway.scenario.horizon_months for runway in runways}
     traces = []
@@ -304,7 +319,7 @@ def history_chart(history: Sequence[HistoryPoint], runways: Sequence[ScenarioRun
     return Chart(
         slug="runway-history",
         title="How the runway forecast moved",
-        caption="Runway in months as computed on each day, by scenario.",
+        caption="Runway in months as computed over time, by scenario.",
         headers=["Computed on", "Scenario", "Cash position of", "Runway (months)", "Cash-out date"],
         rows=rows,
         formats=[DAY, TEXT, DAY, MONTHS, DAY],
@@ -315,4 +330,5 @@ def history_chart(history: Sequence[HistoryPoint], runways: Sequence[ScenarioRun
                 xaxis=_days_axis([point.computed_at.date() for point in points]),
             ),
         },
+        notes=[_sampling_note(history)] if points else [],
     )
