@@ -5,7 +5,9 @@ Each app computes its own figures (``communities.rollups``, ``contributions.roll
 published, keeps them in :class:`~opsite.kpis.models.Rollup` rows, and serves them back:
 
 ``kpis:<YYYY-MM-DD>``
-    the KPI block of docs/api.md "Public KPI API" as of that day;
+    the KPI block of docs/api.md "Public KPI API" as of that day: the as-of day, and every
+    month-end from the one before the figures begin to the as-of day (:mod:`opsite.kpis.month_ends`),
+    which is what ``?as_of`` serves (:func:`kpis`);
 ``kpis:latest``
     the same block for the default as-of day (see :func:`default_as_of`);
 ``series:<metric>:<interval>``
@@ -17,7 +19,8 @@ published, keeps them in :class:`~opsite.kpis.models.Rollup` rows, and serves th
     the active hubs by their 30d active users, in bins (:mod:`opsite.kpis.histogram`);
 ``data-quality``
     the rows the last recompute left out because a date lies outside the plausible range
-    (``opsite.core.dates``), counted by table; read by :func:`data_quality_issues`;
+    (``opsite.core.dates``), counted by table; read by :func:`data_quality_issues`
+    (:mod:`opsite.kpis.data_quality`);
 ``costs:*``
     cloud costs by component, hub and community (:mod:`opsite.kpis.costs`): never served publicly;
 ``state:*``
@@ -34,8 +37,9 @@ whose look-back window contains a sample written since (``updated_at`` at or aft
 watermark), and starts over when hubs or communities changed or a sample was deleted. Counted
 contributions are kept in ``state:contributions`` as the series so far plus the repositories of the
 periods still open; while a cheap signature of their inputs holds, only the contributions merged
-after its as-of day are read and added. Headcount per day is kept in ``state:staff`` while the
-roster's signature holds. Funding and contracts are small and always recomputed.
+after its as-of day are read and added; their totals on each month-end likewise, in
+``state:month-ends``. Headcount per day is kept in ``state:staff`` while the roster's signature
+holds. Funding and contracts are small and always recomputed.
 
 **Concurrency.** Computing reads outside any transaction (on SQLite a write transaction would
 block every other writer for the whole computation); the results are written in one short
@@ -54,26 +58,27 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from communities import cost_rollups
 from communities import rollups as usage_rollups
 from contracts import rollups as contract_rollups
 from contributions import rollups as contribution_rollups
 from funding import rollups as funding_rollups
 from funding.currency import RateTable
-from opsite.core.dates import plausible_range
 from opsite.core.money import quantize
 from opsite.core.periods import INTERVALS, Period, check_interval, periods_between, reading_days
 from staff import rollups as staff_rollups
 
 from .costs import cost_values
+from .data_quality import DATA_QUALITY, data_quality_value, implausible_rows
+from .data_quality import data_quality_issues as data_quality_issues  # read from here too
+from .data_quality import data_quality_sentences as data_quality_sentences  # by the dashboard
 from .histogram import HUBS_BY_USERS, hubs_by_users
 from .models import Rollup
+from .month_ends import STATE_MONTH_ENDS, last_month_end, month_end_figures, no_figures
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +88,6 @@ STATE_RUN = "state:run"
 STATE_USAGE = "state:usage"
 STATE_CONTRIBUTIONS = "state:contributions"
 STATE_STAFF = "state:staff"
-DATA_QUALITY = "data-quality"
 # Samples written up to this long before a recompute started are looked at again by the next one:
 # it covers the clocks of different servers and write transactions still open when it read.
 WATERMARK_MARGIN = timedelta(hours=1)
@@ -319,17 +323,11 @@ def _contract_series(as_of: date, rates: RateTable) -> dict[str, dict[str, Any]]
 
 
 def _load_states() -> dict[str, Any]:
-    keys = [STATE_USAGE, STATE_CONTRIBUTIONS, STATE_STAFF]
+    keys = [STATE_USAGE, STATE_CONTRIBUTIONS, STATE_STAFF, STATE_MONTH_ENDS]
     return dict(Rollup.objects.filter(key__in=keys).values_list("key", "value"))
 
 
 # --- writing ----------------------------------------------------------------------------------
-
-
-def _last_run_started() -> datetime | None:
-    run = Rollup.objects.filter(key=STATE_RUN).values_list("value", flat=True).first()
-    started = (run or {}).get("started_at")
-    return datetime.fromisoformat(started) if started else None
 
 
 def _claim_run(started_at: datetime) -> bool:
@@ -372,66 +370,19 @@ def _upsert(values: dict[str, Any], computed_at: datetime) -> list[str]:
     return [row.key for row in changed]
 
 
-# --- data quality -----------------------------------------------------------------------------
-
-
-def implausible_rows() -> dict[str, int]:
-    """Rows each app's rollups leave out for a date outside the plausible range, by model label
-    (only tables with some): seven count queries, whatever the number of rows."""
-    counts: dict[str, int] = {}
-    for app in (usage_rollups, staff_rollups, contribution_rollups, funding_rollups, contract_rollups):
-        counts.update(app.implausible_rows())
-    counts.update(cost_rollups.implausible_rows())
-    return {label: count for label, count in sorted(counts.items()) if count}
-
-
-def _data_quality(skipped: dict[str, int]) -> dict[str, Any]:
-    # No timestamp: the row keeps its version (and computed_at) while nothing changes.
-    first, last = plausible_range()
-    return {"range": [first.isoformat(), last.isoformat()], "skipped": skipped}
-
-
-def data_quality_issues() -> list[str]:
-    """What the last rollup recompute left out, as sentences for the dashboard (one query).
-
-    Empty when nothing was left out (or before the first recompute). A sentence names the table
-    and the number of rows, never a row's values.
-    """
-    stored = Rollup.objects.filter(key=DATA_QUALITY).values_list("value", flat=True).first()
-    return data_quality_sentences(stored)
-
-
-def data_quality_sentences(stored: dict[str, Any] | None) -> list[str]:
-    """The sentences of a stored ``data-quality`` rollup value (for a reader that has it already)."""
-    if not stored:
-        return []
-    first, last = stored["range"]
-    issues = []
-    # Sorted here: PostgreSQL's jsonb does not keep the stored order of an object's keys.
-    for label, count in sorted(stored["skipped"].items()):
-        try:
-            meta = apps.get_model(label)._meta
-            name = meta.verbose_name if count == 1 else meta.verbose_name_plural
-        except LookupError:
-            name = "rows"
-        issues.append(
-            f"{count} {name} ({label}) {'is' if count == 1 else 'are'} dated outside {first} to {last} "
-            "and left out of the impact figures; correct the dates or delete the rows."
-        )
-    return issues
-
-
 # --- recompute --------------------------------------------------------------------------------
 
 
 def recompute_rollups(*, as_of: date | None = None) -> dict[str, Any]:
-    """Recompute and store the KPI block for ``as_of`` (default: :func:`default_as_of`) and every
-    public series from its earliest data to ``as_of``; write only what changed.
+    """Recompute and store the KPI block for ``as_of`` (default: :func:`default_as_of`) and for
+    every month-end up to it, and every public series from its earliest data to ``as_of``; write
+    only what changed.
 
-    Idempotent, and safe to run twice at once (see the module docstring). KPI blocks stored for
-    other days (computed on demand by :func:`kpis`) are dropped, to be computed again when asked.
-    When funding or contract figures cannot be computed (a missing exchange rate), everything else
-    is still stored, then the error is raised: it names the currency and the date.
+    Idempotent, and safe to run twice at once (see the module docstring). A month-end's block is
+    rewritten only when its figures changed, and kept otherwise; only the blocks of other days (an
+    earlier as-of day, which no recompute keeps current) are dropped. When funding or contract
+    figures cannot be computed (a missing exchange rate), everything else is still stored, then the
+    error is raised: it names the currency and the date.
     """
     started_at = timezone.now()
     as_of = as_of or default_as_of()
@@ -470,10 +421,21 @@ def recompute_rollups(*, as_of: date | None = None) -> dict[str, Any]:
             values.update(compute(as_of, rates))
         except ValidationError as error:
             errors.append(error)
-    values[DATA_QUALITY] = _data_quality(skipped)
+    month_ends = month_end_figures(
+        as_of,
+        usage=usage.figures,
+        usage_first=usage_first,
+        staffing=staffing.figures,
+        staff_first=staff_first,
+        state=states.get(STATE_MONTH_ENDS),
+    )
+    for day, figures in month_ends.figures.items():
+        values.setdefault(kpis_key(day), _kpi_block(day, *figures))
+    values[DATA_QUALITY] = data_quality_value(skipped)
     values[STATE_USAGE] = usage.state
     values[STATE_CONTRIBUTIONS] = contributions.state
     values[STATE_STAFF] = staffing.state
+    values[STATE_MONTH_ENDS] = month_ends.state
 
     summary: dict[str, Any] = {
         "as_of": as_of.isoformat(),
@@ -489,7 +451,7 @@ def recompute_rollups(*, as_of: date | None = None) -> dict[str, Any]:
         written = _upsert(values, started_at)
         removed, _ = (
             Rollup.objects.filter(key__startswith=KPIS_PREFIX)
-            .exclude(key__in=[KPIS_LATEST, kpis_key(as_of)])
+            .exclude(key__in=[key for key in values if key.startswith(KPIS_PREFIX)])
             .delete()
         )
     published = [key for key in written if not key.startswith("state:")]
@@ -534,38 +496,46 @@ def _ensure_recomputed(key: str) -> StoredRollup | None:
     return stored
 
 
-def kpis(as_of: date | None = None) -> StoredRollup:
-    """The KPI block as of ``as_of`` (default: the latest recompute's as-of day).
+class NotStoredYet(LookupError):
+    """No KPI block is stored for a day yet: no recompute has stored the month-end blocks."""
 
-    A day not stored is computed on demand (one day of usage, a few queries) and stored; a day
-    after today is refused with ValueError.
+
+def kpis(as_of: date | None = None) -> StoredRollup:
+    """The KPI block as of ``as_of`` (default: the latest recompute's as-of day), as stored.
+
+    A day without a block of its own gets the stored block of the latest day before it: the
+    month-end before it, or the latest as-of day if that is later (the block's ``as_of`` says
+    which day its figures are for). A day before the figures begin gets zeros. Never a
+    computation for a given day (for the default one, see :func:`_ensure_recomputed`): ValueError
+    for a day after today, :class:`NotStoredYet` while no recompute has stored month-end blocks.
     """
     if as_of is None:
         stored = _ensure_recomputed(KPIS_LATEST)
-        return stored if stored is not None else _kpis_on_demand(default_as_of())
+        if stored is None:
+            raise NotStoredYet("No KPI figures are stored yet.")
+        return stored
     if as_of > today():
         raise ValueError(
             f"as_of {as_of.isoformat()} is in the future; the latest possible is {today().isoformat()}."
         )
-    return get_rollup(kpis_key(as_of)) or _kpis_on_demand(as_of)
+    stored = _kpis_on_or_before(as_of)
+    if stored is not None:
+        return stored
+    if not Rollup.objects.filter(key=STATE_MONTH_ENDS).exists():
+        raise NotStoredYet(f"The figures as of {as_of.isoformat()} are not stored yet.")
+    # Every month-end from the one before the figures begin is stored: this day precedes them.
+    block = _kpi_block(as_of, *no_figures(as_of))
+    return StoredRollup(kpis_key(as_of), block, version_of(block), timezone.now())
 
 
-def _kpis_on_demand(as_of: date) -> StoredRollup:
-    started_at = timezone.now()
-    state = _load_states().get(STATE_CONTRIBUTIONS)
-    # Later than the stored contributions: continue from them; earlier: count from the start.
-    if state and date.fromisoformat(state["as_of"]) > as_of:
-        state = None
-    totals = contribution_rollups.contributions_incremental(state, as_of=as_of).totals
-    block = _kpi_block(as_of, usage_rollups.usage_as_of(as_of), totals, staff_rollups.staffing_as_of(as_of))
-    key = kpis_key(as_of)
-    with transaction.atomic():
-        # A recompute that started after this computation may have seen newer data (and dropped
-        # this day's block on purpose): then serve the value without storing it.
-        last = _last_run_started()
-        if last is None or last <= started_at:
-            _upsert({key: block}, started_at)
-    return get_rollup(key) or StoredRollup(key, block, version_of(block), started_at)
+def _kpis_on_or_before(as_of: date) -> StoredRollup | None:
+    """The stored block of the latest day on or before ``as_of`` among that day's own, its
+    month-end's and the latest as-of day's: one query by key."""
+    keys = {kpis_key(as_of), kpis_key(last_month_end(as_of)), KPIS_LATEST}
+    rows = Rollup.objects.filter(key__in=keys).values_list("key", "value", "version", "computed_at")
+    found = [StoredRollup(*row) for row in rows if row[1]["as_of"] <= as_of.isoformat()]
+    # The latest block is also stored under its day's key: either serves, the dated one first.
+    return max(found, key=lambda stored: (stored.value["as_of"], stored.key != KPIS_LATEST), default=None)
 
 
 def series(metric: str, interval: str, start: date | None = None, end: date | None = None) -> StoredRollup:

@@ -471,27 +471,27 @@ def test_reading_the_stored_kpis_takes_one_query(django_assert_num_queries):
     assert stored.value == get_rollup(kpis_key(AS_OF)).value
 
 
-def test_kpis_for_a_day_not_stored_are_computed_on_demand_and_kept():
+def test_kpis_for_a_day_not_stored_are_the_stored_month_end_s_before_it_never_computed():
     build_organization()
     recompute_rollups(as_of=AS_OF)
 
-    on_demand = kpis(as_of=date(2024, 2, 10))
+    answer = kpis(as_of=date(2024, 2, 10))
 
-    assert on_demand.value["as_of"] == "2024-02-10"
-    assert on_demand.value["contributions"]["merged_pull_requests"] == 3
-    assert on_demand.value["users"]["monthly_active"] == 30
-    assert get_rollup(kpis_key(date(2024, 2, 10))).version == on_demand.version
+    # The January month-end's block, as stored: nothing computed, nothing stored for the 10th.
+    assert answer.value["as_of"] == "2024-01-31"
+    assert answer.version == get_rollup(kpis_key(date(2024, 1, 31))).version
+    assert get_rollup(kpis_key(date(2024, 2, 10))) is None
 
 
-def test_a_recompute_drops_the_kpis_kept_for_other_days():
+def test_a_second_recompute_keeps_every_month_end_block_and_drops_nothing():
     build_organization()
     recompute_rollups(as_of=AS_OF)
-    kpis(as_of=date(2024, 2, 10))
+    stored = get_rollup(kpis_key(date(2024, 1, 31)))
 
     result = recompute_rollups(as_of=AS_OF)
 
-    assert result["removed"] == 1
-    assert get_rollup(kpis_key(date(2024, 2, 10))) is None
+    assert result["removed"] == 0
+    assert get_rollup(kpis_key(date(2024, 1, 31))).computed_at == stored.computed_at
 
 
 def test_kpis_for_a_future_day_are_refused():

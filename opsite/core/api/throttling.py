@@ -8,10 +8,14 @@ address after failed admin logins (opsite/settings/base.py); :func:`client_addre
 How they count: DRF's ``SimpleRateThrottle`` keeps, per client, the list of its request times:
 every request reads, trims and writes back a list as long as the rate (thousands of entries at a
 generous rate), and two workers doing that at once lose each other's entries. The throttles here
-count instead: one integer per client and window, created with ``add`` and bumped with ``incr``,
-both atomic in Redis and constant in cost. A fixed window lets a client send up to twice the rate
-across a window boundary; for a cached, read-only API and for failed tokens that is an acceptable
-price for one cheap atomic step.
+count instead: one integer per client and window, atomic and constant in cost. A fixed window lets
+a client send up to twice the rate across a window boundary; for a cached, read-only API and for
+failed tokens that is an acceptable price for one cheap atomic step.
+
+On Django's ``RedisCache`` (production) the step is one round trip to Redis: ``SET key 0 EX ttl
+NX`` and ``INCR key`` sent together in a ``MULTI``/``EXEC`` block. Django's own ``incr`` would take
+two (``EXISTS``, then ``INCR``) on every public request. Any other cache (the embedded default's and
+the tests' local memory) counts with the cache API's ``incr``, and ``add`` to open a window.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache as default_cache
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
@@ -109,14 +116,24 @@ class PublicRateThrottle(AnonRateThrottle):
         return count <= self.num_requests
 
     def _count(self, key: str) -> int:
-        """Add this request to the window's counter; the count so far, this one included."""
+        """Add this request to the window's counter; the count so far, this one included.
+
+        The key outlives the window by a second, so a clock a little behind the cache server's
+        never counts into a key that already expired.
+        """
+        redis = _redis_cache(self.cache)
+        if redis is not None:
+            return _count_in_redis(redis, key, timeout=self.duration + 1)
+        return self._count_in_cache(key)
+
+    def _count_in_cache(self, key: str) -> int:
+        """:meth:`_count` through the cache API, for a cache other than Redis."""
         try:
             # The common case: the window's counter exists.
             return self.cache.incr(key)
         except ValueError:
             pass
-        # The window's first request. The key outlives the window by a second, so a clock a little
-        # behind the cache server's never counts into a key that already expired.
+        # The window's first request.
         if self.cache.add(key, 1, timeout=self.duration + 1):
             return 1
         # Another worker opened the window in between.
@@ -125,6 +142,34 @@ class PublicRateThrottle(AnonRateThrottle):
     def wait(self) -> float:
         """Seconds until the window closes; ``Retry-After`` is this, rounded up."""
         return max(1, math.ceil(self.window_ends_at - self.now))
+
+
+def _redis_cache(cache: Any) -> RedisCache | None:
+    """The Django ``RedisCache`` a throttle counts in, or None for any other cache.
+
+    DRF's throttles hold the default cache's proxy (``django.core.cache.cache``), which is no
+    ``RedisCache`` itself: the backend behind it is looked up (a dictionary read per thread).
+    """
+    backend = caches["default"] if cache is default_cache else cache
+    return backend if isinstance(backend, RedisCache) else None
+
+
+def _count_in_redis(cache: RedisCache, key: str, *, timeout: int) -> int:
+    """Bump the counter ``key`` of ``cache``, creating it with ``timeout`` seconds to live: the count.
+
+    One round trip: ``SET key 0 EX timeout NX`` then ``INCR key``, in one ``MULTI``/``EXEC``
+    block, so no other client's command runs in between (the key cannot expire between the two and
+    be made again without a timeout). The key is the one the cache API would use
+    (``make_and_validate_key``: prefix and version), and the counter an integer, which Django's
+    Redis serializer stores as such: ``cache.get(key)`` reads it back.
+    """
+    full_key = cache.make_and_validate_key(key)
+    client = cache._cache.get_client(full_key, write=True)
+    pipeline = client.pipeline(transaction=True)
+    pipeline.set(full_key, 0, ex=timeout, nx=True)
+    pipeline.incr(full_key)
+    _, count = pipeline.execute()
+    return int(count)
 
 
 class FailedTokenThrottle(PublicRateThrottle):

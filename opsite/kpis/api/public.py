@@ -51,6 +51,7 @@ from opsite.kpis.models import Rollup
 from . import examples
 from .schema import (
     IF_NONE_MATCH,
+    NOT_STORED,
     PUBLIC_ERRORS,
     BadgeSerializer,
     KpisSerializer,
@@ -92,6 +93,14 @@ class BadParameter(ValueError):
 
 class Unavailable(LookupError):
     """A metric that exists but is not public on this site: a 404."""
+
+
+# The figures for a day are stored by the next recompute: a 503 with Retry-After.
+NotStoredYet = rollups.NotStoredYet
+# How long a client is told to wait for figures not stored yet (Retry-After, in seconds): the
+# recompute runs after every change to the records and nightly, so this is a polite pace to ask
+# again at (each try costs two indexed reads), not a promise.
+NOT_STORED_RETRY_AFTER = 300
 
 
 def _in_order(value: Any, *, groups: bool = False) -> Any:
@@ -254,27 +263,39 @@ class PublicView(APIView):
         same throttle and gives the same answer; a refusal, an error, HEAD and OPTIONS take
         DRF's full path, which renders them as for any DRF view.
         """
-        counted = request.method == "GET" and all(
-            throttle.allow_request(request, self) for throttle in self.get_throttles()
-        )
-        if counted:
-            # Counted once: the full path, if taken below, does not throttle again.
-            request._opsite_throttled = True  # type: ignore[attr-defined]
-            try:
-                return self.answer(request, request.GET, **kwargs)
-            except (BadParameter, Unavailable):
-                pass
+        if request.method == "GET":
+            # Counted once, here: the full path, if taken below, refuses with these waits rather
+            # than counting again (a client over the rate sends most of its requests refused).
+            waits = [
+                throttle.wait()
+                for throttle in self.get_throttles()
+                if not throttle.allow_request(request, self)
+            ]
+            request._opsite_throttle_waits = waits  # type: ignore[attr-defined]
+            if not waits:
+                try:
+                    return self.answer(request, request.GET, **kwargs)
+                except (BadParameter, Unavailable, NotStoredYet) as refusal:
+                    # Rendered by the full path, which raises it again rather than answering again.
+                    request._opsite_refusal = refusal  # type: ignore[attr-defined]
         return super().dispatch(request, *args, **kwargs)
 
     def check_throttles(self, request: Request) -> None:
-        if not getattr(request._request, "_opsite_throttled", False):
+        waits = getattr(request._request, "_opsite_throttle_waits", None)
+        if waits is None:
             super().check_throttles(request)
+        elif waits:
+            self.throttled(request, max(waits))
 
     def get(self, request: Request, **kwargs: Any) -> HttpResponse:
+        refusal = getattr(request._request, "_opsite_refusal", None)
+        if refusal is not None:
+            raise refusal
         return self.answer(request, request.query_params, **kwargs)
 
     def answer(self, request: HttpRequest | Request, query: QueryDict, **kwargs: Any) -> HttpResponse:
-        """The answer to a GET with the query parameters ``query``; BadParameter or Unavailable."""
+        """The answer to a GET with the query parameters ``query``; BadParameter, Unavailable or
+        NotStoredYet."""
         raise NotImplementedError
 
     def perform_authentication(self, request: Request) -> None:
@@ -287,6 +308,13 @@ class PublicView(APIView):
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         if isinstance(exc, Unavailable):
             return Response({"detail": str(exc)}, status=status.HTTP_404_NOT_FOUND)
+        if isinstance(exc, NotStoredYet):
+            detail = f"{exc} They are stored by the next recompute; ask again later."
+            response = Response({"detail": detail}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+            response["Retry-After"] = str(NOT_STORED_RETRY_AFTER)
+            # Not for shared caches: the figures come as soon as they are stored.
+            response["Cache-Control"] = "no-store"
+            return response
         return super().handle_exception(exc)
 
     def serve(
@@ -338,11 +366,16 @@ class PublicKpisView(PublicView):
                 "as_of",
                 OpenApiTypes.DATE,
                 OpenApiParameter.QUERY,
-                description="YYYY-MM-DD, not in the future; the latest computed day when left out.",
+                description=(
+                    "YYYY-MM-DD, not in the future; the latest computed day when left out. The "
+                    "figures are stored for every month-end and the latest computed day: another day "
+                    "is answered with those of the latest of them before it, which the answer's "
+                    "as_of names (zeros before the figures begin)."
+                ),
             ),
             IF_NONE_MATCH,
         ],
-        responses={200: KpisSerializer, **PUBLIC_ERRORS},
+        responses={200: KpisSerializer, **PUBLIC_ERRORS, 503: NOT_STORED},
         examples=examples.KPIS,
     )
     def get(self, request: Request) -> HttpResponse:
@@ -355,7 +388,8 @@ class PublicKpisView(PublicView):
                 request, key=rollups.KPIS_LATEST, read=rollups.kpis, render=_in_order, cache_as="kpis"
             )
         try:
-            # Another day: computed once and stored by the rollups, not kept here.
+            # Another day: the stored block of that day, or of the latest stored day before it
+            # (one read by key); never computed here, whoever asks and however often.
             stored = rollups.kpis(as_of)
         except ValueError as error:
             # A day in the future: the message names it and the latest possible day.

@@ -114,6 +114,11 @@ PUBLIC_ERRORS = {
     400: OpenApiResponse(PublicErrorSerializer, description="A malformed or unknown parameter."),
     429: OpenApiResponse(PublicErrorSerializer, description="Too many requests; see Retry-After."),
 }
+# Only before the first recompute (or the first after an upgrade) has stored the KPI blocks.
+NOT_STORED = OpenApiResponse(
+    PublicErrorSerializer,
+    description="The figures are not stored yet (no recompute has stored them); see Retry-After.",
+)
 IF_NONE_MATCH = OpenApiParameter(
     "If-None-Match",
     OpenApiTypes.STR,
