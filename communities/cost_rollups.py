@@ -273,15 +273,14 @@ class HubUsersRun:
     days_read: int
 
 
-def _still_valid(
-    state: dict[str, Any] | None, stats: usage_rollups.SampleStats, days: set[date]
-) -> dict[date, dict[int, int]]:
-    if not state:
+def _still_valid(state: dict[str, Any] | None, days: set[date]) -> dict[date, dict[int, int]]:
+    if not state or "watermark" not in state:
         return {}
-    if stats.count != state["count"] + usage_rollups.samples_added_after(state["max_id"]):
+    watermark = datetime.fromisoformat(state["watermark"])
+    if usage_rollups.samples_deleted_since(watermark):
         # Samples were deleted (a hub too, maybe): where is unknown, so every day is read again.
         return {}
-    changed = usage_rollups.changed_sample_dates(datetime.fromisoformat(state["watermark"]))
+    changed = usage_rollups.changed_sample_dates(watermark)
     affected = usage_rollups.days_affected_by(*changed) if changed else None
     valid = {}
     for iso, users in state["days"].items():
@@ -303,14 +302,11 @@ def hub_users_incremental(
     days = set(days)
     if not days:
         return HubUsersRun(users={}, state={}, days_read=0)
-    stats = usage_rollups.sample_stats()
-    users = _still_valid(state, stats, days)
+    users = _still_valid(state, days)
     todo = days - users.keys()
     for day, counts in usage_rollups.hub_active_users(todo).items():
         users[day] = {hub_id: figures.monthly for hub_id, figures in counts.items() if figures.monthly}
     new_state = {
-        "count": stats.count,
-        "max_id": stats.max_id,
         "watermark": watermark.isoformat(),
         "days": {
             day.isoformat(): {str(hub): count for hub, count in users[day].items()} for day in sorted(users)

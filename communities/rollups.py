@@ -39,6 +39,7 @@ from django.db import connection, models
 from django.db.models import Count, Max, Min, Q, QuerySet
 
 from opsite.core.dates import plausible_range
+from opsite.core.deletions import deleted_since
 from opsite.core.periods import Period, periods_between
 
 from .choices import HubKind, UsagePeriod
@@ -343,25 +344,13 @@ def usage_last_day() -> date | None:
 # --- change detection, for the incremental recompute (opsite.kpis.rollups) ------------------------
 
 
-@dataclass(frozen=True)
-class SampleStats:
-    """How many samples exist and the highest id: together they reveal deletions cheaply."""
-
-    count: int
-    max_id: int
+SAMPLES = "communities.ActiveUserCount"
 
 
-def sample_stats() -> SampleStats:
-    """Two cheap queries: COUNT(*) reads the smallest index, MAX(id) one B-tree edge."""
-    return SampleStats(
-        count=ActiveUserCount.objects.count(),
-        max_id=ActiveUserCount.objects.order_by("-pk").values_list("pk", flat=True).first() or 0,
-    )
-
-
-def samples_added_after(max_id: int) -> int:
-    """Samples with an id above ``max_id``: the inserts since a count was taken (ids only grow)."""
-    return ActiveUserCount.objects.filter(pk__gt=max_id).count()
+def samples_deleted_since(since: datetime) -> bool:
+    """Whether a sample was deleted (its hub's deletion included) at or after ``since``: one read
+    by key of the kernel's deletion stamps, never a count of the table."""
+    return deleted_since(SAMPLES, since)
 
 
 def changed_sample_dates(since: datetime) -> tuple[date, date] | None:
@@ -407,16 +396,15 @@ class UsageRun:
     days_read: int
 
 
-def _still_valid(
-    state: dict[str, Any] | None, facts: str, stats: SampleStats, days: set[date]
-) -> dict[date, Usage]:
+def _still_valid(state: dict[str, Any] | None, facts: str, days: set[date]) -> dict[date, Usage]:
     """The days of ``state`` whose figures cannot have changed since it was taken."""
-    if not state or state.get("facts") != facts:
+    if not state or state.get("facts") != facts or "watermark" not in state:
         return {}
-    if stats.count != state["count"] + samples_added_after(state["max_id"]):
+    watermark = datetime.fromisoformat(state["watermark"])
+    if samples_deleted_since(watermark):
         # Samples were deleted: where is unknown, so every day is read again.
         return {}
-    changed = changed_sample_dates(datetime.fromisoformat(state["watermark"]))
+    changed = changed_sample_dates(watermark)
     affected = days_affected_by(*changed) if changed else None
     valid = {}
     for iso, figures in state["days"].items():
@@ -436,15 +424,12 @@ def usage_incremental(days: set[date], state: dict[str, Any] | None, *, watermar
     """
     hubs = hub_facts()
     facts = facts_signature(hubs)
-    stats = sample_stats()
-    figures = _still_valid(state, facts, stats, days)
+    figures = _still_valid(state, facts, days)
     todo = days - figures.keys()
     for day, counts in hub_active_users(todo).items():
         figures[day] = summarize(day, hubs, counts)
     new_state = {
         "facts": facts,
-        "count": stats.count,
-        "max_id": stats.max_id,
         "watermark": watermark.isoformat(),
         "days": {
             day.isoformat(): [getattr(figures[day], name) for name in USAGE_FIELDS] for day in sorted(figures)

@@ -166,7 +166,11 @@ class PullRequest(TimeStampedModel):
         constraints = [
             models.UniqueConstraint(fields=["repository", "number"], name="contributions_pullrequest_unique"),
         ]
-        indexes = [models.Index(fields=["merged_at"], name="contributions_pr_merged_at")]
+        indexes = [
+            models.Index(fields=["merged_at"], name="contributions_pr_merged_at"),
+            # The incremental rollups find the pull requests written since their last run.
+            models.Index(fields=["updated_at"], name="contributions_pr_updated_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.repository.full_name}#{self.number}"

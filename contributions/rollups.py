@@ -25,10 +25,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db.models import Count, DateField, F, Max, Q, QuerySet, Sum
+from django.db.models import Count, DateField, F, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 
 from opsite.core.dates import plausible_range
+from opsite.core.deletions import deleted_since
 from opsite.core.periods import INTERVALS, Period, period_of, period_start, periods_between
 from staff.models import StaffMember
 from staff.rollups import employed_on, plausible_staff
@@ -247,23 +248,13 @@ def contributions_last_day() -> date | None:
 
 
 def inputs_signature() -> str:
-    """A digest that changes whenever the counted contributions (or their ``since``) may have:
-    four cheap queries.
+    """A digest of the small inputs of the counted contributions: ``since``, the repositories (by
+    count, highest id, latest write and their upstream communities), the key communities and the
+    staff's employment dates. A few cheap queries over tables of a few hundred rows.
 
-    Pull requests and repositories by count, highest id and latest write (every Django write path
-    stamps ``updated_at``), plus sums over the columns a bulk ``update()`` could change without
-    stamping it (authors, bots, upstream communities); key communities and staff employment
-    dates in full (a few dozen rows).
+    The pull requests, by far the biggest input, are not in it: they are followed by watermark
+    (:func:`pull_request_marks`, :func:`pull_requests_changed_from`), never aggregated whole.
     """
-    pull_requests = PullRequest.objects.aggregate(
-        count=Count("pk"),
-        last_id=Max("pk"),
-        last_write=Max("updated_at"),
-        merged=Count("merged_at"),
-        authors=Count("author"),
-        author_ids=Sum("author_id"),
-        bots=Count("pk", filter=Q(is_bot=True)),
-    )
     repositories = Repository.objects.aggregate(
         count=Count("pk"),
         last_id=Max("pk"),
@@ -272,10 +263,74 @@ def inputs_signature() -> str:
     )
     upstream = list(UpstreamCommunity.objects.order_by("pk").values_list("pk", "slug", "is_key"))
     staff = list(StaffMember.objects.order_by("pk").values_list("pk", "start_on", "end_on"))
-    inputs = repr(
-        (contributions_since(), sorted(pull_requests.items()), sorted(repositories.items()), upstream, staff)
-    )
+    inputs = repr((contributions_since(), sorted(repositories.items()), upstream, staff))
     return hashlib.sha256(inputs.encode()).hexdigest()
+
+
+# --- following the pull requests by watermark ----------------------------------------------------
+
+PULL_REQUESTS = "contributions.PullRequest"
+# The counted facts of this many days up to a state's day are kept in it verbatim (``recent``):
+# the importer writes the last few days' pull requests again at every sync, and those are
+# checked against them instead of counting everything again.
+RECENT_DAYS = 31
+# Where the counted contributions may have changed from, when where is unknown.
+EVERYWHERE = date.min
+
+
+def pull_request_marks(watermark: datetime) -> dict[str, Any]:
+    """What a later run compares with: ``watermark`` (a moment safely before this run started
+    reading) and the highest pull request id. One read of a B-tree edge."""
+    max_id = PullRequest.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    return {"watermark": watermark.isoformat(), "max_id": max_id}
+
+
+def pull_requests_changed_from(marks: dict[str, Any] | None) -> date | None:
+    """The earliest UTC merge day whose counted contributions may have changed since ``marks``
+    were taken; None when none may have; :data:`EVERYWHERE` when where is unknown: a pull request
+    was deleted since (``opsite.core.deletions``), or one that existed then was written since
+    with no merge instant (it may have been counted before).
+
+    Two indexed reads: the deletion stamp by key, and the pull requests written since the
+    watermark (``updated_at``, which every Django write path stamps; a bare ``QuerySet.update()``
+    does not and must not be used on pull requests). A pull request's merge instant is GitHub's
+    and never moves: one written again keeps it, or is read again where it is.
+    """
+    if not marks:
+        return EVERYWHERE
+    watermark = datetime.fromisoformat(marks["watermark"])
+    if deleted_since(PULL_REQUESTS, watermark):
+        return EVERYWHERE
+    written = PullRequest.objects.filter(updated_at__gte=watermark).aggregate(
+        first=Min("merged_at"),
+        unmerged=Count("pk", filter=Q(merged_at__isnull=True, pk__lte=marks["max_id"])),
+    )
+    if written["unmerged"]:
+        return EVERYWHERE
+    return written["first"].astimezone(UTC).date() if written["first"] else None
+
+
+def recent_rows(facts: Iterable[ContributionFact], *, through: date) -> list[list[Any]]:
+    """The facts of the :data:`RECENT_DAYS` days up to ``through``, JSON-ready, in order."""
+    start = through - timedelta(days=RECENT_DAYS - 1)
+    return [[fact.day.isoformat(), *fact[1:]] for fact in facts if start <= fact.day <= through]
+
+
+def counted_as_before(state: dict[str, Any], *, signature: str, through: date) -> bool:
+    """Whether the counted contributions up to ``through`` (the day ``state`` counted to) are those
+    it counted: its signature holds, and the pull requests written since were merged after
+    ``through``, or within its recent days with the same facts there as it kept (the importer's
+    re-reads). A few queries; the recent days' facts read again only in the second case.
+    """
+    if state.get("signature") != signature or "pull_requests" not in state:
+        return False
+    changed = pull_requests_changed_from(state["pull_requests"])
+    if changed is None or changed > through:
+        return True
+    if changed < through - timedelta(days=RECENT_DAYS - 1):
+        return False
+    again = recent_rows(contribution_facts(start=changed, end=through), through=through)
+    return again == [row for row in state["recent"] if row[0] >= changed.isoformat()]
 
 
 # --- the incremental form, for the rollup store ----------------------------------------------
@@ -291,26 +346,34 @@ class ContributionRun:
     reused: bool
 
 
-def contributions_incremental(state: dict[str, Any] | None, *, as_of: date) -> ContributionRun:
+def contributions_incremental(
+    state: dict[str, Any] | None, *, as_of: date, watermark: datetime
+) -> ContributionRun:
     """Counted contributions up to ``as_of``: the totals since the setting and the series by month,
     quarter and year, continuing from ``state`` (what a previous run returned) when it holds.
 
-    It holds while the inputs' signature is the one it was built with and ``as_of`` has not gone
-    back: then only the contributions merged after its as-of day are read (an indexed range on
-    ``merged_at``) and added. Otherwise every one is read again.
+    It holds while ``as_of`` has not gone back and what it counted is still so
+    (:func:`counted_as_before`): then only the contributions merged after its as-of day are read
+    (an indexed range on ``merged_at``) and added. Otherwise every one is read again.
+    ``watermark`` is recorded for the next run: a moment safely before this one started reading.
     """
     signature = inputs_signature()
+    marks = pull_request_marks(watermark)
     since = contributions_since()
-    reused = bool(state and state["signature"] == signature and date.fromisoformat(state["as_of"]) <= as_of)
+    previous = date.fromisoformat(state["as_of"]) if state else None
+    reused = bool(
+        state and previous <= as_of and counted_as_before(state, signature=signature, through=previous)
+    )
     if reused:
-        previous = date.fromisoformat(state["as_of"])
         facts = contribution_facts(start=previous + timedelta(days=1), end=as_of) if as_of > previous else []
         first = date.fromisoformat(state["first"]) if state["first"] else None
         merged, repositories = state["merged"], state["repositories"]
         earlier = state["series"]
+        recent = [*state["recent"], *recent_rows(facts, through=as_of)]
     else:
         facts = contribution_facts(end=as_of)
         first, merged, repositories, earlier = None, 0, [], {}
+        recent = recent_rows(facts, through=as_of)
     first = first or (facts[0].day if facts else None)
     merged, repositories = extend_totals(merged, repositories, facts, since=since, as_of=as_of)
     series: dict[str, list[Contributions]] = {}
@@ -334,6 +397,8 @@ def contributions_incremental(state: dict[str, Any] | None, *, as_of: date) -> C
         }
     new_state = {
         "signature": signature,
+        "pull_requests": marks,
+        "recent": [row for row in recent if row[0] >= (as_of - timedelta(days=RECENT_DAYS - 1)).isoformat()],
         "as_of": as_of.isoformat(),
         "first": first.isoformat() if first else None,
         "merged": merged,

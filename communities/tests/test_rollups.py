@@ -6,9 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import transaction
+from django.utils import timezone
 
 from communities.choices import CommunityKind, HubKind, UsagePeriod
-from communities.models import ActiveUserCount
 from communities.rollups import (
     changed_sample_dates,
     days_affected_by,
@@ -16,8 +17,7 @@ from communities.rollups import (
     hub_active_users,
     hub_facts,
     is_live,
-    sample_stats,
-    samples_added_after,
+    samples_deleted_since,
     usage_as_of,
     usage_first_day,
     usage_last_day,
@@ -274,14 +274,28 @@ def test_a_changed_sample_affects_the_days_whose_longest_window_contains_it():
     assert days_affected_by(date(2024, 1, 1), date(2024, 1, 2)) == (date(2024, 1, 1), date(2024, 2, 5))
 
 
-def test_sample_stats_count_rows_and_reveal_inserts_after_an_id():
+def test_a_sample_deleted_since_a_moment_is_told_by_a_stamp_and_a_rolled_back_one_is_not():
     hub = HubFactory()
     first = sample(hub, date(2024, 1, 31), 5)
-    sample(hub, date(2024, 2, 29), 5)
+    second = sample(hub, date(2024, 2, 29), 5)
+    moment = timezone.now()
+    assert samples_deleted_since(moment) is False
 
-    assert sample_stats().count == 2
-    assert sample_stats().max_id == ActiveUserCount.objects.order_by("-pk").first().pk
-    assert samples_added_after(first.pk) == 1
+    with transaction.atomic():
+        first.delete()
+        transaction.set_rollback(True)
+    assert samples_deleted_since(moment) is False
+    second.delete()
+    assert samples_deleted_since(moment) is True
+    assert samples_deleted_since(timezone.now() + timedelta(seconds=1)) is False
+
+
+def test_deleting_a_hub_stamps_the_deletion_of_its_samples():
+    hub = HubFactory()
+    sample(hub, date(2024, 1, 31), 5)
+    moment = timezone.now()
+    hub.delete()
+    assert samples_deleted_since(moment) is True
 
 
 def test_the_facts_signature_changes_when_a_hub_is_retired():

@@ -5,14 +5,19 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import time_machine
+from django.db import transaction
 from django.utils import timezone
 
 from contributions.models import PullRequest
 from contributions.rollups import (
+    EVERYWHERE,
+    RECENT_DAYS,
     ContributionFact,
     by_period,
     contribution_facts,
     contributions_first_day,
+    contributions_incremental,
     contributions_last_day,
     contributions_series,
     contributions_total,
@@ -20,6 +25,8 @@ from contributions.rollups import (
     extend_series,
     extend_totals,
     inputs_signature,
+    pull_request_marks,
+    pull_requests_changed_from,
 )
 from contributions.tests.factories import PullRequestFactory, RepositoryFactory, UpstreamCommunityFactory
 from opsite.core.periods import periods_between
@@ -230,18 +237,20 @@ def test_extending_totals_adds_merged_counts_and_new_repositories_only():
     assert (merged_count, repositories) == (8, {1, 3})
 
 
-# --- the signature the incremental recompute trusts -------------------------------------------
+# --- what the incremental recompute trusts: the small inputs' signature, the pull requests' marks --
 
 
-def test_the_inputs_signature_is_stable_and_changes_with_each_input(person, jupyterhub, settings):
-    pull_request = merged(
-        person, at_noon(date(2024, 4, 2)), repository=RepositoryFactory(upstream_community=jupyterhub)
-    )
+def test_the_inputs_signature_is_stable_and_changes_with_each_small_input(person, jupyterhub, settings):
+    repository = RepositoryFactory(upstream_community=jupyterhub)
+    merged(person, at_noon(date(2024, 4, 2)), repository=repository)
     signature = inputs_signature()
     assert inputs_signature() == signature
 
-    merged(person, at_noon(date(2024, 4, 3)))
-    after_new_pull_request = inputs_signature()
+    # Pull requests are followed by watermark, not in the signature: a new one leaves it.
+    merged(person, at_noon(date(2024, 4, 3)), repository=repository)
+    assert inputs_signature() == signature
+    RepositoryFactory(upstream_community=jupyterhub)
+    after_new_repository = inputs_signature()
     person.end_on = date(2024, 5, 31)
     person.save()
     after_staff_change = inputs_signature()
@@ -249,16 +258,125 @@ def test_the_inputs_signature_is_stable_and_changes_with_each_input(person, jupy
     jupyterhub.save()
     after_key_change = inputs_signature()
     settings.OPSITE_CONTRIBUTIONS_SINCE = "2022-01-01"
-    after_since_change = inputs_signature()
-    # A bulk update stamps no updated_at; the sums over the flag columns still notice it.
-    PullRequest.objects.filter(pk=pull_request.pk).update(is_bot=True)
 
-    signatures = [
-        signature,
-        after_new_pull_request,
-        after_staff_change,
-        after_key_change,
-        after_since_change,
-        inputs_signature(),
-    ]
-    assert len(set(signatures)) == 6
+    signatures = [signature, after_new_repository, after_staff_change, after_key_change, inputs_signature()]
+    assert len(set(signatures)) == 5
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(datetime(2024, 6, 1, 12, tzinfo=UTC), tick=False) as traveller:
+        yield traveller
+
+
+def later(clock) -> datetime:
+    """Two hours on, and the watermark of a run starting then (an hour before it): past every
+    write so far, as a nightly run's is past the writes of the night before."""
+    clock.shift(timedelta(hours=2))
+    return timezone.now() - timedelta(hours=1)
+
+
+def test_the_marks_tell_nothing_written_a_pull_request_merged_later_or_a_deletion(person, clock):
+    old = merged(person, at_noon(date(2024, 4, 2)))
+    marks = pull_request_marks(later(clock))
+    assert pull_requests_changed_from(marks) is None
+
+    merged(person, at_noon(date(2024, 5, 30)))
+    assert pull_requests_changed_from(marks) == date(2024, 5, 30)
+    old.is_bot = True
+    old.save()
+    assert pull_requests_changed_from(marks) == date(2024, 4, 2)
+    old.delete()
+    assert pull_requests_changed_from(marks) == EVERYWHERE
+
+
+def test_an_unmerged_pull_request_written_since_is_harmless_if_new_unknown_if_it_existed(person, clock):
+    existing = PullRequestFactory(author_login=person.github, merged_at=None)
+    marks = pull_request_marks(later(clock))
+    PullRequestFactory(author_login=person.github, merged_at=None)
+    assert pull_requests_changed_from(marks) is None
+    existing.title = "retitled"
+    existing.save()
+    assert pull_requests_changed_from(marks) == EVERYWHERE
+
+
+def test_a_deletion_rolled_back_leaves_no_trace(person, clock):
+    pull_request = merged(person, at_noon(date(2024, 4, 2)))
+    marks = pull_request_marks(later(clock))
+    with transaction.atomic():
+        pull_request.delete()
+        transaction.set_rollback(True)
+    assert pull_requests_changed_from(marks) is None
+
+
+def run(state, as_of, watermark):
+    return contributions_incremental(state, as_of=as_of, watermark=watermark)
+
+
+def from_scratch(as_of):
+    fresh = run(None, as_of, timezone.now())
+    return fresh.totals, fresh.series
+
+
+@pytest.fixture
+def counted(person, jupyterhub, clock):
+    """A state counted to 2024-05-20 over pull requests in April and May."""
+    repository = RepositoryFactory(upstream_community=jupyterhub)
+    for day in (date(2024, 4, 2), date(2024, 4, 20), date(2024, 5, 10), date(2024, 5, 19)):
+        merged(person, at_noon(day), repository=repository)
+    first = run(None, date(2024, 5, 20), later(clock))
+    assert first.reused is False
+    return {"state": first.state, "repository": repository}
+
+
+def test_a_pull_request_merged_after_the_state_s_day_is_added_to_it(person, counted, clock):
+    watermark = later(clock)
+    merged(person, at_noon(date(2024, 5, 25)), repository=counted["repository"])
+
+    again = run(counted["state"], date(2024, 5, 31), watermark)
+
+    assert again.reused is True
+    assert again.totals.merged_pull_requests == 5
+    assert (again.totals, again.series) == from_scratch(date(2024, 5, 31))
+
+
+def test_the_last_days_written_again_unchanged_keep_the_state(person, counted, clock):
+    # The importer writes the last days' pull requests again at every sync.
+    watermark = later(clock)
+    for pull_request in PullRequest.objects.filter(merged_at__gte=at_noon(date(2024, 5, 10))):
+        pull_request.save()
+
+    again = run(counted["state"], date(2024, 5, 31), watermark)
+
+    assert again.reused is True
+    assert (again.totals, again.series) == from_scratch(date(2024, 5, 31))
+
+
+def test_a_change_in_the_last_days_counts_everything_again(person, counted, clock):
+    watermark = later(clock)
+    recent = PullRequest.objects.get(merged_at=at_noon(date(2024, 5, 19)))
+    recent.is_bot = True
+    recent.save()
+
+    again = run(counted["state"], date(2024, 5, 31), watermark)
+
+    assert again.reused is False
+    assert again.totals.merged_pull_requests == 3
+    assert (again.totals, again.series) == from_scratch(date(2024, 5, 31))
+
+
+def test_an_older_pull_request_written_again_or_one_deleted_counts_everything_again(counted, clock):
+    watermark = later(clock)
+    PullRequest.objects.get(merged_at=at_noon(date(2024, 4, 2))).save()  # beyond the recent days
+    assert run(counted["state"], date(2024, 5, 31), watermark).reused is False
+
+    PullRequest.objects.get(merged_at=at_noon(date(2024, 5, 19))).delete()
+    again = run(counted["state"], date(2024, 5, 31), watermark)
+    assert again.reused is False
+    assert (again.totals, again.series) == from_scratch(date(2024, 5, 31))
+
+
+def test_the_state_keeps_the_facts_of_its_last_days_only(counted):
+    # The 31 days up to the 20th of May: from the 20th of April.
+    assert [row[0] for row in counted["state"]["recent"]] == ["2024-04-20", "2024-05-10", "2024-05-19"]
+    assert RECENT_DAYS == 31

@@ -1,5 +1,5 @@
-"""The kernel's tables: the abstract base of every model, the recompute scheduler's state and the
-admin's background imports.
+"""The kernel's tables: the abstract base of every model, the recompute scheduler's state, the
+deletions of the incremental rollups' inputs and the admin's background imports.
 
 They belong to the ``opsite`` app (``opsite/models.py`` gathers them for Django), which is why
 their tables are named ``opsite_*``.
@@ -48,6 +48,27 @@ class RecomputeState(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.kind}: {'pending' if self.pending else 'up to date'}"
+
+
+class InputDeletion(models.Model):
+    """When a row of an input of the incremental rollups was last deleted, by model.
+
+    The rollups keep figures between runs and read again only what was written since their last
+    run, by an indexed ``updated_at``: a deleted row leaves no such trace, and counting the table
+    to find one would read all of it on every run. Each deletion stamps its model's row here
+    instead (``opsite.core.deletions``), in the deleting transaction, so a rolled-back deletion
+    leaves no stamp.
+    """
+
+    label = models.CharField(max_length=100, unique=True, help_text="The model, as app_label.ModelName.")
+    deleted_at = models.DateTimeField()
+
+    class Meta:
+        app_label = "opsite"
+        ordering = ["label"]
+
+    def __str__(self) -> str:
+        return f"{self.label}: a row deleted at {self.deleted_at:%Y-%m-%d %H:%M:%S}"
 
 
 class ImportJob(TimeStampedModel):

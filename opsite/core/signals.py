@@ -60,6 +60,7 @@ NOT_INPUTS: frozenset[str] = frozenset(
         "funding.RunwaySnapshot",
         "funding.RunwayAlert",
         "opsite.RecomputeState",
+        "opsite.InputDeletion",
         # The importers' run log and settings (their rows, not their imports, change no figure).
         "contributions.SyncRun",
         "communities.PrometheusSource",
@@ -99,7 +100,11 @@ def _m2m_receiver(kinds: tuple[str, ...]):
 
 
 def connect() -> None:
-    """Connect the recompute signals; idempotent (``dispatch_uid``). Called from ``AppConfig.ready``."""
+    """Connect the recompute signals and the deletion stamps of the incremental rollups' inputs
+    (``opsite.core.deletions``); idempotent (``dispatch_uid``). Called from ``AppConfig.ready``."""
+    from . import deletions
+
+    deletions.connect()
     for label, kinds in RECOMPUTE_INPUTS.items():
         model = apps.get_model(label)
         receiver = _row_receiver(kinds)

@@ -18,7 +18,7 @@ reads only the contributions merged after the last month-end counted. Otherwise 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -74,28 +74,39 @@ class MonthEndTotals:
         )
 
 
-def contributions_by_month_end(last: date, state: dict[str, Any] | None) -> MonthEndTotals:
+def contributions_by_month_end(
+    last: date, state: dict[str, Any] | None, *, watermark: datetime
+) -> MonthEndTotals:
     """The count and distinct repositories of counted contributions from ``OPSITE_CONTRIBUTIONS_SINCE``
     to every month-end up to ``last`` (a month-end), continuing from ``state`` when it holds.
 
-    It holds while the contributions' input signature is the one it was counted with and ``last``
-    has not gone back: then the month-ends it counted keep their totals, and only contributions
-    merged after its last month-end are read (an indexed range on ``merged_at``).
+    It holds while ``last`` has not gone back and what it counted is still so
+    (``contributions.rollups.counted_as_before``): then the month-ends it counted keep their
+    totals, and only contributions merged after its last month-end are read (an indexed range on
+    ``merged_at``). ``watermark`` is recorded for the next run, as the contributions' state's.
     """
     signature = contribution_rollups.inputs_signature()
+    marks = contribution_rollups.pull_request_marks(watermark)
     since = contribution_rollups.contributions_since()
     through = date.fromisoformat(state["through"]) if state else None
-    if state and state["signature"] == signature and through is not None and through <= last:
+    if (
+        state
+        and through is not None
+        and through <= last
+        and contribution_rollups.counted_as_before(state, signature=signature, through=through)
+    ):
         start = max(through + timedelta(days=1), since)
         facts = contribution_rollups.contribution_facts(start=start, end=last) if start <= last else []
         first = date.fromisoformat(state["first"]) if state["first"] else None
         merged, repositories = state["merged"], set(state["repositories"])
         totals = {date.fromisoformat(day): (pair[0], pair[1]) for day, pair in state["totals"].items()}
         counted_from = through + timedelta(days=1)
+        recent = [*state["recent"], *contribution_rollups.recent_rows(facts, through=last)]
     else:
         facts = contribution_rollups.contribution_facts(start=since, end=last)
         first, merged, repositories, totals = None, 0, set(), {}
         counted_from = facts[0].day if facts else last + timedelta(days=1)
+        recent = contribution_rollups.recent_rows(facts, through=last)
     first = first or (facts[0].day if facts else None)
     if first is not None:
         index = 0
@@ -106,8 +117,11 @@ def contributions_by_month_end(last: date, state: dict[str, Any] | None) -> Mont
                 repositories.add(facts[index].repository_id)
                 index += 1
             totals[end] = (merged, len(repositories))
+    recent_from = (last - timedelta(days=contribution_rollups.RECENT_DAYS - 1)).isoformat()
     new_state = {
         "signature": signature,
+        "pull_requests": marks,
+        "recent": [row for row in recent if row[0] >= recent_from],
         "through": last.isoformat(),
         "first": first.isoformat() if first else None,
         "merged": merged,
@@ -133,6 +147,7 @@ def month_end_figures(
     staffing: dict[date, staff_rollups.Staffing],
     staff_first: date | None,
     state: dict[str, Any] | None,
+    watermark: datetime,
 ) -> MonthEnds:
     """The figures on every month-end from the one before the figures begin to ``as_of``.
 
@@ -143,7 +158,7 @@ def month_end_figures(
     ``as_of`` has a month-end on or before it with figures, or none at all because it precedes them.
     """
     last = last_month_end(as_of)
-    contributions = contributions_by_month_end(last, state)
+    contributions = contributions_by_month_end(last, state, watermark=watermark)
     firsts = [day for day in (usage_first, staff_first, contributions.first) if day is not None]
     days = month_ends_between(min(firsts).replace(day=1) - timedelta(days=1), last) if firsts else []
     figures = {}

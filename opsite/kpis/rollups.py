@@ -32,13 +32,15 @@ the value does. A recompute writes only the rows whose version changed; an uncha
 
 **Incremental recompute.** Reading the usage samples is the expensive part (~150 index seeks per
 hub for four years of months). A recompute keeps each day's usage figures in ``state:usage`` with
-the sample count, the highest sample id and a watermark; the next one reads again only the days
-whose look-back window contains a sample written since (``updated_at`` at or after the
-watermark), and starts over when hubs or communities changed or a sample was deleted. Counted
-contributions are kept in ``state:contributions`` as the series so far plus the repositories of the
-periods still open; while a cheap signature of their inputs holds, only the contributions merged
-after its as-of day are read and added; their totals on each month-end likewise, in
-``state:month-ends``. Headcount per day is kept in ``state:staff`` while the roster's signature
+a watermark; the next one reads again only the days whose look-back window contains a sample
+written since (``updated_at`` at or after the watermark, an indexed range), and starts over when
+hubs or communities changed or a sample was deleted (``opsite.core.deletions``: a stamp read by
+key, never a count of the table). Counted contributions are kept in ``state:contributions`` as the
+series so far plus the repositories of the periods still open and the last days' counted facts;
+while a cheap signature of the small inputs (repositories, key communities, staff) holds and the
+pull requests written since its watermark were merged after its as-of day, or re-written with the
+same facts within its last days (the importer's re-reads), only the contributions merged after its
+as-of day are read and added; their totals on each month-end likewise, in ``state:month-ends``. Headcount per day is kept in ``state:staff`` while the roster's signature
 holds. Funding and contracts are small and always recomputed.
 
 **Concurrency.** Computing reads outside any transaction (on SQLite a write transaction would
@@ -403,7 +405,7 @@ def recompute_rollups(*, as_of: date | None = None) -> dict[str, Any]:
         usage_days, states.get(STATE_USAGE), watermark=started_at - WATERMARK_MARGIN
     )
     contributions = contribution_rollups.contributions_incremental(
-        states.get(STATE_CONTRIBUTIONS), as_of=as_of
+        states.get(STATE_CONTRIBUTIONS), as_of=as_of, watermark=started_at - WATERMARK_MARGIN
     )
     staffing = staff_rollups.staffing_incremental(
         {as_of, *(reading_days(staff_first, as_of) if staff_first else [])}, states.get(STATE_STAFF)
@@ -428,6 +430,7 @@ def recompute_rollups(*, as_of: date | None = None) -> dict[str, Any]:
         staffing=staffing.figures,
         staff_first=staff_first,
         state=states.get(STATE_MONTH_ENDS),
+        watermark=started_at - WATERMARK_MARGIN,
     )
     for day, figures in month_ends.figures.items():
         values.setdefault(kpis_key(day), _kpi_block(day, *figures))

@@ -350,9 +350,9 @@ def test_the_cost_rollups_take_the_same_queries_for_2_or_10_hubs():
     with CaptureQueriesContext(connection) as many:
         values = cost_values(AS_OF, RateTable.load())
 
-    # The rates (1); the state (1); the monthly sums (1); the samples' count and highest id (2);
-    # the month-ends' users, two a query (2); the hubs (1); the communities (1); the contracts (1).
-    assert len(few) == len(many) == 10
+    # The rates (1); the state (1); the monthly sums (1); the month-ends' users, two a query (2);
+    # the hubs (1); the communities (1); the contracts (1). A first run has nothing to compare.
+    assert len(few) == len(many) == 8
     assert len(values[HUB_MONTH]["points"][0]["hubs"]) == 10
 
 
