@@ -33,7 +33,7 @@ from datetime import date, datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import F, Q, Sum
 from django.db.models.functions import TruncMonth
 
 from opsite.core.dates import plausible_range
@@ -78,9 +78,11 @@ def _plausible_q() -> Q:
 
 
 def implausible_rows() -> dict[str, int]:
-    """How many costs the rollups leave out for a date outside the plausible range: one query."""
-    counts = CloudCost.objects.aggregate(rows=Count("pk"), kept=Count("pk", filter=_plausible_q()))
-    return {"communities.CloudCost": counts["rows"] - counts["kept"]}
+    """How many costs the rollups leave out for a date outside the plausible range: one query, two
+    short ranges of the (date, ...) unique index, never the whole table."""
+    first, last = plausible_range()
+    left_out = CloudCost.objects.filter(Q(date__lt=first) | Q(date__gt=last)).count()
+    return {"communities.CloudCost": left_out}
 
 
 def monthly_cost_sums(*, end: date) -> list[CostSum]:
