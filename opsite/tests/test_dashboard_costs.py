@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -79,3 +80,15 @@ def test_before_any_cost_the_charts_are_empty():
     for build in (component_costs_chart, cost_per_user_chart, negative_margin_chart):
         chart = build(empty)
         assert chart.empty, build.__name__
+
+
+def test_a_long_name_is_cut_on_the_axis_and_whole_in_the_table():
+    long_name = "Atmospheric Chemistry Science Alliance Research Hub"
+    costs = replace(COSTS, costliest_hubs=[replace(hub("long", "basehub", "90.00", 3), name=long_name)])
+
+    chart = cost_per_user_chart(costs)
+
+    axis = chart.figure["layout"]["yaxis"]
+    assert (axis["tickvals"], axis["ticktext"]) == ([long_name], ["Atmospheric Chemistry S…"])
+    assert chart.figure["data"][0]["y"] == [long_name]  # the hover names it whole
+    assert chart.rows[0][0] == long_name

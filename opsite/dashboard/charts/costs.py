@@ -62,6 +62,20 @@ def component_costs_chart(costs: CostRollups) -> Chart:
     )
 
 
+# A bar's name on the axis, at most this many characters: the full name is in its hover and the
+# table. Hub and community names run to 50 characters, which on a phone left the bars no room.
+AXIS_LABEL_LENGTH = 24
+
+
+def _category_axis(names: list[str]) -> dict:
+    """A category axis whose labels are ``names`` cut to :data:`AXIS_LABEL_LENGTH` characters."""
+    short = [
+        name if len(name) <= AXIS_LABEL_LENGTH else f"{name[: AXIS_LABEL_LENGTH - 1].rstrip()}…"
+        for name in names
+    ]
+    return {"type": "category", "automargin": True, "tickmode": "array", "tickvals": names, "ticktext": short}
+
+
 def cost_per_user_chart(costs: CostRollups) -> Chart:
     hubs = costs.costliest_hubs
     kinds = sorted({hub.kind for hub in hubs})
@@ -114,7 +128,7 @@ def cost_per_user_chart(costs: CostRollups) -> Chart:
             "layout": _layout(
                 barmode="stack",
                 xaxis=_money_axis("Per active user"),
-                yaxis={"type": "category", "automargin": True},
+                yaxis=_category_axis([hub.name for hub in ordered]),
             ),
         },
         notes=notes,
@@ -164,7 +178,9 @@ def negative_margin_chart(costs: CostRollups) -> Chart:
         formats=[TEXT, MONEY, MONEY, MONEY],
         figure={
             "data": traces if communities else [],
-            "layout": _layout(xaxis=_money_axis("Margin"), yaxis={"type": "category", "automargin": True}),
+            "layout": _layout(
+                xaxis=_money_axis("Margin"), yaxis=_category_axis([community.name for community in ordered])
+            ),
         },
         notes=notes,
     )
