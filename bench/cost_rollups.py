@@ -51,6 +51,7 @@ from bench.cloud_costs import (
     daily_costs,
     setup_hubs,
 )
+from bench.run import over_budget
 
 BUDGET = 2.0
 AS_OF = FIRST_DAY + timedelta(days=DAYS - 1)
@@ -197,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(f"# cost_rollups: run in {time.perf_counter() - started:.0f} s", flush=True)
     if not ok:
-        raise SystemExit(f"cost_rollups: the rollups took over {BUDGET:.0f}x the raw SQL")
+        over_budget(f"cost_rollups: the rollups took over {BUDGET:.0f}x the raw SQL")
 
 
 if __name__ == "__main__":

@@ -5,23 +5,30 @@ At ``scale=10``: about 1,000 hubs with DAILY 24h/7d/30d samples over four years 
 with monthly payment schedules, 300 grants with disbursements (some prime, with subawards), monthly
 and one-off expenses, EUR amounts with exchange rates, and a cash position at the end of 2024.
 
-Deterministic (a seeded ``random.Random``, fixed dates) and fast: the big tables are written with
-``executemany`` on a raw cursor, the rest with ``bulk_create``. Derived columns that the services
+Deterministic (a seeded ``random.Random``, fixed dates; every scale draws the same numbers in the
+same order) and fast: the big tables are written on a raw cursor (``executemany`` on SQLite,
+``COPY`` on PostgreSQL), the rest with ``bulk_create``. Derived columns that the services
 would fill (``Community.region``/``historically_marginalized``, ``PullRequest.author``/``is_bot``)
 are set by the same rules (:mod:`bench.synthetic_rows`).
 
     from bench.synthetic import build
-    db_path = build(scale=10)   # configures Django on a temporary SQLite file if not set up yet
+    build(scale=10)   # configures Django first if it is not set up yet (bench/run.py)
+
+Any scale from 1 up, on SQLite or PostgreSQL (whichever the default database is). On PostgreSQL
+the foreign keys are checked as each statement ends
+(rather than all at once at the commit, which would also forbid building an index on a table with
+checks still pending), and the tables analyzed and vacuumed at the end, as autovacuum would have
+them in production: the planner then has statistics, and index-only scans a visibility map.
 
 Under ``bench/run.py`` each benchmark has its own database: the first ``build()`` of a scale keeps
-a copy of the finished file in the run's work folder, and later ones copy it (seconds, not minutes).
+a copy of the finished database as the run's template, and later ones copy it (seconds, not
+minutes; ``bench/databases.py``: a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on
+PostgreSQL). Building again for every benchmark would cost minutes each at 10x.
 """
 
 from __future__ import annotations
 
-import os
 import random
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -74,67 +81,50 @@ def size_for(scale: int) -> Size:
     )
 
 
-def build(scale: int = 10, path: str | Path | None = None) -> Path:
-    """Make the default database hold the synthetic organization at ``scale``; return its file.
+def build(scale: int = 10, path: str | Path | None = None) -> None:
+    """Make the default database hold the synthetic organization at ``scale``.
 
     Configures Django (test settings) on ``path`` (default: a new temporary file) when it is not
-    set up yet; when it is, ``path`` (if given) replaces the default database's file. Does nothing
-    when the organization is already there.
+    set up yet; when it is, ``path`` (if given) names a new database for the default connection
+    (a file, or on PostgreSQL a database named after it). Does nothing when the organization is
+    already there.
     """
-    db_path = _configure(path)
+    _configure(path)
+    from bench import databases
     from communities.models import Hub
 
     expected = size_for(scale).hubs
     if Hub.objects.filter(slug__startswith=SLUG_PREFIX).count() == expected:
-        return db_path
-    template = _template(scale)
-    if template is not None and template.exists() and _is_empty():
-        _replace_database(db_path, template)
-        return db_path
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
+        return
+    template = f"synthetic_{scale}x"
+    if databases.has_template(template) and _is_empty():
+        databases.restore_template(template)
+        return
     started = time.perf_counter()
     counts = generate(scale)
+    _settle()
     print(
         f"# synthetic scale={scale} built in {time.perf_counter() - started:.1f} s: "
         + ", ".join(f"{name}={count}" for name, count in counts.items()),
         flush=True,
     )
-    if template is not None:
-        _save_template(template)
-    return db_path
+    if databases.in_run():
+        databases.save_template(template)
 
 
-def _configure(path: str | Path | None) -> Path:
-    if not _django_ready():
+def _configure(path: str | Path | None) -> None:
+    from django.apps import apps
+
+    from bench import databases
+
+    if not apps.ready:
         from bench.run import setup_django
 
         target = Path(path) if path else Path(tempfile.mkdtemp(prefix="opsite-synthetic-")) / "db.sqlite3"
         setup_django(target)
-        return target
-    from django.db import connection
-
-    if path is not None and Path(connection.settings_dict["NAME"]) != Path(path):
-        connection.close()
-        connection.settings_dict["NAME"] = str(path)
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0, interactive=False)
-    return Path(connection.settings_dict["NAME"])
-
-
-def _django_ready() -> bool:
-    from django.apps import apps
-
-    return apps.ready
-
-
-def _template(scale: int) -> Path | None:
-    from bench.run import WORKDIR_ENV
-
-    workdir = os.environ.get(WORKDIR_ENV)
-    return Path(workdir) / f"synthetic-{scale}x.sqlite3" if workdir else None
+        return
+    if path is not None:
+        databases.use(Path(path))
 
 
 def _is_empty() -> bool:
@@ -145,23 +135,14 @@ def _is_empty() -> bool:
     return not (Community.objects.exists() or PullRequest.objects.exists() or StaffMember.objects.exists())
 
 
-def _save_template(template: Path) -> None:
+def _settle() -> None:
+    """On PostgreSQL, what autovacuum would have done by the time anyone reads a table this size:
+    statistics for the planner, a visibility map for index-only scans."""
     from django.db import connection
 
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db_path = Path(connection.settings_dict["NAME"])
-    connection.close()
-    shutil.copyfile(db_path, template)
-
-
-def _replace_database(db_path: Path, template: Path) -> None:
-    from django.db import connection
-
-    connection.close()
-    for suffix in ("-wal", "-shm"):
-        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-    shutil.copyfile(template, db_path)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
 
 
 # --- generation -----------------------------------------------------------------------------
@@ -196,6 +177,12 @@ def generate(scale: int) -> dict[str, int]:
             cursor.execute("PRAGMA cache_size=-262144")
     counts: dict[str, int] = {}
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Django's foreign keys are deferred to the commit: millions of checks would queue
+            # up, and PostgreSQL refuses to build an index on a table with checks pending. Each
+            # statement's rows are checked as it ends instead (tables are filled parents first).
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         communities = _communities(rng, size)
         hubs = _hubs(rng, size, communities)
         counts["hubs"] = len(hubs)

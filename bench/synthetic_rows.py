@@ -63,7 +63,11 @@ def _hubs(rng: random.Random, size: Size, communities: list) -> list:
             if rng.random() < 0.95
             else _day_between(rng, START, date(2024, 10, 31))
         )
-        retired = _day_between(rng, launched + timedelta(days=90), END) if rng.random() < 0.05 else None
+        # A hub launched in the last 90 days has no time left to retire in (the draw is made all
+        # the same, so that every scale draws the same numbers in the same order).
+        retiring = rng.random() < 0.05
+        earliest = launched + timedelta(days=90)
+        retired = _day_between(rng, earliest, END) if retiring and earliest <= END else None
         kind = rng.choices(
             [HubKind.BASEHUB, HubKind.DASKHUB, HubKind.BINDERHUB, HubKind.OTHER], weights=[84, 10, 3, 3]
         )[0]
@@ -122,22 +126,39 @@ def _usage(hubs: list) -> int:
     # (period, date) index would take random inserts, so it is dropped and built once at the end.
     quote = connection.ops.quote_name
     secondary = [index for index in ActiveUserCount._meta.indexes if index.fields == ["period", "date"]]
-    count = 0
-    batch: list[tuple] = []
     with connection.cursor() as cursor:
         for index in secondary:
             cursor.execute(f"DROP INDEX {quote(index.name)}")
-        for row in rows():
-            batch.append(row)
-            if len(batch) == 50_000:
-                cursor.executemany(sql, batch)
-                count += len(batch)
-                batch = []
-        if batch:
-            cursor.executemany(sql, batch)
-            count += len(batch)
+        count = _insert(cursor, sql, rows())
         for index in secondary:
             cursor.execute(f"CREATE INDEX {quote(index.name)} ON {quote(table)} (period, date)")
+    return count
+
+
+def _insert(cursor, sql: str, rows, batch_size: int = 50_000) -> int:
+    """Write ``rows`` with the ``INSERT`` statement ``sql``: by ``COPY`` on PostgreSQL (ten times
+    faster than row by row), else by batches of ``executemany``; return how many."""
+    from django.db import connection
+
+    count = 0
+    if connection.vendor == "postgresql":
+        # "INSERT INTO t (a, b) VALUES (...)" -> "COPY t (a, b) FROM STDIN".
+        target = sql.split("INSERT INTO ", 1)[1].split(" VALUES", 1)[0]
+        with cursor.cursor.copy(f"COPY {target} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+        return count
+    batch: list[tuple] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == batch_size:
+            cursor.executemany(sql, batch)
+            count += len(batch)
+            batch = []
+    if batch:
+        cursor.executemany(sql, batch)
+        count += len(batch)
     return count
 
 
@@ -149,7 +170,10 @@ def _staff(rng: random.Random, size: Size) -> list:
     rows = []
     for i in range(size.staff):
         start = _day_between(rng, date(2016, 1, 1), date(2024, 9, 30))
-        end = _day_between(rng, start + timedelta(days=180), END) if rng.random() < 0.15 else None
+        # Likewise, someone who started in the last 180 days is still on staff.
+        leaving = rng.random() < 0.15
+        earliest = start + timedelta(days=180)
+        end = _day_between(rng, earliest, END) if leaving and earliest <= END else None
         part_time = rng.random() < 0.15
         rows.append(
             StaffMember(
@@ -254,9 +278,7 @@ def _pull_requests(rng: random.Random, size: Size, repositories: list, staff: li
             )
         )
     with connection.cursor() as cursor:
-        for offset in range(0, len(batch), 50_000):
-            cursor.executemany(sql, batch[offset : offset + 50_000])
-    return len(batch)
+        return _insert(cursor, sql, batch)
 
 
 def _exchange_rates() -> None:
