@@ -199,6 +199,12 @@ class ServiceInlineMixin:
         return formset
 
 
+def on_changelist(model_admin, request) -> bool:
+    """Whether ``request`` is for ``model_admin``'s changelist (not its form, export or history)."""
+    opts = model_admin.model._meta
+    return getattr(request.resolver_match, "url_name", "") == f"{opts.app_label}_{opts.model_name}_changelist"
+
+
 # --- figures: money, months, percentages and counts as people read them ------------------------
 
 

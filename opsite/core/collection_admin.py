@@ -18,6 +18,7 @@ from django.contrib import admin
 from django.db.models import Case, CharField, QuerySet, Value, When
 from django.http import HttpRequest
 
+from .admin import on_changelist
 from .collection import CollectionRecord, FlagCode, collection_as_of, flag_codes_by_key
 
 _CACHE = "_opsite_collection_flags"
@@ -83,15 +84,10 @@ class CollectionFlagsMixin:
             setattr(request, _CACHE, cached)
         return cached
 
-    def _on_changelist(self, request: HttpRequest) -> bool:
-        opts = self.model._meta
-        name = getattr(request.resolver_match, "url_name", "")
-        return name == f"{opts.app_label}_{opts.model_name}_changelist"
-
     def with_flags(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         """The admin's queryset, each record with its ``flag_codes`` on the changelist (the
         admin's ``get_queryset`` calls this last)."""
-        if not self._on_changelist(request) or not self.may_see_flags(request):
+        if not on_changelist(self, request) or not self.may_see_flags(request):
             return queryset
         return with_flag_codes(queryset, self.flag_key, self.flag_codes(request))
 

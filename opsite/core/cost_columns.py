@@ -21,7 +21,7 @@ from django.contrib import admin
 from django.db.models import Case, DecimalField, QuerySet, Value, When
 from django.http import HttpRequest
 
-from .admin import figure
+from .admin import figure, on_changelist
 from .formatting import format_money
 
 # Who reads the cost figures: those who see them on the dashboard and may view the costs
@@ -93,14 +93,9 @@ class CostColumnsMixin:
             setattr(request, _CACHE, cost_columns())
         return getattr(request, _CACHE)
 
-    def _on_changelist(self, request: HttpRequest) -> bool:
-        opts = self.model._meta
-        name = getattr(request.resolver_match, "url_name", "")
-        return name == f"{opts.app_label}_{opts.model_name}_changelist"
-
     def with_costs(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         """The admin's queryset, each row with its cost annotations on the changelist."""
-        if not self._on_changelist(request) or not self.may_see_costs(request):
+        if not on_changelist(self, request) or not self.may_see_costs(request):
             return queryset
         figures = self.cost_figures(request)
         for name, (source, _title) in self.cost_columns_shown.items():
@@ -109,18 +104,18 @@ class CostColumnsMixin:
 
     def get_list_display(self, request):
         names = list(super().get_list_display(request))
-        if not self._on_changelist(request) or not self.may_see_costs(request):
+        if not on_changelist(self, request) or not self.may_see_costs(request):
             return names
         kept = [name for name in names if name not in self.cost_columns_replace]
-        return [*kept, *self._cost_column_list(request)]
+        return [*kept, *self._cost_column_list()]
 
-    def _cost_column_list(self, request: HttpRequest) -> list[Callable]:
-        # Built once per request: the changelist finds a column it may sort by by identity, in
-        # the list display asked for again (``get_sortable_by``).
-        columns = getattr(request, _COLUMNS, None)
+    def _cost_column_list(self) -> list[Callable]:
+        # Built once per admin: the changelist finds a column it may sort by by identity, in the
+        # list display asked for again (``get_sortable_by``).
+        columns = self.__dict__.get(_COLUMNS)
         if columns is None:
             columns = [cost_column(name, title) for name, (_source, title) in self.cost_columns_shown.items()]
-            setattr(request, _COLUMNS, columns)
+            self.__dict__[_COLUMNS] = columns
         return columns
 
 
