@@ -14,10 +14,8 @@ from __future__ import annotations
 
 from functools import partial
 
-from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.forms.models import BaseInlineFormSet
+from django.utils import timezone
 
 from opsite.core.admin import (
     OpsiteAdmin,
@@ -26,17 +24,17 @@ from opsite.core.admin import (
     ReadOnlyAdmin,
     ServiceWritesMixin,
     figure,
-    form_data,
     money_column,
     months_column,
     percent_column,
 )
 from opsite.core.collection_admin import CollectionFlagsMixin
 from opsite.core.formatting import format_months
-from opsite.core.money import ZERO
-from opsite.core.services import adopt
 
 from . import selectors, services
+from .admin_budget import VIEW_SPENT, budget_table
+from .admin_forms import CappedChildrenAdmin, CappedInlineFormSet, ScenarioForm, ServiceRulesForm
+from .admin_restricted import FunderReportInline, GrantBudgetLineInline
 from .choices import GrantRole
 from .collection import grant_records
 from .models import (
@@ -67,95 +65,8 @@ from .resources import (
     SubawardResource,
 )
 
-# --- forms --------------------------------------------------------------------------------------
-
-
-class ServiceRulesForm(forms.ModelForm):
-    """A model form that shows every service message where the user can see it.
-
-    A message on a field the form does not show (an inline row's parent, say) goes to the top of
-    the form.
-    """
-
-    def add_error(self, field, error):
-        if field is None and isinstance(error, ValidationError) and hasattr(error, "error_dict"):
-            shown = {name for name, f in self.fields.items() if not f.widget.is_hidden}
-            remapped: dict[str, list] = {}
-            for name, errors in error.error_dict.items():
-                key = name if name in shown else NON_FIELD_ERRORS
-                remapped.setdefault(key, []).extend(errors)
-            error = ValidationError(remapped)
-        super().add_error(field, error)
-
-
-class ScenarioForm(ServiceRulesForm):
-    def _get_validation_exclusions(self):
-        # Ticking "default" on a second scenario is a switch, done by scenario_save; the
-        # one-default constraint would refuse it here before the switch can happen.
-        return {*super()._get_validation_exclusions(), "is_default"}
-
-
-class CappedInlineFormSet(BaseInlineFormSet):
-    """Children edited together must fit under their parent's ``amount`` together.
-
-    Each row's own validation sees only the rows already saved, so two new rows entered in one go
-    could each pass alone: the set is checked by ``services.children_validate``, and saved by
-    ``services.children_save`` (:class:`CappedChildrenAdmin`).
-    """
-
-    def clean(self):
-        super().clean()
-        if any(self.errors):
-            return
-        kept = [form for form in self.forms if form.cleaned_data and not self._should_delete_form(form)]
-        try:
-            services.children_validate(
-                parent=self.instance,
-                model=self.model,
-                amounts=[form.cleaned_data.get("amount") or ZERO for form in kept],
-                edited=[form.instance.pk for form in self.initial_forms],
-            )
-        except ValidationError as error:
-            raise ValidationError(error.messages) from None
-
-
-class CappedChildrenAdmin:
-    """Saves the rows of a :class:`CappedInlineFormSet` as one set (``services.children_save``).
-
-    Row by row in the form's order, a valid set could pass its parent's amount on the way (one
-    row raised before another is lowered); the service orders the writes so it never does.
-    """
-
-    def save_formset(self, request, form, formset, change):
-        if not isinstance(formset, CappedInlineFormSet):
-            return super().save_formset(request, form, formset, change)
-        deleted, changed, added = [], [], []
-        for inline_form in formset.initial_forms:
-            if inline_form.instance.pk is None:
-                continue
-            if formset.can_delete and formset._should_delete_form(inline_form):
-                deleted.append(inline_form.instance)
-            elif inline_form.has_changed():
-                changed.append(inline_form)
-        for inline_form in formset.extra_forms:
-            if inline_form.has_changed() and not (
-                formset.can_delete and formset._should_delete_form(inline_form)
-            ):
-                added.append(inline_form)
-        created = services.children_save(
-            parent=formset.instance,
-            model=formset.model,
-            deleted=deleted,
-            changed=[(f.instance, form_data(f, changed_only=True)) for f in changed],
-            added=[form_data(f, changed_only=False) for f in added],
-        )
-        for inline_form, row in zip(added, created, strict=True):
-            adopt(inline_form.instance, row)
-        # What BaseModelFormSet.save leaves behind, for the admin's change message.
-        formset.deleted_objects = deleted
-        formset.changed_objects = [(f.instance, f.changed_data) for f in changed]
-        formset.new_objects = [f.instance for f in added]
-
+# The forms and the capped-children machinery live in ``admin_forms``, shared with
+# ``admin_restricted``.
 
 # --- funders and grants -------------------------------------------------------------------------
 
@@ -239,15 +150,33 @@ class GrantAdmin(CollectionFlagsMixin, CappedChildrenAdmin, OpsiteHistoryAdmin):
     )
     date_hierarchy = "start_on"
     autocomplete_fields = ("funder",)
-    inlines = (SubawardInline, DisbursementInline)
+    # Budget lines and reports are shown to those who may view them (Finance, Leadership).
+    inlines = (SubawardInline, DisbursementInline, GrantBudgetLineInline, FunderReportInline)
     fieldsets = (
-        (None, {"fields": ("reference", "funder", "title", "category", "role", "restricted")}),
+        (None, {"fields": ("reference", "funder", "title", "category", "role", "restricted", "purpose")}),
         ("Pipeline", {"fields": ("status", "probability", "awarded_on")}),
         ("Money and dates", {"fields": ("amount", "currency", "start_on", "end_on")}),
     )
 
     def flag_records(self, as_of):
         return grant_records(as_of)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and request.user.has_perm(VIEW_SPENT):
+            fieldsets = (*fieldsets, ("Budget vs actual", {"fields": ("budget_vs_actual",)}))
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        if obj is not None and request.user.has_perm(VIEW_SPENT):
+            readonly = (*readonly, "budget_vs_actual")
+        return readonly
+
+    @admin.display(description="budget vs actual")
+    def budget_vs_actual(self, obj: Grant):
+        """Per budget category, as of today (Finance and Leadership only: spent reveals pay)."""
+        return budget_table(obj, as_of=timezone.localdate())
 
     def get_queryset(self, request):
         return self.with_flags(request, selectors.grant_list())
@@ -381,10 +310,11 @@ class CashPositionAdmin(OpsiteHistoryAdmin):
 class ExpenseAdmin(OpsiteAdmin):
     resource_classes = [ExpenseResource]
     form = ServiceRulesForm
-    list_display = ("name", "category", "amount_figure", "recurrence", "start_on", "end_on")
-    list_filter = ("category", "recurrence", "currency", ("end_on", admin.EmptyFieldListFilter))
-    search_fields = ("name",)
+    list_display = ("name", "category", "amount_figure", "recurrence", "start_on", "end_on", "grant")
+    list_filter = ("category", "recurrence", "currency", ("end_on", admin.EmptyFieldListFilter), "grant")
+    search_fields = ("name", "grant__reference")
     date_hierarchy = "start_on"
+    autocomplete_fields = ("grant",)
 
     def get_queryset(self, request):
         return selectors.expense_list()

@@ -40,6 +40,35 @@ class ExpenseCategory(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class BudgetCategory(models.TextChoices):
+    PERSONNEL = "personnel", "Personnel"
+    CLOUD = "cloud", "Cloud"
+    TRAVEL = "travel", "Travel"
+    SERVICES = "services", "Services"
+    SUBAWARDS = "subawards", "Subawards"
+    INDIRECT = "indirect", "Indirect costs"
+    OTHER = "other", "Other"
+
+
+# The budget category an expense is charged to (docs/definitions.md "Restricted money").
+EXPENSE_BUDGET_CATEGORY = {
+    ExpenseCategory.CLOUD: BudgetCategory.CLOUD,
+    ExpenseCategory.TRAVEL: BudgetCategory.TRAVEL,
+    ExpenseCategory.SERVICES: BudgetCategory.SERVICES,
+}
+
+
+def budget_category_of_expense(category: str) -> str:
+    """``cloud``, ``travel`` and ``services`` keep their name; every other expense is ``other``."""
+    return EXPENSE_BUDGET_CATEGORY.get(category, BudgetCategory.OTHER)
+
+
+class FunderReportKind(models.TextChoices):
+    INTERIM = "interim", "Interim"
+    FINAL = "final", "Final"
+    FINANCIAL = "financial", "Financial"
+
+
 class Recurrence(models.TextChoices):
     MONTHLY = "monthly", "Monthly"
     ONCE = "once", "Once"

@@ -7,6 +7,7 @@ services' (``funding.services``), which every door (admin, import, API) writes t
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -22,8 +23,10 @@ from .choices import (
     AWARDED_STATUSES,
     AdjustmentKind,
     AdjustmentRecurrence,
+    BudgetCategory,
     ExpenseCategory,
     FunderKind,
+    FunderReportKind,
     GrantCategory,
     GrantRole,
     GrantStatus,
@@ -63,7 +66,11 @@ class Grant(TimeStampedModel):
     awarded_on = models.DateField(null=True, blank=True, validators=[PlausibleDateValidator()])
     start_on = models.DateField(validators=[PlausibleDateValidator()])
     end_on = models.DateField(validators=[PlausibleDateValidator()])
-    restricted = models.BooleanField(default=False)
+    restricted = models.BooleanField(
+        default=False,
+        help_text="Its money may be spent only on its purpose: kept out of the unrestricted runway.",
+    )
+    purpose = models.TextField(blank=True, help_text="What the money is for, in the funder's words.")
     history = HistoricalRecords()
 
     class Meta:
@@ -200,6 +207,14 @@ class Expense(TimeStampedModel):
     recurrence = models.CharField(max_length=10, choices=Recurrence.choices, default=Recurrence.MONTHLY)
     start_on = models.DateField(validators=[PlausibleDateValidator()])
     end_on = models.DateField(null=True, blank=True, validators=[PlausibleDateValidator()])
+    grant = models.ForeignKey(
+        Grant,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="expenses",
+        help_text="The grant it is charged to, if any; its category maps to a budget category.",
+    )
 
     class Meta:
         ordering = ["category", "name", "start_on"]
@@ -396,3 +411,107 @@ class RunwayAlert(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Runway alert for {self.scenario.slug} ({self.get_reason_display()})"
+
+
+class GrantBudgetLine(TimeStampedModel):
+    """What a grant's budget sets aside for one category, in the grant's currency."""
+
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="budget_lines")
+    category = models.CharField(max_length=20, choices=BudgetCategory.choices)
+    amount = MoneyField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["grant__reference", "category"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grant", "category"], name="funding_grantbudgetline_unique_category"
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="funding_grantbudgetline_amount_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grant.reference}: {self.category}"
+
+
+class StaffAllocation(TimeStampedModel):
+    """A share of a person's payroll charged to a grant, every day from ``start_on`` to ``end_on``.
+
+    **Sensitive**: with the grant's spent figures it reveals pay.
+    """
+
+    staff = models.ForeignKey("staff.StaffMember", on_delete=models.PROTECT, related_name="allocations")
+    grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="allocations")
+    share = models.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        validators=[MinValueValidator(Decimal("0.001")), MaxValueValidator(Decimal("1"))],
+        help_text="The fraction of the person's payroll charged to the grant, above 0 and at most 1.",
+    )
+    start_on = models.DateField(validators=[PlausibleDateValidator()])
+    end_on = models.DateField(validators=[PlausibleDateValidator()])
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["staff__name", "start_on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(share__gt=0) & Q(share__lte=1), name="funding_staffallocation_share_0_1"
+            ),
+            models.CheckConstraint(
+                condition=Q(end_on__gte=F("start_on")), name="funding_staffallocation_end_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.staff} on {self.grant.reference} from {self.start_on:%Y-%m-%d}"
+
+    def clean(self):
+        # The rules across rows (the grant's dates, shares summing past 1) are
+        # funding.services.staff_allocation_validate.
+        errors: Errors = {}
+        check_dates(self, errors)
+        raise_errors(errors)
+
+
+class FunderReport(TimeStampedModel):
+    """A report owed to a grant's funder for a period, due on a day, with an owner who is reminded.
+
+    ``reminded_35_at`` and ``reminded_7_at`` are the reminders' claims: the daily job sets one with
+    a conditional update before it sends, so each reminder goes out once however many workers run.
+    """
+
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="reports")
+    kind = models.CharField(max_length=20, choices=FunderReportKind.choices)
+    period_start = models.DateField(validators=[PlausibleDateValidator()])
+    period_end = models.DateField(validators=[PlausibleDateValidator()])
+    due_on = models.DateField(validators=[PlausibleDateValidator()])
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="funder_reports",
+        help_text="Who writes it, and is e-mailed 35 and 7 days before it is due.",
+    )
+    submitted_on = models.DateField(null=True, blank=True, validators=[PlausibleDateValidator()])
+    reminded_35_at = models.DateTimeField(null=True, blank=True, editable=False)
+    reminded_7_at = models.DateTimeField(null=True, blank=True, editable=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["due_on", "grant__reference", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_end__gte=F("period_start")),
+                name="funding_funderreport_period_end_after_start",
+            ),
+        ]
+        indexes = [models.Index(fields=["submitted_on", "due_on"], name="funding_report_open_due")]
+
+    def __str__(self) -> str:
+        return f"{self.grant.reference} {self.kind} report due {self.due_on:%Y-%m-%d}"
+
+    def clean(self):
+        errors: Errors = {}
+        check_dates(self, errors, start="period_start", end="period_end")
+        raise_errors(errors)

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from import_export import fields, widgets
 
 from opsite.core.import_templates import key_with_room
 from opsite.core.resources import NaturalKeyWidget, OpsiteResource
 from opsite.core.services import writes_for
+from staff.models import StaffMember
 
 from .choices import GrantRole
 from .models import (
@@ -26,10 +28,13 @@ from .models import (
     ExchangeRate,
     Expense,
     Funder,
+    FunderReport,
     Grant,
+    GrantBudgetLine,
     RunwaySnapshot,
     Scenario,
     ScenarioAdjustment,
+    StaffAllocation,
     Subaward,
     SubawardPayment,
 )
@@ -90,6 +95,7 @@ class GrantResource(OpsiteResource):
             "start_on",
             "end_on",
             "restricted",
+            "purpose",
         )
         import_id_fields = ("reference",)
 
@@ -144,9 +150,11 @@ class CashPositionResource(OpsiteResource):
 
 
 class ExpenseResource(OpsiteResource):
+    grant = _relation("grant", Grant, "reference")
+
     class Meta:
         model = Expense
-        fields = ("id", "name", "category", "amount", "currency", "recurrence", "start_on", "end_on")
+        fields = ("id", "name", "category", "amount", "currency", "recurrence", "start_on", "end_on", "grant")
         import_id_fields = ["id"]
 
 
@@ -209,4 +217,69 @@ class RunwaySnapshotResource(OpsiteResource):
     class Meta:
         model = RunwaySnapshot
         fields = ("id", "scenario", "as_of", "computed_at", "months", "cash_out_on", "result")
+        import_id_fields = ["id"]
+
+
+# --- restricted money ---------------------------------------------------------------------------
+
+
+class GrantBudgetLineResource(OpsiteResource):
+    """One row per grant and category: the pair is the line's natural key."""
+
+    grant = _relation("grant", Grant, "reference")
+
+    template_example = {
+        "grant": lambda resource: _with_room(Grant.objects.all(), "budget_lines"),
+        "amount": "1.00",
+    }
+
+    class Meta:
+        model = GrantBudgetLine
+        fields = ("grant", "category", "amount")
+        import_id_fields = ("grant", "category")
+
+
+def _example_grant() -> Grant | None:
+    return Grant.objects.order_by("reference").first()
+
+
+def _free_person(grant: Grant | None) -> str:
+    """A person with no allocation on ``grant``'s first day: the example's share fits under 1."""
+    if grant is None:
+        return ""
+    day = grant.start_on
+    free = StaffMember.objects.exclude(allocations__start_on__lte=day, allocations__end_on__gte=day)
+    return free.order_by("slug").values_list("slug", flat=True).first() or ""
+
+
+class StaffAllocationResource(OpsiteResource):
+    staff = _relation("staff", StaffMember, "slug")
+    grant = _relation("grant", Grant, "reference")
+
+    # A one-day allocation on the first day of a grant, of someone free that day.
+    template_example = {
+        "grant": lambda resource: getattr(_example_grant(), "reference", ""),
+        "staff": lambda resource: _free_person(_example_grant()),
+        "share": "0.5",
+        "start_on": lambda resource: getattr(_example_grant(), "start_on", ""),
+        "end_on": lambda resource: getattr(_example_grant(), "start_on", ""),
+    }
+
+    class Meta:
+        model = StaffAllocation
+        fields = ("id", "staff", "grant", "share", "start_on", "end_on")
+        import_id_fields = ["id"]
+
+
+class FunderReportResource(OpsiteResource):
+    grant = _relation("grant", Grant, "reference")
+    owner = fields.Field(
+        attribute="owner",
+        column_name="owner",
+        widget=NaturalKeyWidget(get_user_model(), field="username", unknown_message=UNKNOWN_KEY),
+    )
+
+    class Meta:
+        model = FunderReport
+        fields = ("id", "grant", "kind", "period_start", "period_end", "due_on", "owner", "submitted_on")
         import_id_fields = ["id"]

@@ -20,10 +20,13 @@ from .models import (
     ExchangeRate,
     Expense,
     Funder,
+    FunderReport,
     Grant,
+    GrantBudgetLine,
     RunwaySnapshot,
     Scenario,
     ScenarioAdjustment,
+    StaffAllocation,
     Subaward,
     SubawardPayment,
 )
@@ -111,7 +114,23 @@ def cash_position_latest() -> CashPosition | None:
 
 
 def expense_list() -> models.QuerySet[Expense]:
-    return Expense.objects.order_by("category", "name", "start_on", "pk")
+    return Expense.objects.select_related("grant").order_by("category", "name", "start_on", "pk")
+
+
+def grant_budget_line_list() -> models.QuerySet[GrantBudgetLine]:
+    return GrantBudgetLine.objects.select_related("grant").order_by("grant__reference", "category")
+
+
+def staff_allocation_list() -> models.QuerySet[StaffAllocation]:
+    """Allocations, by person then start (sensitive: they reveal pay)."""
+    return StaffAllocation.objects.select_related("staff", "grant").order_by("staff__name", "start_on", "pk")
+
+
+def funder_report_list() -> models.QuerySet[FunderReport]:
+    """Reports owed to funders, the soonest due first."""
+    return FunderReport.objects.select_related("grant", "grant__funder", "owner").order_by(
+        "due_on", "grant__reference", "pk"
+    )
 
 
 def exchange_rate_list() -> models.QuerySet[ExchangeRate]:

@@ -20,6 +20,7 @@ from opsite.core.admin import (
     OpsiteAdmin,
     OpsiteHistoryAdmin,
     OpsiteTabularInline,
+    extra_inlines,
     figure,
     money_column,
     percent_column,
@@ -105,13 +106,18 @@ class StaffMemberAdmin(OpsiteAdmin):
 
     def get_inlines(self, request, obj):
         # Django would hide the inline from users without the permission anyway; saying it here
-        # keeps the rule visible where the page is built.
-        return (CompensationInline,) if may_view_compensation(request) else ()
+        # keeps the rule visible where the page is built. The apps above add theirs (the grants
+        # a person's time is charged to, which reveal pay as much: Finance and Leadership only).
+        if not may_view_compensation(request):
+            return ()
+        return (CompensationInline, *extra_inlines(StaffMember))
 
     def construct_change_message(self, request, form, formsets, add=False):
-        # Pay changes are audited in the compensation history, visible to Finance and
-        # Leadership. Kept out of the staff member's log, which Operations can read.
-        formsets = [f for f in formsets if f.model is not Compensation]
+        # Pay changes (and the allocations that reveal pay) are audited in their own histories,
+        # visible to Finance and Leadership. Kept out of the staff member's log, which Operations
+        # can read.
+        sensitive = {Compensation, *(inline.model for inline in extra_inlines(StaffMember))}
+        formsets = [f for f in formsets if f.model not in sensitive]
         return super().construct_change_message(request, form, formsets, add)
 
     @admin.display(description="employed today", boolean=True)

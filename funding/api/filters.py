@@ -19,11 +19,14 @@ from ..models import (
     ExchangeRate,
     Expense,
     Funder,
+    FunderReport,
     Grant,
+    GrantBudgetLine,
     RunwayAlert,
     RunwaySnapshot,
     Scenario,
     ScenarioAdjustment,
+    StaffAllocation,
     Subaward,
     SubawardPayment,
 )
@@ -99,12 +102,45 @@ class CashPositionFilter(filters.FilterSet):
 
 class ExpenseFilter(filters.FilterSet):
     name = filters.CharFilter(lookup_expr="icontains")
+    grant = filters.CharFilter(field_name="grant__reference", help_text="The grant it is charged to.")
     start_on = on_date("start_on")
     end_on = on_date("end_on")
 
     class Meta:
         model = Expense
         fields = ("category", "recurrence", "currency")
+
+
+class GrantBudgetLineFilter(filters.FilterSet):
+    grant = filters.CharFilter(field_name="grant__reference", help_text="The grant's reference.")
+
+    class Meta:
+        model = GrantBudgetLine
+        fields = ("category",)
+
+
+class StaffAllocationFilter(filters.FilterSet):
+    staff = filters.CharFilter(field_name="staff__slug", help_text="The staff member's slug.")
+    grant = filters.CharFilter(field_name="grant__reference", help_text="The grant's reference.")
+    start_on = on_date("start_on")
+    end_on = on_date("end_on")
+
+    class Meta:
+        model = StaffAllocation
+        fields = ()
+
+
+class FunderReportFilter(filters.FilterSet):
+    grant = filters.CharFilter(field_name="grant__reference", help_text="The grant's reference.")
+    owner = filters.CharFilter(field_name="owner__username", help_text="The owner's username.")
+    due_on = on_date("due_on")
+    submitted = filters.BooleanFilter(
+        field_name="submitted_on", lookup_expr="isnull", exclude=True, help_text="Submitted (true) or open."
+    )
+
+    class Meta:
+        model = FunderReport
+        fields = ("kind",)
 
 
 class ExchangeRateFilter(filters.FilterSet):

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from opsite.core.api.serializers import OpsiteModelSerializer
 from opsite.core.money import currency_validator
+from staff.models import StaffMember
 
 from ..models import (
     CashPosition,
@@ -24,11 +26,14 @@ from ..models import (
     ExchangeRate,
     Expense,
     Funder,
+    FunderReport,
     Grant,
+    GrantBudgetLine,
     RunwayAlert,
     RunwaySnapshot,
     Scenario,
     ScenarioAdjustment,
+    StaffAllocation,
     Subaward,
     SubawardPayment,
 )
@@ -101,6 +106,7 @@ class GrantSerializer(PermissionGatedFieldsMixin, OpsiteModelSerializer):
             "start_on",
             "end_on",
             "restricted",
+            "purpose",
             "subawarded",
             "net_amount",
             "scheduled",
@@ -160,6 +166,14 @@ class CashPositionSerializer(OpsiteModelSerializer):
 
 
 class ExpenseSerializer(OpsiteModelSerializer):
+    grant = serializers.SlugRelatedField(
+        slug_field="reference",
+        queryset=Grant.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The grant it is charged to (its reference), or null.",
+    )
+
     class Meta:
         model = Expense
         fields = (
@@ -171,9 +185,57 @@ class ExpenseSerializer(OpsiteModelSerializer):
             "recurrence",
             "start_on",
             "end_on",
+            "grant",
             *TIMESTAMPS,
         )
         read_only_fields = TIMESTAMPS
+
+
+class GrantBudgetLineSerializer(OpsiteModelSerializer):
+    grant = serializers.SlugRelatedField(slug_field="reference", queryset=Grant.objects.all())
+
+    class Meta:
+        model = GrantBudgetLine
+        fields = ("id", "grant", "category", "amount", *TIMESTAMPS)
+        read_only_fields = TIMESTAMPS
+
+
+class StaffAllocationSerializer(OpsiteModelSerializer):
+    staff = serializers.SlugRelatedField(slug_field="slug", queryset=StaffMember.objects.all())
+    grant = serializers.SlugRelatedField(slug_field="reference", queryset=Grant.objects.all())
+
+    class Meta:
+        model = StaffAllocation
+        fields = ("id", "staff", "grant", "share", "start_on", "end_on", *TIMESTAMPS)
+        read_only_fields = TIMESTAMPS
+
+
+class FunderReportSerializer(OpsiteModelSerializer):
+    grant = serializers.SlugRelatedField(slug_field="reference", queryset=Grant.objects.all())
+    owner = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=get_user_model().objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="The username of who writes it and gets the reminders.",
+    )
+
+    class Meta:
+        model = FunderReport
+        fields = (
+            "id",
+            "grant",
+            "kind",
+            "period_start",
+            "period_end",
+            "due_on",
+            "owner",
+            "submitted_on",
+            "reminded_35_at",
+            "reminded_7_at",
+            *TIMESTAMPS,
+        )
+        read_only_fields = ("reminded_35_at", "reminded_7_at", *TIMESTAMPS)
 
 
 class ExchangeRateSerializer(OpsiteModelSerializer):

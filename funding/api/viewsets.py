@@ -135,6 +135,37 @@ class ExpenseViewSet(ReadBackServiceModelViewSet):
     ordering = ["category", "name", "start_on", "pk"]
 
 
+class GrantBudgetLineViewSet(ReadBackServiceModelViewSet):
+    """A grant's budget by category. Finance edits; Leadership reads."""
+
+    queryset = selectors.grant_budget_line_list()
+    serializer_class = serializers.GrantBudgetLineSerializer
+    filterset_class = filters.GrantBudgetLineFilter
+    ordering_fields = ["id", "category", "amount", "created_at"]
+    ordering = ["grant__reference", "category"]
+
+
+class StaffAllocationViewSet(ReadBackServiceModelViewSet):
+    """Shares of a person's time charged to a grant. Sensitive (they reveal pay): Finance edits,
+    Leadership reads."""
+
+    queryset = selectors.staff_allocation_list()
+    serializer_class = serializers.StaffAllocationSerializer
+    filterset_class = filters.StaffAllocationFilter
+    ordering_fields = ["id", "share", "start_on", "end_on", "created_at"]
+    ordering = ["staff__name", "start_on", "pk"]
+
+
+class FunderReportViewSet(ReadBackServiceModelViewSet):
+    """Reports owed to funders, with their deadlines and owners. Finance edits; Leadership reads."""
+
+    queryset = selectors.funder_report_list()
+    serializer_class = serializers.FunderReportSerializer
+    filterset_class = filters.FunderReportFilter
+    ordering_fields = ["id", "due_on", "period_start", "submitted_on", "created_at"]
+    ordering = ["due_on", "grant__reference", "pk"]
+
+
 class ExchangeRateViewSet(ReadBackServiceModelViewSet):
     """Exchange rates into the reporting currency. Finance edits; Leadership reads."""
 

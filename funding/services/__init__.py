@@ -27,11 +27,14 @@ from ..models import (
     ExchangeRate,
     Expense,
     Funder,
+    FunderReport,
     Grant,
+    GrantBudgetLine,
     RunwayAlert,
     RunwaySnapshot,
     Scenario,
     ScenarioAdjustment,
+    StaffAllocation,
     Subaward,
     SubawardPayment,
 )
@@ -69,6 +72,18 @@ from .grants import (
     subaward_update,
     subaward_validate,
 )
+from .restricted import (
+    first_day_over_one,
+    funder_report_create,
+    funder_report_update,
+    grant_budget_line_create,
+    grant_budget_line_update,
+    grant_budget_line_validate,
+    staff_allocation_create,
+    staff_allocation_update,
+    staff_allocation_validate,
+    staff_allocations_validate,
+)
 from .scenarios import (
     runway_snapshot_create,
     runway_snapshot_update,
@@ -97,8 +112,14 @@ __all__ = [
     "exchange_rate_update",
     "expense_create",
     "expense_update",
+    "first_day_over_one",
     "funder_create",
+    "funder_report_create",
+    "funder_report_update",
     "funder_update",
+    "grant_budget_line_create",
+    "grant_budget_line_update",
+    "grant_budget_line_validate",
     "grant_create",
     "grant_update",
     "grant_validate",
@@ -121,6 +142,10 @@ __all__ = [
     "scenario_set_default",
     "scenario_update",
     "scenario_validate",
+    "staff_allocation_create",
+    "staff_allocation_update",
+    "staff_allocation_validate",
+    "staff_allocations_validate",
     "subaward_create",
     "subaward_payment_create",
     "subaward_payment_update",
@@ -174,4 +199,19 @@ RUNWAY_SNAPSHOT_WRITES = ModelWrites(
 )
 RUNWAY_ALERT_WRITES = ModelWrites(
     model=RunwayAlert, create=runway_alert_create, update=runway_alert_update, delete=runway_alert_delete
+)
+GRANT_BUDGET_LINE_WRITES = ModelWrites(
+    model=GrantBudgetLine,
+    create=grant_budget_line_create,
+    update=grant_budget_line_update,
+    validate=grant_budget_line_validate,
+)
+STAFF_ALLOCATION_WRITES = ModelWrites(
+    model=StaffAllocation,
+    create=staff_allocation_create,
+    update=staff_allocation_update,
+    validate=staff_allocation_validate,
+)
+FUNDER_REPORT_WRITES = ModelWrites(
+    model=FunderReport, create=funder_report_create, update=funder_report_update
 )

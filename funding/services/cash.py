@@ -17,7 +17,7 @@ from opsite.core.money import reporting_currency
 from opsite.core.services import assign
 
 from ..choices import Recurrence
-from ..models import CashPosition, ExchangeRate, Expense
+from ..models import CashPosition, ExchangeRate, Expense, Grant
 from ._base import create_checked, save_checked
 
 # --- cash positions (sensitive) -----------------------------------------------------------------
@@ -42,7 +42,7 @@ def cash_position_update(*, cash_position: CashPosition, data: Mapping[str, Any]
 
 # --- expenses -----------------------------------------------------------------------------------
 
-EXPENSE_FIELDS = ("name", "category", "amount", "currency", "recurrence", "start_on", "end_on")
+EXPENSE_FIELDS = ("name", "category", "amount", "currency", "recurrence", "start_on", "end_on", "grant")
 
 
 @transaction.atomic
@@ -55,6 +55,7 @@ def expense_create(
     recurrence: str = Recurrence.MONTHLY,
     end_on: date | None = None,
     currency: str | None = None,
+    grant: Grant | None = None,
 ) -> Expense:
     return create_checked(
         Expense(
@@ -65,6 +66,7 @@ def expense_create(
             recurrence=recurrence,
             start_on=start_on,
             end_on=end_on,
+            grant=grant,
         )
     )
 

@@ -15,7 +15,7 @@ from opsite.core.money import ZERO, reporting_currency
 from opsite.core.services import assign, writes_for
 
 from ..choices import GrantRole, GrantStatus
-from ..models import Disbursement, Funder, Grant, Subaward, SubawardPayment
+from ..models import Disbursement, Funder, Grant, GrantBudgetLine, StaffAllocation, Subaward, SubawardPayment
 from ._base import (
     Errors,
     add_error,
@@ -61,6 +61,7 @@ GRANT_FIELDS = (
     "start_on",
     "end_on",
     "restricted",
+    "purpose",
 )
 
 
@@ -84,6 +85,7 @@ def grant_validate(grant: Grant) -> None:
         for what, total in (
             ("subawards", subawards["total"] or ZERO),
             ("disbursements", total_of(Disbursement.objects.filter(grant_id=grant.pk))),
+            ("budget lines", total_of(GrantBudgetLine.objects.filter(grant_id=grant.pk))),
         ):
             if total > grant.amount:
                 add_error(
@@ -93,6 +95,20 @@ def grant_validate(grant: Grant) -> None:
                     f"{fmt_money(total, grant.currency)} of {what} of grant {grant.reference} "
                     f"(by {fmt_money(total - grant.amount, grant.currency)}); lower the {what} first.",
                 )
+    if isinstance(grant.start_on, date) and isinstance(grant.end_on, date):
+        outside = (
+            StaffAllocation.objects.filter(grant_id=grant.pk)
+            .filter(models.Q(start_on__lt=grant.start_on) | models.Q(end_on__gt=grant.end_on))
+            .order_by("start_on")
+            .first()
+        )
+        if outside is not None:
+            add_error(
+                errors,
+                "end_on" if outside.end_on > grant.end_on else "start_on",
+                f"Staff allocation {outside} runs from {outside.start_on:%Y-%m-%d} to {outside.end_on:%Y-%m-%d}, "
+                f"outside the grant's dates {grant.start_on:%Y-%m-%d} to {grant.end_on:%Y-%m-%d}; change it first.",
+            )
     raise_errors(errors)
 
 
@@ -112,6 +128,7 @@ def grant_create(
     currency: str | None = None,
     awarded_on: date | None = None,
     restricted: bool = False,
+    purpose: str = "",
 ) -> Grant:
     return create_checked(
         Grant(
@@ -128,6 +145,7 @@ def grant_create(
             start_on=start_on,
             end_on=end_on,
             restricted=restricted,
+            purpose=purpose,
         ),
         grant_validate,
     )
@@ -149,6 +167,7 @@ CAPPED_CHILDREN: dict[type[models.Model], tuple[str, str]] = {
     # child model: (the parent's field, what the message calls the children)
     Subaward: ("grant", "subawards"),
     Disbursement: ("grant", "disbursements"),
+    GrantBudgetLine: ("grant", "budget lines"),
     SubawardPayment: ("subaward", "payments"),
 }
 

@@ -6,13 +6,16 @@ import datetime as dt
 from decimal import Decimal
 
 import factory
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from funding.choices import (
     AdjustmentKind,
     AdjustmentRecurrence,
+    BudgetCategory,
     ExpenseCategory,
     FunderKind,
+    FunderReportKind,
     GrantCategory,
     GrantRole,
     GrantStatus,
@@ -25,10 +28,13 @@ from funding.models import (
     ExchangeRate,
     Expense,
     Funder,
+    FunderReport,
     Grant,
+    GrantBudgetLine,
     RunwaySnapshot,
     Scenario,
     ScenarioAdjustment,
+    StaffAllocation,
     Subaward,
     SubawardPayment,
 )
@@ -192,3 +198,51 @@ class RunwaySnapshotFactory(factory.django.DjangoModelFactory):
     months = Decimal("11.40")
     cash_out_on = dt.date(2025, 10, 12)
     result = factory.LazyFunction(lambda: {"months": "11.40", "periods": []})
+
+
+class GrantBudgetLineFactory(factory.django.DjangoModelFactory):
+    """A personnel line of 60,000.00 on a 100,000.00 grant."""
+
+    class Meta:
+        model = GrantBudgetLine
+
+    grant = factory.SubFactory(GrantFactory)
+    category = BudgetCategory.PERSONNEL
+    amount = Decimal("60000.00")
+
+
+class StaffAllocationFactory(factory.django.DjangoModelFactory):
+    """Half of a person's payroll charged to a grant over the grant's dates."""
+
+    class Meta:
+        model = StaffAllocation
+
+    staff = factory.SubFactory("staff.tests.factories.StaffMemberFactory")
+    grant = factory.SubFactory(GrantFactory)
+    share = Decimal("0.500")
+    start_on = factory.LazyAttribute(lambda o: o.grant.start_on)
+    end_on = factory.LazyAttribute(lambda o: o.grant.end_on)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"owner-{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.org")
+
+
+class FunderReportFactory(factory.django.DjangoModelFactory):
+    """An interim report on the first half of 2024, due 30 days after it."""
+
+    class Meta:
+        model = FunderReport
+
+    grant = factory.SubFactory(GrantFactory)
+    kind = FunderReportKind.INTERIM
+    period_start = dt.date(2024, 1, 1)
+    period_end = dt.date(2024, 6, 30)
+    due_on = dt.date(2024, 7, 30)
+    owner = factory.SubFactory(UserFactory)
+    submitted_on = None

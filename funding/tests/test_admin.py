@@ -20,6 +20,7 @@ from funding.models import (
     Expense,
     Funder,
     Grant,
+    GrantBudgetLine,
     RunwaySnapshot,
     Scenario,
     ScenarioAdjustment,
@@ -110,10 +111,15 @@ SPECS = [
             **management("disbursements", total=1),
             "disbursements-0-expected_on": "2024-02-01",
             "disbursements-0-amount": "50000.00",
+            **management("budget_lines", total=1),
+            "budget_lines-0-category": "personnel",
+            "budget_lines-0-amount": "60000.00",
+            **management("reports"),
         },
         lambda: (
             Grant.objects.filter(reference="nsf-new", subawards__amount=D("30000.00")).exists()
             and Disbursement.objects.filter(grant__reference="nsf-new").count() == 1
+            and GrantBudgetLine.objects.filter(grant__reference="nsf-new", amount=D("60000.00")).exists()
         ),
     ),
     Spec(
@@ -403,13 +409,13 @@ def test_subaward_inline_is_offered_only_on_prime_grants(super_client):
         i.formset.prefix
         for i in super_client.get(url("grant", "change", sole.pk)).context["inline_admin_formsets"]
     }
-    assert prefixes == {"disbursements"}
+    assert prefixes == {"disbursements", "budget_lines", "reports"}
     prime = GrantFactory(prime=True)
     prefixes = {
         i.formset.prefix
         for i in super_client.get(url("grant", "change", prime.pk)).context["inline_admin_formsets"]
     }
-    assert prefixes == {"subawards", "disbursements"}
+    assert prefixes == {"subawards", "disbursements", "budget_lines", "reports"}
 
 
 def test_exchange_rate_for_the_reporting_currency_is_refused_on_currency(super_client):

@@ -166,7 +166,10 @@ class ServiceWritesMixin:
                 writes.delete_one(obj)
             elif inline_form.has_changed():
                 kept.append(inline_form)
-        for inline_form in kept:
+        # A formset that checks its rows as a set may need its changes in an order in which each
+        # one also passes alone (a share lowered before another is raised).
+        order = getattr(formset, "order_changes", None)
+        for inline_form in order(kept) if order else kept:
             writes.update_from(inline_form.instance, form_data(inline_form, changed_only=True))
             formset.changed_objects.append((inline_form.instance, inline_form.changed_data))
         for inline_form in formset.extra_forms:
@@ -444,6 +447,23 @@ class FiltersInUseMixin:
             (item, InUseFieldListFilter) if isinstance(item, str) else item
             for item in super().get_list_filter(request)
         ]
+
+
+# Inlines an app above adds to the page of a model below it, which may not import that app (the
+# staff member's page shows the grants their time is charged to): ``{model label: [inline]}``.
+_EXTRA_INLINES: dict[str, list[type]] = {}
+
+
+def add_inline(model_label: str, inline: type) -> None:
+    """Show ``inline`` on the admin page of ``model_label`` (read with :func:`extra_inlines`);
+    Django still shows an inline only to users who may view its model."""
+    inlines = _EXTRA_INLINES.setdefault(model_label.lower(), [])
+    if inline not in inlines:
+        inlines.append(inline)
+
+
+def extra_inlines(model: type[models.Model]) -> tuple[type, ...]:
+    return tuple(_EXTRA_INLINES.get(model._meta.label_lower, ()))
 
 
 class OpsiteTabularInline(FiguresMixin, StrictNumbersMixin, ServiceInlineMixin, admin.TabularInline):

@@ -55,6 +55,9 @@ FINANCE_EDITS = (
     "funding.scenario",
     "funding.scenarioadjustment",
     "funding.runwaysnapshot",
+    "funding.grantbudgetline",
+    "funding.staffallocation",
+    "funding.funderreport",
     "communities.cloudcost",
     "communities.costsource",
 )
@@ -70,6 +73,9 @@ SENSITIVE_MODELS = (
     "funding.cashposition",
     "funding.runwaysnapshot",
     "funding.runwayalert",
+    # A share of a person's payroll charged to a grant reveals their pay, as the grant's spent
+    # figures do (docs/roles.md).
+    "funding.staffallocation",
 )
 
 OPSITE_APPS = ("staff", "communities", "contributions", "contracts", "funding")

@@ -42,6 +42,8 @@ RECOMPUTE_INPUTS: dict[str, tuple[str, ...]] = {
     "funding.SubawardPayment": (RUNWAY,),
     "funding.CashPosition": (RUNWAY,),
     "funding.Expense": (RUNWAY,),
+    # What is charged to a restricted grant is paid from its money first: the unrestricted runway.
+    "funding.StaffAllocation": (RUNWAY,),
     # Both convert amounts in another currency.
     "funding.ExchangeRate": (ROLLUPS, RUNWAY),
     "funding.Scenario": (RUNWAY,),
@@ -68,6 +70,9 @@ NOT_INPUTS: frozenset[str] = frozenset(
         "communities.CostSource",
         # Stories are shown as they are; no figure is computed from them.
         "kpis.ImpactStory",
+        # Budget vs actual is read live, never stored; reports are deadlines, not figures.
+        "funding.GrantBudgetLine",
+        "funding.FunderReport",
     }
 )
 

@@ -375,7 +375,7 @@ FUNDERS = (
 GRANTS = (
     {"reference": "osf-core-2021", "funder": "open-science-foundation", "category": "direct_grant",
      "title": "Core support for community hub operations", "status": "closed", "amount": "1000000",
-     "awarded_on": "2021-02-15", "start_on": "2021-03-01", "end_on": "2023-02-28",
+     "awarded_on": "2021-02-15", "start_on": "2021-03-01", "end_on": "2023-02-28", "restricted": True,
      "disbursements": (("2021-03-15", "500000", "2021-03-19"), ("2022-03-15", "500000", "2022-03-22"))},
     {"reference": "ccp-donation-2021", "funder": "cloud-credits-program", "category": "donation",
      "title": "Cloud hosting donation", "status": "closed", "amount": "100000", "awarded_on": "2021-06-01",

@@ -73,6 +73,7 @@ from .forecasts import Forecast, keep_books
 from .ledger import Books
 from .people import team
 from .plans import ContractPlan
+from .restricted import build_restricted, expense_grant, purpose_of
 from .writing import Writer
 
 # The day the tests load the demo for: its last month-end is 2026-11-30.
@@ -105,6 +106,7 @@ class DemoBuilder:
         self.build_contributions(people)
         self.build_funding(books, forecasts)
         self.build_contracts(books.contracts)
+        build_restricted(self.writer, end=self.end)
         return self.created
 
     # --- staff ---------------------------------------------------------------------------
@@ -233,6 +235,7 @@ class DemoBuilder:
                 start_on=plan.start_on,
                 end_on=plan.end_on,
                 restricted=plan.restricted,
+                purpose=purpose_of(plan.reference, plan.title, plan.restricted),
             )
             for plan, state in shown
             if state is not None
@@ -278,8 +281,10 @@ class DemoBuilder:
             CashPosition(as_of=day, balance=balance, note=CASH_NOTE) for day, balance in books.cash.items()
         ]
         ensure(CashPosition, cash, ("as_of",), history=True)
+        grant_by_reference = self.writer.by(Grant, "reference")
         expenses = [
             Expense(
+                grant=expense_grant(e.name, e.start_on, grant_by_reference),
                 name=e.name,
                 category=e.category,
                 amount=e.amount,

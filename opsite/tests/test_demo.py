@@ -706,11 +706,15 @@ def test_if_empty_does_nothing_when_the_database_has_a_community():
 
 @pytest.mark.django_db
 def test_demo_superuser_creates_one_login_per_role_and_a_second_run_changes_nothing(monkeypatch, capsys):
+    from funding.tests.factories import FunderReportFactory
     from opsite.tests.test_roles import ensure_role_groups
 
     ensure_role_groups()
+    ownerless = FunderReportFactory(owner=None)
     monkeypatch.setenv("OPSITE_DEMO_PASSWORD", "a-demo-password")
     call_command("demo_superuser")
+    ownerless.refresh_from_db()
+    assert ownerless.owner.username == "finance"  # the reminders of the demo's reports go to Finance
     out = capsys.readouterr().out
     assert "http://127.0.0.1:8000/admin/" in out and "a-demo-password" in out
     users = {u.username: u for u in get_user_model().objects.prefetch_related("groups")}

@@ -196,6 +196,9 @@ def _row(label: str):
         "funding.ExchangeRate": funding.ExchangeRateFactory,
         "funding.Scenario": funding.ScenarioFactory,
         "funding.ScenarioAdjustment": funding.ScenarioAdjustmentFactory,
+        "funding.GrantBudgetLine": funding.GrantBudgetLineFactory,
+        "funding.StaffAllocation": funding.StaffAllocationFactory,
+        "funding.FunderReport": funding.FunderReportFactory,
     }
     return builders[label]()
 

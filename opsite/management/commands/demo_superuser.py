@@ -10,11 +10,14 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from funding.models import FunderReport
+from funding.services import funder_report_update
 from opsite.core.roles import FINANCE, LEADERSHIP, OPERATIONS
 
 DEFAULT_PASSWORD = "opsite-demo"
 # username: the role group it belongs to (None: a superuser, who needs none).
 DEMO_USERS = {"admin": None, "operations": OPERATIONS, "finance": FINANCE, "leadership": LEADERSHIP}
+REPORTS_OWNER = "finance"
 
 
 class Command(BaseCommand):
@@ -51,6 +54,10 @@ class Command(BaseCommand):
             groups = [Group.objects.get(name=role)] if role else []
             if {g.pk for g in user.groups.all()} != {g.pk for g in groups}:
                 user.groups.set(groups)
+        # The demo's funder reports are written by whoever keeps the books: the reminders go there.
+        owner = User.objects.get(username=REPORTS_OWNER)
+        for report in FunderReport.objects.filter(owner__isnull=True):
+            funder_report_update(funder_report=report, data={"owner": owner})
         self.stdout.write(self.style.SUCCESS(f"Log in at {url}"))
         for username, role in DEMO_USERS.items():
             self.stdout.write(f"  {username:<11} {role or 'superuser'}")
