@@ -1,4 +1,5 @@
-"""Celery tasks of the runway: recompute snapshots, prune the old ones, and the daily alert to Leadership.
+"""Celery tasks of the runway: recompute snapshots, prune the old ones, and the daily alert to Leadership;
+and the daily reminders to the owners of funder reports (``funding.reminders``).
 
 Thin: each takes ids or ISO dates and calls a service (``funding.runway.snapshots``,
 ``funding.runway.retention``, ``funding.services.alerts``).
@@ -31,6 +32,9 @@ ALERT_TIME_LIMIT = 2 * 60
 # history reads tens of thousands of small rows and deletes them in batches, in seconds.
 PRUNE_SOFT_TIME_LIMIT = 4 * 60
 PRUNE_TIME_LIMIT = 5 * 60
+# A day's reminders are a handful of e-mails, each claimed before it is sent.
+REMINDERS_SOFT_TIME_LIMIT = 4 * 60
+REMINDERS_TIME_LIMIT = 5 * 60
 
 
 def parse_day(value: str | None, name: str) -> date | None:
@@ -97,3 +101,18 @@ def runway_alert() -> int | None:
     """Alert Leadership when the default scenario's runway needs attention; returns the alert's id."""
     alert = runway_alert_send()
     return alert.pk if alert else None
+
+
+@shared_task(
+    name="funding.tasks.funder_report_reminders",
+    soft_time_limit=REMINDERS_SOFT_TIME_LIMIT,
+    time_limit=REMINDERS_TIME_LIMIT,
+    **IDEMPOTENT_TASK_OPTIONS,
+)
+def funder_report_reminders(today: str | None = None) -> int:
+    """E-mail the owners of funder reports due in 35 or 7 days (``today`` an ISO date, default today);
+    returns how many were sent. Safe to run twice or to redeliver: each reminder is claimed in the
+    database before it is sent, so a second run sends nothing already sent."""
+    from funding.reminders import funder_report_reminders_send
+
+    return len(funder_report_reminders_send(today=parse_day(today, "today")))

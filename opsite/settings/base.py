@@ -239,6 +239,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=0, hour=6),
         "options": {"expires": 6 * 3600},
     },
+    # After the importers and the runway jobs; reads only the funder reports, e-mails their owners.
+    "funder-report-reminders-daily": {
+        "task": "funding.tasks.funder_report_reminders",
+        "schedule": crontab(minute=30, hour=6),
+        "options": {"expires": 6 * 3600},
+    },
     # Recomputes still owed with none queued or running for them (the broker was down, a worker
     # was killed): enqueue them again, so a lost one runs within a few minutes.
     "retry-pending-recomputes": {
@@ -460,6 +466,9 @@ def fiscal_sponsor_fee(default: str) -> str:
 # exempt). 0 by default: an organization without a fiscal sponsor pays none.
 OPSITE_FISCAL_SPONSOR_FEE = fiscal_sponsor_fee("0")
 OPSITE_LEADERSHIP_ALERT_EMAILS = env.list("OPSITE_LEADERSHIP_ALERT_EMAILS", default=[])
+# Where people reach the site, such as https://opsite.example.org: links in e-mails start with it
+# (empty: the links are paths only).
+OPSITE_SITE_URL = env("OPSITE_SITE_URL", default="")
 # The Monte Carlo pipeline (docs/definitions.md): how many draws, from a generator with this seed,
 # so the same inputs give the same figures. A bad value stops the start.
 OPSITE_MONTE_CARLO_DRAWS = env.int("OPSITE_MONTE_CARLO_DRAWS", default=1000)

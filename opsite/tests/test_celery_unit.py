@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from funding.models import RunwaySnapshot, Scenario
 from funding.runway import snapshots as runway_snapshots
-from funding.tasks import recompute_runway, runway_alert
+from funding.tasks import funder_report_reminders, recompute_runway, runway_alert
 from opsite.celery import IDEMPOTENT_TASK_OPTIONS, app, visibility_timeout
 from opsite.core.models import RecomputeState
 from opsite.core.recompute import recompute_pending
@@ -22,8 +22,14 @@ from opsite.kpis import rollups as kpi_rollups
 from opsite.kpis.tasks import recompute_rollups, retry_pending_recomputes
 from opsite.tests.test_recompute import _stand_in_module
 
-OUR_TASKS = (recompute_rollups, recompute_runway, runway_alert, retry_pending_recomputes)
-IDEMPOTENT_TASKS = (recompute_rollups, recompute_runway, runway_alert)
+OUR_TASKS = (
+    recompute_rollups,
+    recompute_runway,
+    runway_alert,
+    funder_report_reminders,
+    retry_pending_recomputes,
+)
+IDEMPOTENT_TASKS = (recompute_rollups, recompute_runway, runway_alert, funder_report_reminders)
 
 
 @pytest.fixture
@@ -104,6 +110,7 @@ def test_the_beat_schedule_holds_every_periodic_job_in_one_place():
         "funding.tasks.recompute_runway",
         "funding.tasks.runway_alert",
         "funding.tasks.prune_runway_snapshots",
+        "funding.tasks.funder_report_reminders",
         "opsite.kpis.tasks.retry_pending_recomputes",
         "contributions.tasks.sync_github",
         "communities.tasks.import_usage",
