@@ -10,8 +10,8 @@ Who may not see the runway gets 401/403 with DRF's generic message: no figure, n
 
 A snapshot is served as it was stored. One computed before a key was added (an indicator's
 ``target`` and ``needed``, the two revenue indicators, a period's ``committed_in``/``weighted_in``,
-the ``usage_fees`` and ``fiscal_sponsor_fee`` sources, ``monte_carlo``) gets that key as null: the
-shape is the same for every snapshot, and nothing is made up for the past.
+the ``usage_fees`` and ``fiscal_sponsor_fee`` sources, ``monte_carlo``, ``unrestricted``) gets that
+key as null: the shape is the same for every snapshot, and nothing is made up for the past.
 """
 
 from __future__ import annotations
@@ -164,6 +164,22 @@ class MonteCarloSerializer(serializers.Serializer):
     periods = FanPeriodSerializer(many=True)
 
 
+class RestrictedGrantSerializer(serializers.Serializer):
+    grant = serializers.SlugField(help_text="The grant's reference.")
+    net_assets = Money(help_text="Received minus spent up to the as-of day, floored at 0.")
+
+
+class UnrestrictedRunwaySerializer(serializers.Serializer):
+    """The runway of unrestricted money (docs/definitions.md "Restricted money and funder reports"):
+    from the opening balance minus the restricted net assets, each restricted grant's charges paid
+    from its own money while that lasts."""
+
+    months = Money(allow_null=True, help_text="Months of runway; null when cash lasts beyond the horizon.")
+    cash_out_on = serializers.DateField(allow_null=True)
+    restricted_net_assets = Money(help_text="The restricted grants' net assets at the as-of day, summed.")
+    grants = RestrictedGrantSerializer(many=True, help_text="Each restricted grant with money, by reference.")
+
+
 class RunwaySerializer(serializers.Serializer):
     """A scenario's runway as of its cash position (docs/definitions.md "Runway")."""
 
@@ -177,6 +193,9 @@ class RunwaySerializer(serializers.Serializer):
     indicators = RunwayIndicatorsSerializer()
     periods = RunwayPeriodSerializer(many=True)
     monte_carlo = MonteCarloSerializer(
+        allow_null=True, help_text="Null in snapshots computed before it was kept."
+    )
+    unrestricted = UnrestrictedRunwaySerializer(
         allow_null=True, help_text="Null in snapshots computed before it was kept."
     )
 

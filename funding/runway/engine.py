@@ -3,8 +3,10 @@
 Nothing here imports Django: a loader turns querysets into `RunwayInputs` (already converted to the
 reporting currency; the input dataclasses live in `inputs.py`), `project()` turns them into a
 `RunwayResult`, and `RunwayResult.as_dict()` is the JSON of docs/api.md "Runway API" without
-`"scenario"` (the caller adds it). Keeping it pure is what lets the property tests and the benchmark
-run it alone. The calendar and rounding live in `grid.py`, the indicators in `indicators.py`.
+`"scenario"`, `"monte_carlo"` and `"unrestricted"` (the snapshot adds them; the last is
+`RunwayResult.unrestricted`, computed here from the same rows by `restricted.py`). Keeping it pure
+is what lets the property tests and the benchmark run it alone. The calendar and rounding live in
+`grid.py`, the indicators in `indicators.py`.
 
 Choices the design leaves open, made here once:
 
@@ -40,12 +42,19 @@ Choices the design leaves open, made here once:
   and sums use the periods there are.
 - Overlapping employments of one person are merged (nobody is paid twice for a day); of two pay
   lines with one `effective_on`, the later given wins.
+- The unrestricted runway reads each restricted grant's receipts and charges as the scenario counts
+  them: pipeline weighted by its mode, disbursements where a delay puts them. What is charged to a
+  grant is its subaward payments, the expenses naming it and its allocations' share of the payroll
+  (the person's payroll on the allocation's days, as above); hires, outflow what-ifs and the fiscal
+  sponsor's fee are charged to no grant. Receipts and charges are rounded to the cent per grant and
+  period before they are netted.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, localcontext
@@ -53,7 +62,7 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
-from .grid import CONTEXT, Grid, add_payroll, cents, runway
+from .grid import CONTEXT, Grid, add_payroll, cents, earlier_end, runway
 from .indicators import (
     BURN_PERIODS,
     CONCENTRATION_PERIODS,
@@ -83,6 +92,7 @@ from .inputs import (
     Adjustment,
     AdjustmentKind,
     AdjustmentRecurrence,
+    Allocation,
     Band,
     Direction,
     Employment,
@@ -92,12 +102,14 @@ from .inputs import (
     PayLine,
     PipelineMode,
     Recurrence,
+    RestrictedGrant,
     RunwayInputs,
     ScenarioParams,
     Status,
     Thresholds,
     UsageFeeInflow,
 )
+from .restricted import UnrestrictedRunway, unrestricted_runway
 
 __all__ = [
     "BURN_PERIODS",
@@ -121,6 +133,7 @@ __all__ = [
     "Adjustment",
     "AdjustmentKind",
     "AdjustmentRecurrence",
+    "Allocation",
     "Band",
     "Direction",
     "Employment",
@@ -132,11 +145,13 @@ __all__ = [
     "Period",
     "PipelineMode",
     "Recurrence",
+    "RestrictedGrant",
     "RunwayInputs",
     "RunwayResult",
     "ScenarioParams",
     "Status",
     "Thresholds",
+    "UnrestrictedRunway",
     "UsageFeeInflow",
     "project",
 ]
@@ -197,6 +212,8 @@ class RunwayResult:
     forward_burn: Decimal
     indicators: dict[str, Indicator]
     periods: tuple[Period, ...]
+    # The runway of unrestricted money; None only for a result built by hand without it.
+    unrestricted: UnrestrictedRunway | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON of docs/api.md "Runway API", without "scenario" (the caller knows which)."""
@@ -305,6 +322,15 @@ class _Inflows:
             self.items.add(item, probability, k, amount, fee_base=not fee_exempt)
 
 
+class _Restricted:
+    """Each restricted grant's receipts and charges by 0-based period, as the scenario counts them
+    (before the rounding), by grant key."""
+
+    def __init__(self, grid: Grid, keys: Iterable[str]) -> None:
+        self.receipts: dict[str, list[Decimal]] = {key: grid.zeros() for key in keys}
+        self.charges: dict[str, list[Decimal]] = {key: grid.zeros() for key in self.receipts}
+
+
 @dataclass(slots=True)
 class _Accumulated:
     """A scenario's rows by 0-based period, before the fee and the rounding."""
@@ -312,11 +338,12 @@ class _Accumulated:
     grid: Grid
     inflows: _Inflows
     out_by: dict[str, list[Decimal]]
+    restricted: _Restricted | None = None
 
 
 def _project(inputs: RunwayInputs) -> RunwayResult:
     params = inputs.params
-    flows = _accumulate(inputs, params.pipeline)
+    flows = _accumulate(inputs, params.pipeline, restricted=True)
     grid, inflows, out_by = flows.grid, flows.inflows, flows.out_by
 
     rate = inputs.fiscal_sponsor_fee
@@ -354,6 +381,17 @@ def _project(inputs: RunwayInputs) -> RunwayResult:
 
     reserve = params.reserve
     months, cash_out_on = runway(grid, opening_balance, ins, outs, reserve)
+    held = flows.restricted or _Restricted(grid, ())
+    unrestricted = unrestricted_runway(
+        grid=grid,
+        opening=opening_balance,
+        ins=ins,
+        outs=outs,
+        reserve=reserve,
+        grants=[RestrictedGrant(key=g.key, net_assets=cents(g.net_assets)) for g in inputs.restricted],
+        receipts={key: [cents(v) for v in values] for key, values in held.receipts.items()},
+        charges={key: [cents(v) for v in values] for key, values in held.charges.items()},
+    )
     burn_n = min(BURN_PERIODS, grid.size)
     forward_burn = cents(sum((outs[k] - ins[k] for k in range(burn_n)), ZERO) / burn_n)
     series = Series(
@@ -380,16 +418,23 @@ def _project(inputs: RunwayInputs) -> RunwayResult:
         forward_burn=forward_burn,
         indicators=indicators(series, inputs.thresholds),
         periods=tuple(periods),
+        unrestricted=unrestricted,
     )
 
 
-def _accumulate(inputs: RunwayInputs, pipeline: PipelineMode, items: _Items | None = None) -> _Accumulated:
+def _accumulate(
+    inputs: RunwayInputs, pipeline: PipelineMode, items: _Items | None = None, *, restricted: bool = False
+) -> _Accumulated:
     """Every row of the scenario in its period, the pipeline counted as `pipeline` says; with
-    `items`, each pipeline row also collected under its item."""
+    `items`, each pipeline row also collected under its item; with `restricted`, each restricted
+    grant's receipts and charges collected under its key too."""
     params = inputs.params
     grid = Grid(inputs.as_of, params.horizon_months)
     inflows = _Inflows(grid, items)
     out_by: dict[str, list[Decimal]] = {source: grid.zeros() for source in OUT_SOURCES}
+    held = _Restricted(grid, (grant.key for grant in inputs.restricted)) if restricted else None
+    receipts = held.receipts if held is not None else {}
+    charges = held.charges if held is not None else {}
 
     delays: dict[str, int] = defaultdict(int)
     for adjustment in inputs.adjustments:
@@ -409,6 +454,12 @@ def _accumulate(inputs: RunwayInputs, pipeline: PipelineMode, items: _Items | No
             k = period_of[on] = grid.index_of(on)
         if k is None:
             continue
+        if flow.grant_ref in receipts:
+            counted = _weigh(flow.amount, flow.pipeline_probability, pipeline)[0]
+            if flow.direction == "in" and flow.source == "grants":
+                receipts[flow.grant_ref][k] += counted
+            elif flow.direction == "out" and flow.source == "subawards":
+                charges[flow.grant_ref][k] += counted
         if flow.direction == "in":
             inflows.add(
                 flow.source,
@@ -429,11 +480,15 @@ def _accumulate(inputs: RunwayInputs, pipeline: PipelineMode, items: _Items | No
     _add_usage_fees(grid, inflows, inputs, pipeline)
 
     for expense in inputs.expenses:
-        if expense.recurrence == "once":
-            grid.once(out_by["expenses"], expense.start_on, expense.amount)
-        else:
-            end = expense.end_on.toordinal() if expense.end_on else None
-            grid.spread(out_by["expenses"], expense.amount, expense.start_on.toordinal(), end)
+        targets = [out_by["expenses"]]
+        if expense.grant in charges:
+            targets.append(charges[expense.grant])
+        for into in targets:
+            if expense.recurrence == "once":
+                grid.once(into, expense.start_on, expense.amount)
+            else:
+                end = expense.end_on.toordinal() if expense.end_on else None
+                grid.spread(into, expense.amount, expense.start_on.toordinal(), end)
 
     spans: dict[str, list[tuple[int, int | None]]] = defaultdict(list)
     for employment in inputs.employments:
@@ -444,6 +499,8 @@ def _accumulate(inputs: RunwayInputs, pipeline: PipelineMode, items: _Items | No
         lines[line.person].append(line)
     for person, person_lines in lines.items():
         add_payroll(grid, out_by["payroll"], spans.get(person, ()), person_lines)
+    if charges:
+        _add_allocations(grid, charges, inputs.allocations, spans, lines)
 
     adjusted_in = grid.zeros()
     for adjustment in inputs.adjustments:
@@ -468,7 +525,35 @@ def _accumulate(inputs: RunwayInputs, pipeline: PipelineMode, items: _Items | No
         inflows.weighted[k] += amount
         inflows.fee_base[k] += amount
 
-    return _Accumulated(grid=grid, inflows=inflows, out_by=out_by)
+    return _Accumulated(grid=grid, inflows=inflows, out_by=out_by, restricted=held)
+
+
+def _add_allocations(
+    grid: Grid,
+    charges: dict[str, list[Decimal]],
+    allocations: Iterable[Allocation],
+    spans: dict[str, list[tuple[int, int | None]]],
+    lines: dict[str, list[PayLine]],
+) -> None:
+    """Each allocation's share of its person's payroll on its days, charged to its grant (restricted
+    grants only): the payroll of the person's employment cut to the allocation, times the share."""
+    for allocation in allocations:
+        into = charges.get(allocation.grant)
+        person_lines = lines.get(allocation.person)
+        if into is None or not person_lines:
+            continue
+        first = allocation.start_on.toordinal()
+        last = allocation.end_on.toordinal() if allocation.end_on else None
+        cut = []
+        for start, end in spans.get(allocation.person, ()):
+            span_first, span_last = max(start, first), earlier_end(end, last)
+            if span_last is None or span_first <= span_last:
+                cut.append((span_first, span_last))
+        payroll = grid.zeros()
+        add_payroll(grid, payroll, cut, person_lines)
+        for k, amount in enumerate(payroll):
+            if amount:
+                into[k] += amount * allocation.share
 
 
 def _add_usage_fees(grid: Grid, inflows: _Inflows, inputs: RunwayInputs, pipeline: PipelineMode) -> None:

@@ -3,8 +3,9 @@
 Everything `project()` reads, already in the reporting currency: dated `Flow`s (contract payments,
 grant disbursements, subaward payments), the `UsageFeeInflow`s of usage-priced contracts, the
 `Invoice`s recently due (for the collection indicator), `Expense`s, `Employment` spans and
-`PayLine`s (payroll), a scenario's `Adjustment`s and `ScenarioParams`, the fiscal sponsor's fee, and
-the indicators' `Thresholds`. Nothing here imports Django; the loader (`funding.runway.loader`)
+`PayLine`s (payroll), a scenario's `Adjustment`s and `ScenarioParams`, the fiscal sponsor's fee,
+the indicators' `Thresholds`, and the `RestrictedGrant`s with the payroll `Allocation`s charged to
+them (for the unrestricted runway). Nothing here imports Django; the loader (`funding.runway.loader`)
 builds these from the database.
 
 Each dataclass checks itself in `__post_init__`, so a bad row fails where it is built (naming the
@@ -107,10 +108,12 @@ class Flow:
     `settled` rows (paid/received) are dated by their paid/received date and ignored when on or
     before `as_of`; open rows are dated by due/expected date, and an overdue one lands in period 1.
     `pipeline_probability` is None for committed money (signed contracts, awarded grants and their
-    subawards) and 0..100 for pipeline money. `grant_ref` lets a `delay` adjustment find a grant's
-    disbursements. `fee_exempt` marks an inflow the fiscal sponsor takes no fee on (a payment of a
-    `cloud` contract); `customer` names the community a contract payment comes from (for
-    `customer_concentration`; contract inflows naming none count as one customer together).
+    subawards) and 0..100 for pipeline money. `grant_ref` names the grant a disbursement comes from
+    or a subaward payment is paid under: a `delay` adjustment finds a grant's disbursements by it,
+    and the unrestricted runway nets a restricted grant's receipts and charges by it. `fee_exempt`
+    marks an inflow the fiscal sponsor takes no fee on (a payment of a `cloud` contract); `customer`
+    names the community a contract payment comes from (for `customer_concentration`; contract
+    inflows naming none count as one customer together).
     `item` names the pipeline item a pipeline row belongs to (a proposed contract; a prospect or
     submitted grant with its subawards' payments): its rows come or go together in the Monte Carlo
     draws, so they must share one probability. A pipeline row naming none is an item alone.
@@ -218,17 +221,24 @@ class Invoice:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Expense:
-    """A recorded expense: `once` on `start_on`, or `monthly` from `start_on` to `end_on` (inclusive)."""
+    """A recorded expense: `once` on `start_on`, or `monthly` from `start_on` to `end_on` (inclusive).
+
+    `grant` names the grant it is charged to (its reference), if any: a restricted grant pays it
+    from its own money in the unrestricted runway.
+    """
 
     name: str
     amount: Decimal
     recurrence: Recurrence
     start_on: date
     end_on: date | None = None
+    grant: str | None = None
 
     def __post_init__(self) -> None:
         choices = {"recurrence": get_args(Recurrence)}
         _validate(self, decimals=("amount",), dates=("start_on", "end_on"), choices=choices)
+        if self.grant is not None and not isinstance(self.grant, str):
+            raise TypeError(f"Expense.grant must be a str or None, got {type(self.grant).__name__}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -258,6 +268,46 @@ class PayLine:
     @property
     def monthly_cost(self) -> Decimal:
         return self.annual_salary * (1 + self.benefits_rate) / TWELVE
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Allocation:
+    """A `share` (0 < share <= 1) of `person`'s payroll charged to `grant` (its reference) on every
+    day from `start_on` to `end_on` (inclusive; None: open-ended) on which they are paid."""
+
+    person: str
+    grant: str
+    share: Decimal
+    start_on: date
+    end_on: date | None = None
+
+    def __post_init__(self) -> None:
+        _validate(self, decimals=("share",), dates=("start_on", "end_on"))
+        if not ZERO < self.share <= ONE:
+            raise ValueError(f"Allocation.share must be above 0 and at most 1, got {self.share}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RestrictedGrant:
+    """A `restricted` grant (by reference, `key`) and its restricted net assets at `A`: received
+    minus spent up to `A`, floored at 0 (docs/definitions.md "Restricted money and funder reports").
+
+    Its receipts after `A` are the `grants` flows naming it (`Flow.grant_ref`); what is charged to it
+    is the subaward payments naming it, the expenses naming it (`Expense.grant`) and its
+    `Allocation`s of payroll.
+    """
+
+    key: str
+    net_assets: Decimal = ZERO
+
+    def __post_init__(self) -> None:
+        _validate(self, decimals=("net_assets",))
+        if not isinstance(self.key, str) or not self.key:
+            raise TypeError("RestrictedGrant.key must be a non-empty str")
+        if self.net_assets < ZERO:
+            raise ValueError(
+                f"RestrictedGrant {self.key!r}: net assets are floored at 0, got {self.net_assets}"
+            )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -442,6 +492,8 @@ class RunwayInputs:
     params: ScenarioParams = field(default_factory=ScenarioParams)
     thresholds: Thresholds = field(default_factory=Thresholds)
     fiscal_sponsor_fee: Decimal = ZERO
+    restricted: Sequence[RestrictedGrant] = ()
+    allocations: Sequence[Allocation] = ()
 
     def __post_init__(self) -> None:
         _validate(self, decimals=("opening_balance", "fiscal_sponsor_fee"), dates=("as_of",))
@@ -454,8 +506,13 @@ class RunwayInputs:
             "employments",
             "pay_lines",
             "adjustments",
+            "restricted",
+            "allocations",
         ):
             object.__setattr__(self, name, tuple(getattr(self, name)))  # frozen: no list to mutate later
+        keys = [grant.key for grant in self.restricted]
+        if len(set(keys)) != len(keys):
+            raise ValueError("RunwayInputs.restricted names a grant twice")
 
 
 def check_fiscal_sponsor_fee(fee: Decimal) -> Decimal:

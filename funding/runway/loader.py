@@ -10,15 +10,19 @@ tables. It runs a constant number of queries whatever the number of rows (one pe
    signed ones' payments due in the 90 days up to ``A`` (for ``invoice_collection``);
 4. disbursements of ``awarded``/``closed`` (committed) and ``prospect``/``submitted`` (pipeline) grants;
 5. subaward payments of the same grants (money out, committed or pipeline like their grant);
-6. expenses; 7. staff members (employment spans); 8. compensations (pay lines);
-9. the usage-priced contracts (``funding.runway.revenue``; when there are some, the queries of
-   their monthly usage fees follow, as many for 3 contracts as for 300);
-10. the scenario's adjustments (for several scenarios at once, still one query).
+6. expenses; 7. staff members (employment spans); 8. compensations (pay lines); 9. the
+   usage-priced contracts (``funding.runway.revenue``; their monthly usage fees' queries follow,
+   as many for 3 contracts as for 300); 10. the scenario's adjustments (one for all scenarios).
+
+Restricted grants add no query until one has a disbursement (query 4 also reads their received
+disbursements; 5 and 6 name a row's grant); then ``holdings.restricted_grants`` reads the rest.
 
 Rows already settled on or before ``A`` (paid, received, ended, superseded) are left out in SQL:
-they are in ``B``, and converting them could only fail on a rate nobody needs. The one exception
-is a signed contract's payment due in the 90 days up to ``A``: ``invoice_collection`` reads it,
-paid or not, converted at the rate of its due date (so marking it paid never changes what was due).
+they are in ``B``, and converting them could only fail on a rate nobody needs. Two exceptions: a
+signed contract's payment due in the 90 days up to ``A``: ``invoice_collection`` reads it, paid or
+not, converted at the rate of its due date (so marking it paid never changes what was due); and a
+restricted grant's received disbursements, converted at the rate of their ``received_on``: its net
+assets are what it received minus what was spent.
 
 Choices made here, once:
 
@@ -34,6 +38,9 @@ Choices made here, once:
 - ``Compensation.annual_salary`` is already what is paid at the person's FTE: it is not multiplied
   by ``fte`` again.
 - Scenario adjustments carry no currency: they are in the reporting currency.
+- A restricted grant with no disbursement (none received, none to come) is left out of the
+  unrestricted runway: its pool is always empty, so it changes nothing. Its received money counts
+  whatever its status (a ``closed`` grant may still hold some).
 - A row with a date outside the plausible range (``opsite.core.dates``; stored before the range
   was checked, or by raw SQL) is left out, never projected: a cash position dated 9999-12-31
   would overflow the first projected day, a payment in year 9999 the delay arithmetic. The cash
@@ -65,15 +72,18 @@ from ..choices import AWARDED_STATUSES, PIPELINE_GRANT_STATUSES, Recurrence
 from ..currency import RateTable
 from ..models import CashPosition, Disbursement, ExchangeRate, Scenario, ScenarioAdjustment, SubawardPayment
 from ..models import Expense as ExpenseRow
+from .holdings import Holding, restricted_grants
 from .inputs import (
     COLLECTION_DAYS,
     ZERO,
     Adjustment,
+    Allocation,
     Employment,
     Expense,
     Flow,
     Invoice,
     PayLine,
+    RestrictedGrant,
     RunwayInputs,
     ScenarioParams,
     Thresholds,
@@ -122,6 +132,8 @@ class Records:
     fiscal_sponsor_fee: Decimal = ZERO
     # Rows left out for a date outside the plausible range, by model label (only those with some).
     skipped: dict[str, int] = field(default_factory=dict)
+    restricted: tuple[RestrictedGrant, ...] = ()
+    allocations: tuple[Allocation, ...] = ()
 
 
 class _Skipped:
@@ -219,15 +231,17 @@ def load_records(*, as_of_cash: CashPosition | date | None = None) -> Records:
         skipped,
     )
     contract_flows, invoices = _contract_payments(as_of, rates, skipped)
+    disbursement_flows, held = _disbursements(as_of, rates, skipped)
     flows = (
         *contract_flows,
-        *_disbursement_flows(as_of, rates, skipped),
+        *disbursement_flows,
         *_subaward_flows(as_of, rates, skipped),
     )
     expenses = tuple(_expenses(as_of, first_day, rates, skipped))
     employments = tuple(_employments(as_of, skipped))
     pay_lines = tuple(_pay_lines(as_of, first_day, rates, skipped))
     usage_fees = tuple(usage_fee_inflows(as_of, first_day, rates, skipped))
+    restricted, allocations = restricted_grants(as_of=as_of, held=held, keep=skipped.keep)
     return Records(
         cash_position=position,
         as_of=as_of,
@@ -241,6 +255,8 @@ def load_records(*, as_of_cash: CashPosition | date | None = None) -> Records:
         invoices=invoices,
         fiscal_sponsor_fee=fee,
         skipped=skipped.report(),  # after the generators above have run
+        restricted=restricted,
+        allocations=allocations,
     )
 
 
@@ -305,11 +321,13 @@ def _contract_payments(
     return flows, tuple(invoices)
 
 
-def _disbursement_flows(as_of: date, rates: _Rates, skipped: _Skipped) -> Iterable[Flow]:
+def _disbursements(as_of: date, rates: _Rates, skipped: _Skipped) -> tuple[list[Flow], dict[int, Holding]]:
+    """The disbursements still to come, as flows; and the restricted grants with a disbursement
+    (received, or to come), with what each received up to ``A``, by grant id (one query for both)."""
+    received_restricted = Q(grant__restricted=True, received_on__lte=as_of)
+    to_come = _still_to_come("received_on", as_of) & Q(grant__status__in=COUNTED_GRANT_STATUSES)
     rows = (
-        Disbursement.objects.filter(
-            _still_to_come("received_on", as_of), grant__status__in=COUNTED_GRANT_STATUSES
-        )
+        Disbursement.objects.filter(to_come | received_restricted)
         .order_by("expected_on", "pk")
         .values_list(
             "expected_on",
@@ -320,22 +338,35 @@ def _disbursement_flows(as_of: date, rates: _Rates, skipped: _Skipped) -> Iterab
             "grant__currency",
             "grant__reference",
             "grant_id",
+            "grant__restricted",
         )
     )
-    for expected_on, amount, received_on, status, probability, currency, reference, grant_id in rows:
+    flows: list[Flow] = []
+    held: dict[int, Holding] = {}
+    for row in rows:
+        expected_on, amount, received_on, status, probability, currency, reference, grant_id, restricted = row
         if not skipped.keep("funding.Disbursement", expected_on, received_on):
             continue
         on = received_on or expected_on
-        yield Flow(
-            on=on,
-            amount=rates.convert(amount, currency, on),
-            direction="in",
-            source="grants",
-            settled=received_on is not None,
-            pipeline_probability=_probability(status, probability, AWARDED_STATUSES),
-            grant_ref=reference,
-            item=f"grant:{grant_id}",
+        converted = rates.convert(amount, currency, on)
+        if restricted:
+            grant = held.setdefault(grant_id, Holding(reference))
+            if received_on is not None and received_on <= as_of:
+                grant.received += converted
+                continue  # in B already: it only counts towards the grant's net assets
+        flows.append(
+            Flow(
+                on=on,
+                amount=converted,
+                direction="in",
+                source="grants",
+                settled=received_on is not None,
+                pipeline_probability=_probability(status, probability, AWARDED_STATUSES),
+                grant_ref=reference,
+                item=f"grant:{grant_id}",
+            )
         )
+    return flows, held
 
 
 def _subaward_flows(as_of: date, rates: _Rates, skipped: _Skipped) -> Iterable[Flow]:
@@ -352,9 +383,10 @@ def _subaward_flows(as_of: date, rates: _Rates, skipped: _Skipped) -> Iterable[F
             "subaward__grant__probability",
             "subaward__grant__currency",
             "subaward__grant_id",
+            "subaward__grant__reference",
         )
     )
-    for due_on, amount, paid_on, status, probability, currency, grant_id in rows:
+    for due_on, amount, paid_on, status, probability, currency, grant_id, reference in rows:
         if not skipped.keep("funding.SubawardPayment", due_on, paid_on):
             continue
         on = paid_on or due_on
@@ -365,6 +397,8 @@ def _subaward_flows(as_of: date, rates: _Rates, skipped: _Skipped) -> Iterable[F
             source="subawards",
             settled=paid_on is not None,
             pipeline_probability=_probability(status, probability, AWARDED_STATUSES),
+            # Charged to its grant (the unrestricted runway); a delay never moves it (engine).
+            grant_ref=reference,
             # A subaward's payments come or go with its grant in the Monte Carlo draws.
             item=f"grant:{grant_id}",
         )
@@ -374,9 +408,9 @@ def _expenses(as_of: date, first_day: date, rates: _Rates, skipped: _Skipped) ->
     rows = (
         ExpenseRow.objects.exclude(Q(recurrence=Recurrence.ONCE, start_on__lte=as_of) | Q(end_on__lte=as_of))
         .order_by("start_on", "pk")
-        .values_list("name", "amount", "currency", "recurrence", "start_on", "end_on")
+        .values_list("name", "amount", "currency", "recurrence", "start_on", "end_on", "grant__reference")
     )
-    for name, amount, currency, recurrence, start_on, end_on in rows:
+    for name, amount, currency, recurrence, start_on, end_on, grant in rows:
         if not skipped.keep("funding.Expense", start_on, end_on):
             continue
         if recurrence == Recurrence.ONCE:
@@ -386,13 +420,19 @@ def _expenses(as_of: date, first_day: date, rates: _Rates, skipped: _Skipped) ->
                 recurrence="once",
                 start_on=start_on,
                 end_on=end_on,
+                grant=grant,
             )
             continue
         for piece_start, piece_end, piece_amount in rates.pieces(
             amount, currency, start_on, end_on, max(start_on, first_day)
         ):
             yield Expense(
-                name=name, amount=piece_amount, recurrence="monthly", start_on=piece_start, end_on=piece_end
+                name=name,
+                amount=piece_amount,
+                recurrence="monthly",
+                start_on=piece_start,
+                end_on=piece_end,
+                grant=grant,
             )
 
 
@@ -520,6 +560,8 @@ def inputs_for(*, records: Records, scenario: Scenario, adjustments: Iterable[Ad
         params=scenario_params(scenario),
         thresholds=records.thresholds,
         fiscal_sponsor_fee=records.fiscal_sponsor_fee,
+        restricted=records.restricted,
+        allocations=records.allocations,
     )
 
 

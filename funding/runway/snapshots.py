@@ -2,8 +2,8 @@
 
 Every computed runway is kept as a ``RunwaySnapshot`` (docs/definitions.md), so leadership can see how the
 forecast moved. ``result`` is the JSON of docs/api.md "Runway API": ``RunwayResult.as_dict()``, the
-Monte Carlo draws of the pipeline under ``"monte_carlo"`` (``montecarlo.py``) and ``"scenario"``
-(the slug).
+Monte Carlo draws of the pipeline under ``"monte_carlo"`` (``montecarlo.py``), the runway of
+unrestricted money under ``"unrestricted"`` (``restricted.py``) and ``"scenario"`` (the slug).
 
 Repeated recomputes: a recompute whose result is identical to the scenario's latest snapshot, and
 comes less than a minute (``DUPLICATE_WINDOW``) after it, stores nothing and returns that snapshot.
@@ -65,7 +65,12 @@ class Forecast:
 
     def as_dict(self) -> dict[str, Any]:
         """The runway API's JSON without ``"scenario"``."""
-        return {**self.result.as_dict(), "monte_carlo": self.monte_carlo.as_dict()}
+        unrestricted = self.result.unrestricted
+        return {
+            **self.result.as_dict(),
+            "monte_carlo": self.monte_carlo.as_dict(),
+            "unrestricted": None if unrestricted is None else unrestricted.as_dict(),
+        }
 
 
 def forecast(inputs: RunwayInputs) -> Forecast:

@@ -43,6 +43,7 @@ TOP_KEYS = [
     "indicators",
     "periods",
     "monte_carlo",
+    "unrestricted",
 ]
 MONTE_CARLO_KEYS = ["draws", "seed", "items", "runway", "chance_out_within", "periods"]
 FAN_KEYS = ["end", "p10", "p50", "p90", "mean", "committed", "weighted", "full"]

@@ -108,7 +108,12 @@ def test_recompute_stores_a_snapshot_holding_the_api_json(books):
     assert snapshot.months == expected.months == D("8.00")
     assert snapshot.cash_out_on == expected.cash_out_on
     drawn = simulate(inputs, draws=settings.OPSITE_MONTE_CARLO_DRAWS, seed=settings.OPSITE_MONTE_CARLO_SEED)
-    assert snapshot.result == {"scenario": "base", **expected.as_dict(), "monte_carlo": drawn.as_dict()}
+    assert snapshot.result == {
+        "scenario": "base",
+        **expected.as_dict(),
+        "monte_carlo": drawn.as_dict(),
+        "unrestricted": expected.unrestricted.as_dict(),
+    }
 
 
 def test_recompute_without_a_cash_position_says_what_is_missing():

@@ -194,6 +194,32 @@ def runway_card(
         "as_of": result["as_of"],
         "as_of_display": format_day(result["as_of"]),
         "indicators": indicators,
+        **unrestricted_sentences(result, currency=currency),
+    }
+
+
+def unrestricted_sentences(result: dict[str, Any], *, currency: str) -> dict[str, str]:
+    """``unrestricted_display`` (the runway of unrestricted money) and ``restricted_display`` (the
+    restricted net assets set aside for it); empty strings for a snapshot stored before either was
+    kept (docs/definitions.md "Restricted money and funder reports")."""
+    data = result.get("unrestricted")
+    if not data:
+        return {"unrestricted_display": "", "restricted_display": ""}
+    if data["months"] is None:
+        runway = f"beyond the {result['horizon_months']}-month horizon"
+    else:
+        runway = months_text(Decimal(data["months"]))
+    cash_out = f" (cash out on {format_day(data['cash_out_on'])})" if data["cash_out_on"] else ""
+    held = Decimal(data["restricted_net_assets"])
+    count = len(data["grants"])
+    grants = f"{count} restricted grant" + ("" if count == 1 else "s")
+    return {
+        "unrestricted_display": f"Unrestricted runway: {runway}{cash_out}.",
+        "restricted_display": (
+            f"Restricted net assets: {format_money(held, currency, whole=True)}, held by {grants}."
+            if count
+            else "No restricted grant holds money."
+        ),
     }
 
 
