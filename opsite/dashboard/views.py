@@ -43,6 +43,7 @@ from .charts import (
     scenario_trace,
 )
 from .forms import WhatIfAdjustmentForm, parse_what_if_request
+from .grants import pace_items, report_items
 from .odds import odds_sentences
 from .selectors import dashboard_data
 from .services import saved_message, scenario_what_ifs_save
@@ -165,6 +166,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "can_remove": user.has_perm(REMOVE_PERMISSION),
         "kpis": data.kpis,
         "attention": attention_items(user, data.cash_as_of),
+        "paces": pace_items(user, data.cash_as_of),
+        "reports": report_items(user, data.today),
     }
     return render(request, "leadership/dashboard.html", context)
 
