@@ -497,8 +497,10 @@ def _accumulate(
     lines: dict[str, list[PayLine]] = defaultdict(list)
     for line in inputs.pay_lines:
         lines[line.person].append(line)
-    for person, person_lines in lines.items():
-        add_payroll(grid, out_by["payroll"], spans.get(person, ()), person_lines)
+    # In one order whatever order the rows came in: a prorated month is a repeating decimal, and
+    # a total on a half cent must round the same way for the loader and for any other caller.
+    for person in sorted(lines):
+        add_payroll(grid, out_by["payroll"], spans.get(person, ()), lines[person])
     if charges:
         _add_allocations(grid, charges, inputs.allocations, spans, lines)
 
