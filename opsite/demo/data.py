@@ -42,9 +42,9 @@ STAFF = (
     ("kwame-asante", "Kwame Asante", "kasante", "Cloud Infrastructure Engineer", "engineering", "contractor",
      "1.00", "2023-09-04", None, "GH", False, 11, "0.00", (("2023-09-04", 140000),)),
     ("elena-petrova", "Elena Petrova", "epetrova", "Open Source Infrastructure Engineer", "engineering",
-     "full_time", "1.00", "2024-02-01", None, "PL", False, 13, "0.25", (("2024-02-01", 130000),)),
+     "full_time", "1.00", "2023-12-01", None, "PL", False, 13, "0.25", (("2023-12-01", 130000),)),
     ("noah-kim", "Noah Kim", "noahkim-dev", "Research Software Engineer", "engineering", "full_time", "1.00",
-     "2024-09-03", None, "US", False, 12, "0.25", (("2024-09-03", 125000),)),
+     "2023-12-04", None, "US", False, 12, "0.25", (("2023-12-04", 125000),)),
 )  # fmt: skip
 # Staff who contributed upstream before they joined: their earlier pull requests are not counted.
 EARLIER_CONTRIBUTORS = {"epetrova": 18, "kasante": 14}
@@ -281,6 +281,11 @@ def _moment(rng: random.Random, first: date, last: date) -> datetime:
     return datetime(day.year, day.month, day.day, rng.randint(12, 22), rng.randint(0, 59), tzinfo=UTC)
 
 
+# 2021-2023, the founding grant's years, at half as many pull requests again as later.
+FOUNDING_YEARS_END = 2023
+FOUNDING_PACE = 1.5
+
+
 def pull_request_specs(
     rng: random.Random, key_repos: list[str], other_repos: list[str]
 ) -> tuple[list[PullRequestSpec], list[float]]:
@@ -298,8 +303,10 @@ def pull_request_specs(
         tenure = 0
         while month <= end:
             last = month.replace(day=calendar.monthrange(month.year, month.month)[1])
-            # New people take a few months to find their footing upstream.
-            expected = rate * min(1.0, 0.4 + 0.15 * tenure) * rng.uniform(0.6, 1.4)
+            # New people take a few months to find their footing upstream; in the founding grant's
+            # years upstream work was what the grant paid for.
+            pace = FOUNDING_PACE if month.year <= FOUNDING_YEARS_END else 1.0
+            expected = rate * pace * min(1.0, 0.4 + 0.15 * tenure) * rng.uniform(0.6, 1.4)
             for _ in range(int(expected + rng.random())):
                 merged = _moment(rng, max(month, start), min(last, end))
                 # A few go to repositories outside the key communities.
@@ -309,6 +316,9 @@ def pull_request_specs(
             elsewhere.append((login, None))
     specs: list[tuple[str, str, datetime | None]] = []
     rng.shuffle(counted)
+    # Each key repository's guaranteed pull request is one of the founding years': by the end of
+    # 2023 the team had worked in all of them (the founding grant's final report).
+    counted.sort(key=lambda pair: pair[1].year > FOUNDING_YEARS_END)
     weights = [30 if repo in BUSIEST else rng.uniform(0.2, 3) for repo in key_repos]
     for i, (login, merged) in enumerate(counted):
         repo = key_repos[i] if i < len(key_repos) else rng.choices(key_repos, weights)[0]

@@ -19,6 +19,7 @@ from funding.budget import budget_vs_actual
 from funding.models import FunderReport, Grant, GrantBudgetLine, StaffAllocation
 from staff.models import StaffMember
 
+from .dates import HISTORY_END
 from .writing import Writer
 
 PURPOSES = {
@@ -27,7 +28,8 @@ PURPOSES = {
     "eort-notebooks-2023": "Reproducible notebooks for European research groups.",
 }
 
-# (grant, [(person, share)]): each person's share of their time on the grant while both run.
+# (grant, [(person, share)]): each person's share of their time on the grant while both run. The
+# grants and people of the published history; later grants are staffed by `_later_allocations`.
 ALLOCATIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     (
         "osf-core-2021",
@@ -39,13 +41,12 @@ ALLOCATIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ),
     ("eort-notebooks-2023", (("kwame-asante", "0.5"), ("hana-sato", "0.3"), ("elena-petrova", "0.5"))),
     ("osf-education-2024", (("noah-kim", "0.5"), ("jonas-berg", "0.4"))),
-    ("osf-core-2025", (("amara-okafor", "0.6"), ("daniel-reyes", "0.6"), ("mei-lin-tan", "0.5"))),
-    ("osf-core-support-2026", (("sofia-rossi", "0.2"), ("amani-vogel", "0.3"))),
-    (
-        "nra-regional-hubs-2026",
-        (("rohan-njoroge", "0.5"), ("amani-zhang", "0.5"), ("aisha-menon", "0.5"), ("tomas-alvarez", "0.4")),
-    ),
+    ("osf-core-2025", (("amara-okafor", "0.4"), ("daniel-reyes", "0.4"), ("mei-lin-tan", "0.3"))),
 )
+HISTORY_PEOPLE = frozenset(slug for _, shares in ALLOCATIONS for slug, _ in shares)
+# A grant won after the history is staffed by the two newest people on the team when it starts,
+# half their time each (each person on one such grant).
+LATER_STAFF, LATER_SHARE = 2, Decimal("0.5")
 
 # Expenses charged to a grant, by (name, start_on): each lies within its grant's dates.
 EXPENSE_GRANTS = {
@@ -64,12 +65,11 @@ PACES = {
     "osf-core-2021": Decimal("0.97"),
     "nra-regional-2022": Decimal("1.02"),
     "eort-notebooks-2023": Decimal("0.94"),
-    "osf-core-2025": Decimal("1.04"),
-    "osf-core-support-2026": Decimal("0.55"),  # slower than time
-    # Faster than time whatever its lines: its partners were paid a year ahead, and a team gathering
-    # fell in its first weeks.
-    "nra-regional-hubs-2026": Decimal("1.05"),
+    "osf-core-2025": Decimal("0.55"),  # slower than time: its engineers went to newer grants
 }
+# Grants won after the history and in effect at the end: the newest spends faster than time (its
+# partners and a team gathering were paid up front), the others on pace.
+NEWEST_PACE, LATER_PACE = Decimal("1.35"), Decimal("1.0")
 THOUSAND = Decimal("1000")
 
 
@@ -89,11 +89,46 @@ def _span(grant: Grant, person: StaffMember) -> tuple[date, date] | None:
     return (start, end) if start <= end else None
 
 
+def later_grants(grants: dict[str, Grant], end: date) -> list[Grant]:
+    """Grants won after the history and in effect at ``end``, the newest first."""
+    found = [
+        grant
+        for grant in grants.values()
+        if grant.status == "awarded"
+        and grant.start_on > HISTORY_END
+        and grant.start_on <= end <= grant.end_on
+        and grant.reference not in PACES
+    ]
+    return sorted(found, key=lambda grant: (grant.start_on, grant.reference), reverse=True)
+
+
+def _later_allocations(later: list[Grant], people: dict[str, StaffMember]) -> list[StaffAllocation]:
+    taken = set(HISTORY_PEOPLE)
+    rows = []
+    for grant in reversed(later):  # the oldest first: it was staffed first
+        on_start = [
+            person
+            for person in people.values()
+            if person.slug not in taken and _span(grant, person) and person.start_on <= grant.start_on
+        ]
+        for person in sorted(on_start, key=lambda p: (p.start_on, p.slug), reverse=True)[:LATER_STAFF]:
+            taken.add(person.slug)
+            start, finish = _span(grant, person)
+            rows.append(
+                StaffAllocation(staff=person, grant=grant, share=LATER_SHARE, start_on=start, end_on=finish)
+            )
+    return rows
+
+
 def build_restricted(writer: Writer, *, end: date) -> None:
     """Allocations, budget lines and funder reports for the grants on the books at ``end``."""
     grants = writer.by(Grant, "reference")
     people = writer.by(StaffMember, "slug")
-    allocations = []
+    later = later_grants(grants, end)
+    paces = {**PACES, **{grant.reference: LATER_PACE for grant in later}}
+    if later:
+        paces[later[0].reference] = NEWEST_PACE
+    allocations = _later_allocations(later, people)
     for reference, shares in ALLOCATIONS:
         grant = grants.get(reference)
         if grant is None:
@@ -112,22 +147,24 @@ def build_restricted(writer: Writer, *, end: date) -> None:
                 )
     writer.ensure(StaffAllocation, allocations, ("staff_id", "grant_id", "start_on"), history=True)
     budgeted = [
-        grants[reference] for reference in PACES if reference in grants and grants[reference].start_on < end
+        grants[reference] for reference in paces if reference in grants and grants[reference].start_on < end
     ]
     lines = []
     for figures in budget_vs_actual(grants=budgeted, as_of=end):
-        lines.extend(_lines(figures.grant, figures))
+        lines.extend(_lines(figures.grant, figures, paces[figures.grant.reference]))
     writer.ensure(GrantBudgetLine, lines, ("grant_id", "category"), history=True)
-    writer.ensure(FunderReport, _reports(grants, end), ("grant_id", "kind", "period_end"), history=True)
+    writer.ensure(
+        FunderReport, _reports(grants, paces, end), ("grant_id", "kind", "period_end"), history=True
+    )
 
 
-def _lines(grant: Grant, figures) -> list[GrantBudgetLine]:
-    """Lines whose total paces at ``PACES`` (never past the grant): subawards at what was passed
+def _lines(grant: Grant, figures, pace: Decimal) -> list[GrantBudgetLine]:
+    """Lines whose total paces at ``pace`` (never past the grant): subawards at what was passed
     on, the rest shared among the categories charged in proportion to what each was charged."""
     if figures.elapsed_share <= 0:
         return []
     spent = {str(line.category): line.spent for line in figures.lines if line.spent > 0}
-    total = min(figures.total.spent / (figures.elapsed_share * PACES[grant.reference]), grant.amount)
+    total = min(figures.total.spent / (figures.elapsed_share * pace), grant.amount)
     amounts: dict[str, Decimal] = {}
     subawarded = sum((s.amount for s in grant.subawards.all()), Decimal(0))
     if subawarded:
@@ -150,12 +187,12 @@ class _Report:
     submitted: bool
 
 
-def _reports(grants: dict[str, Grant], end: date) -> list[FunderReport]:
+def _reports(grants: dict[str, Grant], paces: dict[str, Decimal], end: date) -> list[FunderReport]:
     """Yearly interim reports and a final one 90 days after each budgeted grant ends; those due
     before ``end`` were submitted, but the final report of the education grant is late, and one
     interim report of the core grant is due three weeks after ``end``."""
     plans: list[_Report] = []
-    for reference in PACES:
+    for reference in paces:
         grant = grants.get(reference)
         if grant is None:
             continue

@@ -18,7 +18,7 @@ KPIS_2024 = {
     "communities": {"active": 105, "historically_marginalized": 37, "countries": 19},
     "hubs": {"active": 107},
     "users": {"monthly_active": 9103, "weekly_active": 2604, "daily_active": 415},
-    "contributions": {"merged_pull_requests": 2412, "repositories": 626, "since": "2021-01-01"},
+    "contributions": {"merged_pull_requests": 3382, "repositories": 626, "since": "2021-01-01"},
     "staff": {"headcount": 12, "fte": "11.50"},
 }
 PULL_REQUESTS_2024 = {
@@ -29,18 +29,18 @@ PULL_REQUESTS_2024 = {
             "period": "2024",
             "start": "2024-01-01",
             "end": "2024-12-31",
-            "value": 921,
+            "value": 1047,
             "groups": {
-                "cryptnono": 9,
-                "dask": 132,
-                "jupyter": 253,
-                "jupyter-book": 118,
-                "jupyterhub": 239,
-                "pangeo": 104,
-                "pydata": 42,
-                "rocker": 24,
+                "cryptnono": 20,
+                "dask": 125,
+                "jupyter": 284,
+                "jupyter-book": 127,
+                "jupyterhub": 276,
+                "pangeo": 119,
+                "pydata": 49,
+                "rocker": 47,
             },
-            "repositories": 424,
+            "repositories": 365,
         }
     ],
 }
