@@ -22,6 +22,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # The public KPI API (first: the busiest routes resolve soonest), the OpenAPI schema, the docs.
     path("api/", include("opsite.api.urls")),
+    path("leadership/reports/", include("opsite.reports.urls")),
     path("leadership/", include("opsite.dashboard.urls")),
     path("api/v1/staff/", include("staff.api.urls")),
     path("api/v1/communities/", include("communities.api.urls")),
