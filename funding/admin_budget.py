@@ -46,10 +46,11 @@ def budget_table(grant: Grant, *, as_of: date) -> SafeString | str:
         ),
     )
     return format_html(
-        "<table class='budget-vs-actual'><caption>As of {}: {} of the grant's time gone. Pace is the share "
-        "of the budget spent over the share of time gone; 1 is on pace.</caption>"
+        "<table class='budget-vs-actual'><caption>As of {} ({} of the grant's time gone)</caption>"
         "<thead><tr><th scope='col'>category</th><th scope='col'>budget</th><th scope='col'>spent</th>"
-        "<th scope='col'>remaining</th><th scope='col'>pace</th></tr></thead><tbody>{}</tbody></table>",
+        "<th scope='col'>remaining</th><th scope='col'>pace</th></tr></thead><tbody>{}</tbody></table>"
+        "<p class='help'>Pace is the share of the budget spent over the share of the grant's time gone: "
+        "1 is on pace, above 1.2 faster than time, below 0.8 slower.</p>",
         f"{as_of.day} {as_of:%b %Y}",
         f"{(figures.elapsed_share * 100).quantize(1)}%",
         rows,

@@ -1,4 +1,4 @@
-"""The "Restricted grants" panel: grants spending faster or slower than time, and the reports owed
+"""The "Grant budgets and reports" panel: grants spending faster or slower than time, and the reports owed
 to funders that are due soon or late (docs/definitions.md "Restricted money and funder reports").
 
 Spent figures reveal pay (allocations are a share of a person's payroll): the pace list is built

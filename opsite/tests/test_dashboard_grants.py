@@ -1,4 +1,4 @@
-"""The dashboard's "Restricted grants" panel: grants off pace, and funder reports due or late."""
+"""The dashboard's "Grant budgets and reports" panel: grants off pace, and funder reports due or late."""
 
 from __future__ import annotations
 

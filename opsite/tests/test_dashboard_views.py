@@ -169,7 +169,7 @@ class TestDashboardWithTheDemo:
         # them, the series stores slugs) and the recomputes' state; then the "Needs attention"
         # panel: the collection flags' contracts and grants (one query each, summed in the
         # database) and the flagged records' ids for their admin links (one query); and the
-        # stored cloud cost rollups (one query); then the "Restricted grants" panel: the budget
+        # stored cloud cost rollups (one query); then the "Grant budgets and reports" panel: the budget
         # selector's pace outliers (seven: the grants in effect, budget lines, rates, allocations,
         # compensations, expenses, subaward payments) and the reports due or late (one).
         leadership_client.get(URL)  # warm up: content types, the permission cache's first fill
