@@ -53,6 +53,7 @@ from .cash import (
     exchange_rate_update,
     expense_create,
     expense_update,
+    expense_validate,
 )
 from .grants import (
     children_save,
@@ -112,6 +113,7 @@ __all__ = [
     "exchange_rate_update",
     "expense_create",
     "expense_update",
+    "expense_validate",
     "first_day_over_one",
     "funder_create",
     "funder_report_create",
@@ -175,7 +177,9 @@ SUBAWARD_PAYMENT_WRITES = ModelWrites(
 CASH_POSITION_WRITES = ModelWrites(
     model=CashPosition, create=cash_position_create, update=cash_position_update
 )
-EXPENSE_WRITES = ModelWrites(model=Expense, create=expense_create, update=expense_update)
+EXPENSE_WRITES = ModelWrites(
+    model=Expense, create=expense_create, update=expense_update, validate=expense_validate
+)
 EXCHANGE_RATE_WRITES = ModelWrites(
     model=ExchangeRate, create=exchange_rate_create, update=exchange_rate_update
 )

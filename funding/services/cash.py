@@ -18,7 +18,7 @@ from opsite.core.services import assign
 
 from ..choices import Recurrence
 from ..models import CashPosition, ExchangeRate, Expense, Grant
-from ._base import create_checked, save_checked
+from ._base import Errors, add_error, create_checked, raise_errors, related_or_none, save_checked
 
 # --- cash positions (sensitive) -----------------------------------------------------------------
 
@@ -45,6 +45,29 @@ def cash_position_update(*, cash_position: CashPosition, data: Mapping[str, Any]
 EXPENSE_FIELDS = ("name", "category", "amount", "currency", "recurrence", "start_on", "end_on", "grant")
 
 
+def expense_validate(expense: Expense) -> None:
+    """An expense charged to a grant lies within the grant's dates: all it costs is spent on it."""
+    errors: Errors = {}
+    grant: Grant | None = related_or_none(expense, "grant")
+    start_on = expense.start_on
+    if grant is None or not isinstance(start_on, date):
+        return
+    within = f"an expense charged to grant {grant.reference} lies within its dates, {grant.start_on:%Y-%m-%d} to {grant.end_on:%Y-%m-%d}."
+    if start_on < grant.start_on:
+        add_error(errors, "start_on", f"It starts on {start_on:%Y-%m-%d}, before the grant starts: {within}")
+    once = expense.recurrence == Recurrence.ONCE
+    last = start_on if once else expense.end_on
+    if last is None:
+        add_error(errors, "end_on", f"It has no end: {within}")
+    elif isinstance(last, date) and last > grant.end_on:
+        add_error(
+            errors,
+            "start_on" if once else "end_on",
+            f"It {'falls' if once else 'ends'} on {last:%Y-%m-%d}, after the grant ends: {within}",
+        )
+    raise_errors(errors)
+
+
 @transaction.atomic
 def expense_create(
     *,
@@ -67,14 +90,15 @@ def expense_create(
             start_on=start_on,
             end_on=end_on,
             grant=grant,
-        )
+        ),
+        expense_validate,
     )
 
 
 @transaction.atomic
 def expense_update(*, expense: Expense, data: Mapping[str, Any]) -> Expense:
     assign(expense, data, EXPENSE_FIELDS)
-    return save_checked(expense)
+    return save_checked(expense, expense_validate)
 
 
 # --- exchange rates -----------------------------------------------------------------------------

@@ -14,8 +14,17 @@ from django.db.models import Count, Sum
 from opsite.core.money import ZERO, reporting_currency
 from opsite.core.services import assign, writes_for
 
-from ..choices import GrantRole, GrantStatus
-from ..models import Disbursement, Funder, Grant, GrantBudgetLine, StaffAllocation, Subaward, SubawardPayment
+from ..choices import GrantRole, GrantStatus, Recurrence
+from ..models import (
+    Disbursement,
+    Expense,
+    Funder,
+    Grant,
+    GrantBudgetLine,
+    StaffAllocation,
+    Subaward,
+    SubawardPayment,
+)
 from ._base import (
     Errors,
     add_error,
@@ -109,7 +118,30 @@ def grant_validate(grant: Grant) -> None:
                 f"Staff allocation {outside} runs from {outside.start_on:%Y-%m-%d} to {outside.end_on:%Y-%m-%d}, "
                 f"outside the grant's dates {grant.start_on:%Y-%m-%d} to {grant.end_on:%Y-%m-%d}; change it first.",
             )
+        _check_expenses_within(errors, grant)
     raise_errors(errors)
+
+
+def _check_expenses_within(errors: Errors, grant: Grant) -> None:
+    """The expenses charged to ``grant`` stay within its (new) dates."""
+    if grant.pk is None:
+        return
+    ends_after = models.Q(recurrence=Recurrence.ONCE, start_on__gt=grant.end_on) | models.Q(
+        ~models.Q(recurrence=Recurrence.ONCE), end_on__gt=grant.end_on
+    )
+    outside = (
+        Expense.objects.filter(grant_id=grant.pk)
+        .filter(models.Q(start_on__lt=grant.start_on) | ends_after)
+        .order_by("start_on", "pk")
+        .first()
+    )
+    if outside is not None:
+        add_error(
+            errors,
+            "start_on" if outside.start_on < grant.start_on else "end_on",
+            f"Expense {outside.name!r} from {outside.start_on:%Y-%m-%d} is charged to this grant and would fall "
+            f"outside its dates {grant.start_on:%Y-%m-%d} to {grant.end_on:%Y-%m-%d}; change it first.",
+        )
 
 
 @transaction.atomic

@@ -235,3 +235,56 @@ def test_the_grant_page_shows_budget_vs_actual_to_finance_only(
     operations_page = operations_client.get(url).content.decode()
     assert "Budget vs actual" not in operations_page
     assert "budget" not in operations_page.lower()
+
+
+# --- expenses charged to a grant ------------------------------------------------------------------
+
+WITHIN = "an expense charged to grant g-one lies within its dates, 2024-01-01 to 2024-12-31."
+
+
+def test_an_expense_charged_to_a_grant_lies_within_its_dates(grants):
+    with pytest.raises(ValidationError) as refused:
+        services.expense_create(
+            name="Cloud", category="cloud", amount=D("100.00"), start_on=date(2024, 6, 1), grant=grants[0]
+        )
+    assert refused.value.message_dict["end_on"] == [f"It has no end: {WITHIN}"]
+    with pytest.raises(ValidationError) as refused:
+        services.expense_create(
+            name="Gathering",
+            category="travel",
+            amount=D("100.00"),
+            recurrence="once",
+            start_on=date(2025, 1, 10),
+            grant=grants[0],
+        )
+    assert refused.value.message_dict["start_on"] == [
+        f"It falls on 2025-01-10, after the grant ends: {WITHIN}"
+    ]
+    kept = services.expense_create(
+        name="Cloud",
+        category="cloud",
+        amount=D("100.00"),
+        start_on=date(2024, 6, 1),
+        end_on=date(2024, 12, 31),
+        grant=grants[0],
+    )
+    with pytest.raises(ValidationError):
+        services.grant_update(grant=grants[0], data={"end_on": date(2024, 11, 30)})
+    assert kept.grant == grants[0]
+
+
+def test_the_api_refuses_an_expense_outside_its_grant_with_the_same_message(finance_user, grants):
+    response = api_client(finance_user).post(
+        "/api/v1/funding/expenses/",
+        {
+            "name": "Cloud",
+            "category": "cloud",
+            "amount": "100.00",
+            "recurrence": "monthly",
+            "start_on": "2023-12-01",
+            "end_on": "2024-06-30",
+            "grant": "g-one",
+        },
+        format="json",
+    )
+    assert api_errors(response)["start_on"] == [f"It starts on 2023-12-01, before the grant starts: {WITHIN}"]
