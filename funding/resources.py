@@ -152,6 +152,10 @@ class CashPositionResource(OpsiteResource):
 class ExpenseResource(OpsiteResource):
     grant = _relation("grant", Grant, "reference")
 
+    # Charged to no grant: one charged to a grant must lie within its dates, which an example
+    # cannot know.
+    template_example = {"grant": ""}
+
     class Meta:
         model = Expense
         fields = ("id", "name", "category", "amount", "currency", "recurrence", "start_on", "end_on", "grant")
