@@ -25,7 +25,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet
 
-from contracts.rollups import contracts_first_day, signed_contract_rows
+from contracts.rollups import SignedContract, contracts_first_day, signed_contract_rows
 from opsite.core.dates import plausible_range
 from opsite.core.money import ZERO
 from opsite.core.periods import Period, period_start, periods_between
@@ -62,9 +62,16 @@ class FundingFlow:
     net: Decimal
 
 
-def funding_flows(*, start: date, end: date, rates: RateTable | None = None) -> list[FundingFlow]:
+def funding_flows(
+    *,
+    start: date,
+    end: date,
+    rates: RateTable | None = None,
+    contracts: Sequence[SignedContract] | None = None,
+) -> list[FundingFlow]:
     """Every grant awarded and contract signed from ``start`` to ``end``, converted: three queries
-    (grants, their subawards, contracts) plus one for the rates when none are given.
+    (grants, their subawards, contracts) plus one for the rates when none are given. A caller that
+    has read the contracts signed in the same range (``signed_contract_rows``) passes them in.
 
     Amounts are read as rows and added here as exact decimals (SQLite sums decimals as floats).
     """
@@ -91,7 +98,7 @@ def funding_flows(*, start: date, end: date, rates: RateTable | None = None) -> 
         )
         for pk, awarded_on, category, role, amount, currency in grants
     ]
-    for contract in signed_contract_rows(start=start, end=end):
+    for contract in signed_contract_rows(start=start, end=end) if contracts is None else contracts:
         value = rates.convert(contract.total_value, contract.currency, contract.signed_on)
         flows.append(FundingFlow(day=contract.signed_on, category=SERVICE_CONTRACT, gross=value, net=value))
     return flows

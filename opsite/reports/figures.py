@@ -22,7 +22,7 @@ the store holds whole calendar periods up to its as-of day, a report needs any f
 Queries, whatever the number of rows: the hubs (1); the usage samples on the reading days (one per
 ``communities.rollups.DAYS_PER_QUERY`` days: 19 for three years); the counted contributions (1) and
 the upstream communities' names (1); headcount (1); the exchange rates, grants, their subawards
-(only when one is ``prime``) and contracts (4); the contracts again, for their chart (1); for a
+(only when one is ``prime``) and contracts, read once for the figures and their chart (4); for a
 grant, budget vs actual (6) and its subawards and their payments (2).
 """
 
@@ -182,11 +182,12 @@ def report_figures(*, start: date, end: date, grant: Grant | None = None) -> Rep
     staffing = staffing_on({start, *usage})
 
     rates = RateTable.load()
-    flows = funding_rollups.funding_flows(start=start, end=end, rates=rates)
+    # Read once: the funding flows count them, and so does their own chart.
+    contracts = contract_rollups.signed_contract_rows(start=start, end=end)
+    flows = funding_rollups.funding_flows(start=start, end=end, rates=rates, contracts=contracts)
     gross: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for flow in flows:
         gross[flow.category] += flow.gross
-    contracts = contract_rollups.signed_contract_rows(start=start, end=end)
 
     grant_figures = None
     if grant is not None:
