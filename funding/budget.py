@@ -33,7 +33,6 @@ pay; only Finance and Leadership may be shown them, and nothing here logs a figu
 
 from __future__ import annotations
 
-import calendar
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
@@ -45,6 +44,7 @@ from django.db.models import Exists, OuterRef
 
 from opsite.core.dates import plausible_range
 from opsite.core.money import quantize
+from opsite.core.periods import month_end as month_end_of
 from staff.models import Compensation
 
 from .choices import BudgetCategory, GrantStatus, Recurrence, budget_category_of_expense
@@ -180,10 +180,6 @@ class _Grant:
     currency: str
 
 
-def _month_last_day(day: date) -> date:
-    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
-
-
 def _spread(
     rates: _Rates,
     *,
@@ -199,7 +195,7 @@ def _spread(
     cuts = rates.cuts(currency, target)
     day = first
     while day <= last:
-        month_end = _month_last_day(day)
+        month_end = month_end_of(day)
         piece_last = min(last, month_end)
         index = bisect_right(cuts, day)
         if index < len(cuts) and cuts[index] <= piece_last:

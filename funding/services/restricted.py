@@ -16,6 +16,7 @@ from staff.models import StaffMember
 
 from ..models import FunderReport, Grant, GrantBudgetLine, StaffAllocation
 from ._base import Errors, add_error, create_checked, lock_row, raise_errors, related_or_none, save_checked
+from .grants import _check_children_cap
 
 ONE = Decimal("1")
 
@@ -26,8 +27,6 @@ GRANT_BUDGET_LINE_FIELDS = ("grant", "category", "amount")
 
 def grant_budget_line_validate(line: GrantBudgetLine, *, with_siblings: bool = True) -> None:
     """A grant's budget lines never sum past its amount."""
-    from .grants import _check_children_cap
-
     errors: Errors = {}
     grant: Grant | None = related_or_none(line, "grant")
     if grant is not None and with_siblings:
