@@ -160,4 +160,4 @@ class FunderReportAdmin(OpsiteHistoryAdmin):
 
     @admin.display(description="owner")
     def owner_column(self, obj: FunderReport) -> str:
-        return (obj.owner.get_full_name() or obj.owner.get_username()) if obj.owner else "–"
+        return obj.owner_name or "–"

@@ -511,6 +511,11 @@ class FunderReport(TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.grant.reference} {self.kind} report due {self.due_on:%Y-%m-%d}"
 
+    @property
+    def owner_name(self) -> str:
+        """Who writes it, as the pages name them: their full name, else their username; "" for nobody."""
+        return (self.owner.get_full_name() or self.owner.get_username()) if self.owner else ""
+
     def clean(self):
         errors: Errors = {}
         check_dates(self, errors, start="period_start", end="period_end")

@@ -93,7 +93,7 @@ def report_items(user, today: date) -> list[ReportItem]:
             due_on=row.due_on,
             days=abs((row.due_on - today).days),
             late=row.due_on < today,
-            owner=(row.owner.get_full_name() or row.owner.get_username()) if row.owner else "",
+            owner=row.owner_name,
             url=reverse("admin:funding_funderreport_change", args=[row.pk]),
         )
         for row in rows
