@@ -107,6 +107,28 @@ def contribution_facts(*, start: date | None = None, end: date | None = None) ->
 
 
 @dataclass(frozen=True)
+class FactsRead:
+    """Contribution facts a recompute already read: every one merged from ``start`` (None: from
+    the first) to ``end``, for another part of the recompute to reuse rather than read again."""
+
+    start: date | None
+    end: date
+    facts: list[ContributionFact]
+
+    def between(self, start: date, end: date) -> list[ContributionFact] | None:
+        """The facts from ``start`` to ``end`` when this read covers them, else None."""
+        if (self.start is not None and start < self.start) or end > self.end:
+            return None
+        return [fact for fact in self.facts if start <= fact.day <= end]
+
+
+def facts_between(start: date, end: date, *, read: FactsRead | None = None) -> list[ContributionFact]:
+    """:func:`contribution_facts` from ``start`` to ``end``, taken from ``read`` when it covers them."""
+    facts = read.between(start, end) if read is not None else None
+    return contribution_facts(start=start, end=end) if facts is None else facts
+
+
+@dataclass(frozen=True)
 class ContributionTotals:
     """Counted contributions from ``since`` to ``as_of``."""
 
@@ -345,6 +367,7 @@ class ContributionRun:
     series: dict[str, list[Contributions]]
     state: dict[str, Any]
     reused: bool
+    read: FactsRead
 
 
 def contributions_incremental(
@@ -366,12 +389,14 @@ def contributions_incremental(
         state and previous <= as_of and counted_as_before(state, signature=signature, through=previous)
     )
     if reused:
-        facts = contribution_facts(start=previous + timedelta(days=1), end=as_of) if as_of > previous else []
+        start = previous + timedelta(days=1)
+        facts = contribution_facts(start=start, end=as_of) if as_of > previous else []
         first = date.fromisoformat(state["first"]) if state["first"] else None
         merged, repositories = state["merged"], state["repositories"]
         earlier = state["series"]
         recent = [*state["recent"], *recent_rows(facts, through=as_of)]
     else:
+        start = None
         facts = contribution_facts(end=as_of)
         first, merged, repositories, earlier = None, 0, [], {}
         recent = recent_rows(facts, through=as_of)
@@ -409,4 +434,5 @@ def contributions_incremental(
     totals = ContributionTotals(
         since=since, as_of=as_of, merged_pull_requests=merged, repositories=len(repositories)
     )
-    return ContributionRun(totals=totals, series=series, state=new_state, reused=reused)
+    read = FactsRead(start=start, end=as_of, facts=facts)
+    return ContributionRun(totals=totals, series=series, state=new_state, reused=reused, read=read)

@@ -14,6 +14,7 @@ from contributions.rollups import (
     EVERYWHERE,
     RECENT_DAYS,
     ContributionFact,
+    FactsRead,
     by_period,
     contribution_facts,
     contributions_first_day,
@@ -24,6 +25,7 @@ from contributions.rollups import (
     counted_pull_requests,
     extend_series,
     extend_totals,
+    facts_between,
     inputs_signature,
     pull_request_marks,
     pull_requests_changed_from,
@@ -171,6 +173,27 @@ def test_facts_take_one_query_for_3_or_30_pull_requests(person, django_assert_nu
         large = contribution_facts()
 
     assert (sum(fact.merged for fact in small), sum(fact.merged for fact in large)) == (3, 30)
+
+
+def test_facts_already_read_serve_a_range_they_cover_and_only_then(person, django_assert_num_queries):
+    repository = RepositoryFactory()
+    for day in (date(2024, 3, 31), date(2024, 4, 1), date(2024, 4, 30), date(2024, 5, 1)):
+        merged(person, at_noon(day), repository=repository)
+    read = FactsRead(start=None, end=date(2024, 4, 30), facts=contribution_facts(end=date(2024, 4, 30)))
+
+    with django_assert_num_queries(0):
+        april = facts_between(date(2024, 4, 1), date(2024, 4, 30), read=read)
+    with django_assert_num_queries(1):
+        beyond = facts_between(date(2024, 4, 1), date(2024, 5, 1), read=read)
+    with django_assert_num_queries(1):
+        before = facts_between(
+            date(2024, 3, 1), date(2024, 4, 30), read=FactsRead(date(2024, 4, 1), date(2024, 4, 30), [])
+        )
+
+    assert [fact.day for fact in april] == [date(2024, 4, 1), date(2024, 4, 30)]
+    assert april == contribution_facts(start=date(2024, 4, 1), end=date(2024, 4, 30))
+    assert [fact.day for fact in beyond] == [date(2024, 4, 1), date(2024, 4, 30), date(2024, 5, 1)]
+    assert [fact.day for fact in before] == [date(2024, 3, 31), date(2024, 4, 1), date(2024, 4, 30)]
 
 
 def test_first_and_last_days_are_those_of_counted_contributions(person):

@@ -75,7 +75,11 @@ class MonthEndTotals:
 
 
 def contributions_by_month_end(
-    last: date, state: dict[str, Any] | None, *, watermark: datetime
+    last: date,
+    state: dict[str, Any] | None,
+    *,
+    watermark: datetime,
+    read: contribution_rollups.FactsRead | None = None,
 ) -> MonthEndTotals:
     """The count and distinct repositories of counted contributions from ``OPSITE_CONTRIBUTIONS_SINCE``
     to every month-end up to ``last`` (a month-end), continuing from ``state`` when it holds.
@@ -84,6 +88,7 @@ def contributions_by_month_end(
     (``contributions.rollups.counted_as_before``): then the month-ends it counted keep their
     totals, and only contributions merged after its last month-end are read (an indexed range on
     ``merged_at``). ``watermark`` is recorded for the next run, as the contributions' state's.
+    Facts the recompute already read (``read``) are taken from there when they cover the range.
     """
     signature = contribution_rollups.inputs_signature()
     marks = contribution_rollups.pull_request_marks(watermark)
@@ -96,14 +101,14 @@ def contributions_by_month_end(
         and contribution_rollups.counted_as_before(state, signature=signature, through=through)
     ):
         start = max(through + timedelta(days=1), since)
-        facts = contribution_rollups.contribution_facts(start=start, end=last) if start <= last else []
+        facts = contribution_rollups.facts_between(start, last, read=read) if start <= last else []
         first = date.fromisoformat(state["first"]) if state["first"] else None
         merged, repositories = state["merged"], set(state["repositories"])
         totals = {date.fromisoformat(day): (pair[0], pair[1]) for day, pair in state["totals"].items()}
         counted_from = through + timedelta(days=1)
         recent = [*state["recent"], *contribution_rollups.recent_rows(facts, through=last)]
     else:
-        facts = contribution_rollups.contribution_facts(start=since, end=last)
+        facts = contribution_rollups.facts_between(since, last, read=read)
         first, merged, repositories, totals = None, 0, set(), {}
         counted_from = facts[0].day if facts else last + timedelta(days=1)
         recent = contribution_rollups.recent_rows(facts, through=last)
@@ -148,6 +153,7 @@ def month_end_figures(
     staff_first: date | None,
     state: dict[str, Any] | None,
     watermark: datetime,
+    contributions_read: contribution_rollups.FactsRead | None = None,
 ) -> MonthEnds:
     """The figures on every month-end from the one before the figures begin to ``as_of``.
 
@@ -158,7 +164,7 @@ def month_end_figures(
     ``as_of`` has a month-end on or before it with figures, or none at all because it precedes them.
     """
     last = last_month_end(as_of)
-    contributions = contributions_by_month_end(last, state, watermark=watermark)
+    contributions = contributions_by_month_end(last, state, watermark=watermark, read=contributions_read)
     firsts = [day for day in (usage_first, staff_first, contributions.first) if day is not None]
     days = month_ends_between(min(firsts).replace(day=1) - timedelta(days=1), last) if firsts else []
     figures = {}

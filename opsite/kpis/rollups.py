@@ -431,6 +431,7 @@ def recompute_rollups(*, as_of: date | None = None) -> dict[str, Any]:
         staff_first=staff_first,
         state=states.get(STATE_MONTH_ENDS),
         watermark=started_at - WATERMARK_MARGIN,
+        contributions_read=contributions.read,
     )
     for day, figures in month_ends.figures.items():
         values.setdefault(kpis_key(day), _kpi_block(day, *figures))

@@ -433,6 +433,24 @@ def test_a_full_recompute_takes_the_same_queries_for_3_or_30_hubs(django_assert_
     assert get_rollup(KPIS_LATEST).value["hubs"]["active"] == 29
 
 
+def test_a_full_recompute_reads_the_counted_contributions_once():
+    """The series and the month-end totals count the same contributions: a recompute from scratch
+    reads them once (the heaviest read of the recompute at scale), and still stores the figures."""
+    build_organization()
+    with CaptureQueriesContext(connection) as queries:
+        recompute_rollups(as_of=AS_OF)
+    reads = [
+        query["sql"]
+        for query in queries.captured_queries
+        if query["sql"].startswith("SELECT")
+        and "GROUP BY" in query["sql"]
+        and "contributions_pullrequest" in query["sql"]
+    ]
+
+    assert len(reads) == 1, reads
+    assert values() == recomputed_from_scratch(AS_OF)
+
+
 # --- failures -------------------------------------------------------------------------------------
 
 
