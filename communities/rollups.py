@@ -109,9 +109,12 @@ class Usage:
     daily_active: int
 
 
-def _latest_samples_sql(count: int, *, communities: int = 0) -> str:
+def _latest_samples_sql(count: int, *, communities: int = 0, live: bool = False) -> str:
     """SELECT every hub's id and ``count`` latest-sample subqueries (params: period, from, to),
     or only the hubs of ``communities`` communities (params after the subqueries': their ids).
+    With ``live``, each subquery runs only for a hub live on its day, else answers NULL (params:
+    the day twice, then period, from, to): a hub not live that day counts for nothing, and at
+    four years of history half the hubs of a month-end are not live yet or any more.
 
     Written out rather than built with ``Subquery``: the ORM spends milliseconds compiling each
     of the ~150 subqueries a full recompute needs, more than the database spends answering them.
@@ -136,6 +139,14 @@ def _latest_samples_sql(count: int, *, communities: int = 0) -> str:
         f" AND s.{column['date']} >= %s AND s.{column['date']} <= %s"
         f" ORDER BY s.{column['hub']} DESC, s.{column['date']} DESC LIMIT 1)"
     )
+    if live:
+        launched, retired = (
+            quote(Hub._meta.get_field(name).column) for name in ("launched_on", "retired_on")
+        )
+        subquery = (
+            f"(CASE WHEN h.{launched} <= %s AND (h.{retired} IS NULL OR h.{retired} > %s)"
+            f" THEN {subquery} END)"
+        )
     where = ""
     if communities:
         community = quote(Hub._meta.get_field("community").column)
@@ -216,8 +227,9 @@ def _facts(hubs: QuerySet[Hub]) -> list[HubFacts]:
     ]
 
 
-def hub_active_users(days: Iterable[date]) -> dict[date, dict[int, HubActiveUsers]]:
-    """For each day, every hub's active users per period, by hub id.
+def hub_active_users(days: Iterable[date], *, live: bool = False) -> dict[date, dict[int, HubActiveUsers]]:
+    """For each day, every hub's active users per period, by hub id; with ``live``, zero for a hub
+    not live that day (:func:`is_live`), whose samples are then not read.
 
     One query per ``DAYS_PER_QUERY`` days, whatever the number of hubs or samples.
     """
@@ -231,10 +243,15 @@ def hub_active_users(days: Iterable[date]) -> dict[date, dict[int, HubActiveUser
             value
             for day in chunk
             for period in USAGE_PERIODS
-            for value in (period, adapt(window_start(day, period)), adapt(day))
+            for value in (
+                *((adapt(day), adapt(day)) if live else ()),
+                period,
+                adapt(window_start(day, period)),
+                adapt(day),
+            )
         ]
         with connection.cursor() as cursor:
-            cursor.execute(_latest_samples_sql(len(chunk) * width), params)
+            cursor.execute(_latest_samples_sql(len(chunk) * width, live=live), params)
             rows = cursor.fetchall()
         for i, day in enumerate(chunk):
             first = 1 + i * width
@@ -278,7 +295,7 @@ def summarize(day: date, hubs: Sequence[HubFacts], counts: Mapping[int, HubActiv
 def usage_on(days: Iterable[date]) -> dict[date, Usage]:
     """The usage figures on each of ``days``."""
     hubs = hub_facts()
-    return {day: summarize(day, hubs, counts) for day, counts in hub_active_users(days).items()}
+    return {day: summarize(day, hubs, counts) for day, counts in hub_active_users(days, live=True).items()}
 
 
 def community_monthly_active(
@@ -437,7 +454,7 @@ def usage_incremental(days: set[date], state: dict[str, Any] | None, *, watermar
     facts = facts_signature(hubs)
     figures = _still_valid(state, facts, days)
     todo = days - figures.keys()
-    for day, counts in hub_active_users(todo).items():
+    for day, counts in hub_active_users(todo, live=True).items():
         figures[day] = summarize(day, hubs, counts)
     new_state = {
         "facts": facts,

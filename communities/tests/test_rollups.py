@@ -116,6 +116,25 @@ def test_the_latest_sample_in_the_window_wins_and_later_ones_are_ignored():
     assert hub_active_users([D])[D][hub.pk].monthly == 9
 
 
+@pytest.mark.parametrize("days", [[D], [D - timedelta(days=1), D, D + timedelta(days=1)]])
+def test_live_only_reads_no_samples_of_a_hub_before_its_launch_or_from_its_retirement(days):
+    """The usage figures count only live hubs: ``live`` skips the others' samples in the query,
+    day by day, and answers zero for them; without it (cost per active user) every hub is read."""
+    launched = HubFactory(launched_on=D)
+    retired = HubFactory(launched_on=D - timedelta(days=400), retired_on=D)
+    for hub in (launched, retired):
+        for day in days:
+            sample(hub, day, 7, UsagePeriod.DAY)
+
+    live = hub_active_users(days, live=True)
+    every = hub_active_users(days)
+
+    for day in days:
+        assert live[day][launched.pk].daily == (7 if day >= D else 0)
+        assert live[day][retired.pk].daily == (7 if day < D else 0)
+        assert (every[day][launched.pk].daily, every[day][retired.pk].daily) == (7, 7)
+
+
 def test_a_hub_without_samples_has_zero_users_and_is_not_active():
     hub = HubFactory()
 
