@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 
 from django.conf import settings
+from django.db import connections
 from django.db.models import Count, DateField, F, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 
@@ -103,7 +104,24 @@ def contribution_facts(*, start: date | None = None, end: date | None = None) ->
         .annotate(merged=Count("pk"))
         .order_by("day", "repository_id")
     )
-    return [ContributionFact(*row) for row in grouped]
+    # Run on the cursor rather than iterated: the ORM's per-value converters cost a third of the
+    # query again at a hundred thousand rows, where a few thousand distinct days need parsing.
+    sql, params = grouped.query.get_compiler(using=grouped.db).as_sql()
+    with connections[grouped.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    days: dict[Any, date] = {}
+    facts = []
+    for day, repository_id, community, merged in found:
+        if day not in days:
+            days[day] = _as_date(day)
+        facts.append(ContributionFact(days[day], repository_id, community, merged))
+    return facts
+
+
+def _as_date(value: date | str) -> date:
+    """A date the database answered: a date, or (SQLite) its ISO string."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 @dataclass(frozen=True)
