@@ -38,11 +38,11 @@ if not __package__:
     # Run as a script: the repository's root, for ``bench`` and the project.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.run import over_budget, recompute_stubbed, smoke
+from bench.run import over_budget, recompute_stubbed, scale, smoke
 
 FULL_RATIO_BUDGET = 1.5
 ONE_MORE_DAY_BUDGET = 1.0
-SCALE = 1 if smoke() else 10
+SCALE = scale(10)
 RUNS = 1 if smoke() else 3
 # Pull requests merged on a typical day: the synthetic organization's, four years' worth, per day.
 DAYS_OF_PULL_REQUESTS = 1461

@@ -10,6 +10,7 @@ and copied for the benchmarks that ask for them (see ``bench/synthetic.py``).
     python bench/run.py                 # every benchmark
     python bench/run.py rollups runway  # some of them
     python bench/run.py --smoke         # each at its smallest size, once: does it still work?
+    python bench/run.py --scale 30 rollups  # the synthetic organization at 30x the demo
     DATABASE_URL=postgres://user:password@host:5432/db python bench/run.py   # on PostgreSQL
 
 A smoke run (``--smoke``, or ``OPSITE_BENCH_SMOKE=1``; ``make bench-smoke``, CI) runs every
@@ -50,7 +51,16 @@ NOT_BENCHMARKS = {
     "urls_bench",
 }
 SMOKE_ENV = "OPSITE_BENCH_SMOKE"
-__all__ = ["WORKDIR_ENV", "ensure_django", "over_budget", "recompute_stubbed", "setup_django", "smoke"]
+SCALE_ENV = "OPSITE_BENCH_SCALE"
+__all__ = [
+    "WORKDIR_ENV",
+    "ensure_django",
+    "over_budget",
+    "recompute_stubbed",
+    "scale",
+    "setup_django",
+    "smoke",
+]
 
 
 def setup_django(db_path: Path) -> None:
@@ -83,6 +93,15 @@ def ensure_django(db_path: Path) -> None:
 def smoke() -> bool:
     """Whether this is a smoke run: each benchmark at its smallest size, once, budgets not judged."""
     return os.environ.get(SMOKE_ENV, "") not in ("", "0")
+
+
+def scale(default: int) -> int:
+    """The synthetic organization's scale for a benchmark that takes one: 1 in a smoke run, else
+    ``--scale`` (``OPSITE_BENCH_SCALE``) when given, else ``default``."""
+    if smoke():
+        return 1
+    given = os.environ.get(SCALE_ENV, "")
+    return int(given) if given else default
 
 
 def over_budget(message: str) -> None:
@@ -175,11 +194,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--smoke", action="store_true", help=f"each at its smallest size, once (as {SMOKE_ENV}=1)"
     )
+    parser.add_argument(
+        "--scale",
+        type=int,
+        help=f"the synthetic organization's size for the benchmarks built on it (as {SCALE_ENV}; default 10)",
+    )
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.smoke:
         os.environ[SMOKE_ENV] = "1"
+    if args.scale is not None:
+        if args.scale < 1:
+            parser.error(f"--scale must be 1 or more, not {args.scale}")
+        os.environ[SCALE_ENV] = str(args.scale)
     if args.one:
         run_one(args.one, Path(args.workdir))
         return 0

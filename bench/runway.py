@@ -42,12 +42,12 @@ if not __package__:
     # Run as a script: the repository's root, for ``bench`` and the project.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.run import over_budget, smoke
+from bench.run import over_budget, scale, smoke
 
 BUDGET_SECONDS = 0.5
 # A smoke run (bench/run.py --smoke): the organization at scale 1, each timing once.
 RUNS = 1 if smoke() else 7
-SCALE = 1 if smoke() else 10
+SCALE = scale(10)
 HORIZON = 60
 FISCAL_SPONSOR_FEE = "0.15"
 
