@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from opsite.core import deletions
 from opsite.core.money import CENT
 from opsite.core.parsing import parse_decimal, shown
 from opsite.core.recompute import requests_ignored
@@ -251,7 +252,7 @@ def cloud_costs_write(
         )
     if stale:
         # The signals' per-row requests would each ask for a recompute: asked for once, below.
-        with requests_ignored():
+        with requests_ignored(), deletions.stamped_once():
             CloudCost.objects.filter(pk__in=stale).delete()
     result = CostWriteResult(
         created=len(to_create),

@@ -307,8 +307,8 @@ def test_the_batch_writes_queries_do_not_grow_with_its_rows():
         return len(captured)
 
     # Savepoint; the hubs by slug; the stored costs; one insert; one update; the stale rows read
-    # and deleted; release.
-    assert queries(4) == queries(40) == 8
+    # and deleted; the deletion stamp; release.
+    assert queries(4) == queries(40) == 9
 
 
 def test_source_factories_make_valid_rows():

@@ -13,6 +13,9 @@ receiver listens; a raw SQL ``DELETE`` sends nothing and must not be used on the
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from django.apps import apps
@@ -22,15 +25,37 @@ from django.utils import timezone
 from .models import InputDeletion
 
 # The inputs whose figures the rollups keep between runs, by model label.
-TRACKED = ("communities.ActiveUserCount", "contributions.PullRequest")
+TRACKED = ("communities.ActiveUserCount", "communities.CloudCost", "contributions.PullRequest")
+
+
+_batch = threading.local()
 
 
 def record_deletion(label: str, *, using: str | None = None) -> None:
-    """Stamp ``label`` as having lost a row now: one query (two the first time)."""
-    now = timezone.now()
-    rows = InputDeletion.objects.using(using)
-    if not rows.filter(label=label).update(deleted_at=now):
-        rows.update_or_create(label=label, defaults={"deleted_at": now})
+    """Stamp ``label`` as having lost a row now: one query (an upsert by label)."""
+    InputDeletion.objects.using(using).bulk_create(
+        [InputDeletion(label=label, deleted_at=timezone.now())],
+        update_conflicts=True,
+        unique_fields=["label"],
+        update_fields=["deleted_at"],
+    )
+
+
+@contextmanager
+def stamped_once() -> Iterator[None]:
+    """Within the block, this thread's deletions stamp each model once, when the block ends,
+    rather than once per row deleted: for a batch deleting many rows in one transaction."""
+    if getattr(_batch, "labels", None) is not None:
+        yield
+        return
+    _batch.labels = set()
+    try:
+        yield
+        labels = _batch.labels
+    finally:
+        _batch.labels = None
+    for label, using in sorted(labels, key=str):
+        record_deletion(label, using=using)
 
 
 def deleted_since(label: str, since: datetime) -> bool:
@@ -40,7 +65,11 @@ def deleted_since(label: str, since: datetime) -> bool:
 
 def _receiver(label: str):
     def receiver(sender, using: str | None = None, **kwargs) -> None:
-        record_deletion(label, using=using)
+        labels = getattr(_batch, "labels", None)
+        if labels is not None:
+            labels.add((label, using))
+        else:
+            record_deletion(label, using=using)
 
     return receiver
 
