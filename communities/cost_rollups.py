@@ -26,24 +26,29 @@ Costs dated outside the plausible range (``opsite.core.dates``) are left out and
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
+from functools import reduce
 from typing import Any
 
 from django.db.models import F, Q, Sum
 from django.db.models.functions import TruncMonth
 
 from opsite.core.dates import plausible_range
+from opsite.core.deletions import deleted_since
 from opsite.core.money import CENT, ZERO, quantize
-from opsite.core.periods import month_end
+from opsite.core.periods import MONTH, month_end, periods_between
 
 from . import rollups as usage_rollups
 from .choices import CostComponent
 from .models import CloudCost, Community, Hub
 
+# The label the deletions of costs are stamped under (``opsite.core.deletions``).
+COST_LABEL = "communities.CloudCost"
 # (amount, currency, date) -> the amount in the reporting currency on that date.
 Convert = Callable[[Decimal, str, date], Decimal]
 
@@ -85,14 +90,21 @@ def implausible_rows() -> dict[str, int]:
     return {"communities.CloudCost": left_out}
 
 
-def monthly_cost_sums(*, end: date) -> list[CostSum]:
+def monthly_cost_sums(*, end: date, months: Iterable[date] | None = None) -> list[CostSum]:
     """Every cost dated up to ``end``, summed by month, cluster, hub, component and currency: one
-    query, one pass over the costs, whatever the number of hubs or days.
+    query, one pass over the costs, whatever the number of hubs or days. With ``months`` (first
+    days), only the costs of those months: ranges of the (date, ...) unique index.
 
     SQLite sums decimal columns as floats; Django rounds each sum back to the cent, which is exact
     for sums of cents far beyond any cloud bill (a double holds 15 significant digits).
     """
     first, last = plausible_range()
+    costs = CloudCost.objects.filter(date__range=(first, min(end, last)))
+    if months is not None:
+        ranges = _month_ranges(months)
+        if not ranges:
+            return []
+        costs = costs.filter(reduce(operator.or_, (Q(date__range=span) for span in ranges)))
     # Every key an expression, so that the GROUP BY lists them in this order, the month first:
     # SQLite's sorter then compares fewer columns (a tenth of the query's time on a million costs).
     keys = {
@@ -102,17 +114,104 @@ def monthly_cost_sums(*, end: date) -> list[CostSum]:
         "of_component": F("component"),
         "in_currency": F("currency"),
     }
-    rows = (
-        CloudCost.objects.filter(date__range=(first, min(end, last)))
-        .order_by()
-        .values(**keys)
-        .annotate(amount=Sum("amount"))
-        .values_list(*keys, "amount")
-    )
+    rows = costs.order_by().values(**keys).annotate(amount=Sum("amount")).values_list(*keys, "amount")
     sums = [CostSum(*row[:5], quantize(row[5])) for row in rows]
-    return sorted(
-        sums, key=lambda row: (row.month, row.cluster, row.hub_id or 0, row.component, row.currency)
+    return sorted(sums, key=_sort_key)
+
+
+def _month_ranges(months: Iterable[date]) -> list[tuple[date, date]]:
+    """Consecutive months (first days) merged into (first day, last day) ranges, in order."""
+    ranges: list[tuple[date, date]] = []
+    for month in sorted(set(months)):
+        if ranges and ranges[-1][1] + timedelta(days=1) == month:
+            ranges[-1] = (ranges[-1][0], month_end(month))
+        else:
+            ranges.append((month, month_end(month)))
+    return ranges
+
+
+@dataclass(frozen=True)
+class CostSumsRun:
+    """The monthly sums up to an end day, the state to continue from, and how many months were
+    summed again."""
+
+    sums: list[CostSum]
+    state: dict[str, Any]
+    months_read: int
+
+
+def _sort_key(row: CostSum) -> tuple:
+    return (row.month, row.cluster, row.hub_id or 0, row.component, row.currency)
+
+
+def _continued(
+    state: dict[str, Any] | None, *, end: date
+) -> tuple[dict[date, list[CostSum]], set[date]] | None:
+    """What of ``state`` still holds: its months still true, and the months to sum again; None to
+    start over (no state, another plausible range, or a cost deleted since its watermark).
+
+    A month is kept while it was complete by the previous end day and by ``end``, and no cost in
+    it was written at or after the watermark (an indexed range on ``updated_at``). Summed again:
+    the months such a cost was written in, and every month not complete by both end days.
+    """
+    span = [day.isoformat() for day in plausible_range()]
+    if not state or "months" not in state or state.get("range") != span:
+        return None
+    watermark = datetime.fromisoformat(state["watermark"])
+    if deleted_since(COST_LABEL, watermark):
+        # Where the deleted costs were is unknown: every month is summed again.
+        return None
+    changed = set(
+        CloudCost.objects.filter(updated_at__gte=watermark)
+        .order_by()
+        .values_list(MonthStart("date"), flat=True)
+        .distinct()
     )
+    complete_by = min(date.fromisoformat(state["end"]), end)
+    kept = {}
+    for iso, rows in state["months"].items():
+        month = date.fromisoformat(iso)
+        if month not in changed and month_end(month) <= complete_by:
+            kept[month] = [CostSum(month, *row[:4], Decimal(row[4])) for row in rows]
+    # The first month not complete by both end days, then every one up to ``end``'s.
+    open_from = (complete_by + timedelta(days=1)).replace(day=1)
+    still_open = (
+        {period.start for period in periods_between(open_from, end, MONTH)} if open_from <= end else set()
+    )
+    return kept, (changed | still_open) - kept.keys()
+
+
+def cost_sums_incremental(*, end: date, state: dict[str, Any] | None, watermark: datetime) -> CostSumsRun:
+    """:func:`monthly_cost_sums` up to ``end``, continuing from ``state`` (what a previous run
+    returned, or None): only the months a cost written since may change, and those not complete
+    then, are summed again (:func:`_continued`); every month when a cost was deleted since
+    (``opsite.core.deletions``). ``watermark`` is recorded for the next run: a moment safely
+    before this one started reading.
+
+    Two queries when nothing changed (whether a cost was deleted, which months were written in),
+    one more to sum the months read again: never a pass over every cost once the state holds.
+    """
+    continued = _continued(state, end=end)
+    if continued is None:
+        sums = monthly_cost_sums(end=end)
+        read = len({row.month for row in sums})
+    else:
+        kept, todo = continued
+        fresh = monthly_cost_sums(end=end, months=todo) if todo else []
+        sums = sorted([*(row for rows in kept.values() for row in rows), *fresh], key=_sort_key)
+        read = len(todo)
+    months: dict[str, list[list[Any]]] = {}
+    for row in sums:
+        months.setdefault(row.month.isoformat(), []).append(
+            [row.cluster, row.hub_id, row.component, row.currency, str(row.amount)]
+        )
+    new_state = {
+        "watermark": watermark.isoformat(),
+        "end": end.isoformat(),
+        "range": [day.isoformat() for day in plausible_range()],
+        "months": months,
+    }
+    return CostSumsRun(sums=sums, state=new_state, months_read=read)
 
 
 # --- the shares, in one pass (pure) -----------------------------------------------------------

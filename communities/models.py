@@ -351,7 +351,11 @@ class CloudCost(TimeStampedModel):
             ),
             models.CheckConstraint(condition=Q(amount__gte=0), name="communities_cloudcost_amount_gte_0"),
         ]
-        indexes = [models.Index(fields=["cluster", "date"], name="communities_cloudcost_cl_date")]
+        indexes = [
+            models.Index(fields=["cluster", "date"], name="communities_cloudcost_cl_date"),
+            # The cost rollups' watermark: which months a cost was written in since the last run.
+            models.Index(fields=["updated_at"], name="communities_cloudcost_updated"),
+        ]
 
     def __str__(self) -> str:
         owner = self.hub.slug if self.hub_id else "no hub"

@@ -302,3 +302,66 @@ def test_the_users_take_the_same_queries_for_2_or_10_hubs():
     assert len(few) == len(many) == 2
     # The first hub of each batch has 0 users: left out.
     assert len(run.users[MONTH_ENDS[0]]) == 8
+
+
+# --- the monthly sums, incrementally --------------------------------------------------------------
+
+
+def sums_run(end, state, clock):
+    """One run as the recompute makes it: the watermark a moment before it starts reading."""
+    clock.shift(timedelta(hours=2))
+    return cost_rollups.cost_sums_incremental(
+        end=end, state=state, watermark=datetime.now(tz=UTC) - timedelta(minutes=30)
+    )
+
+
+@pytest.mark.django_db
+def test_the_sums_continue_from_the_state_summing_again_only_the_months_written_in_or_open():
+    """After each change, the sums equal a sum from scratch, and only the months a written cost
+    reaches or not complete by both end days are summed again."""
+    with time_machine.travel(datetime(2024, 4, 2, 10, tzinfo=UTC), tick=False) as clock:
+        hub = HubFactory(cluster="a")
+        for month in (JAN, FEB, date(2024, 3, 1)):
+            CloudCostFactory(hub=hub, date=month, amount=D("1.00"))
+        CloudCostFactory(hub=hub, date=date(2024, 4, 1), amount=D("1.00"))
+        first = sums_run(date(2024, 4, 1), None, clock)
+        assert first.months_read == 4
+        assert first.sums == cost_rollups.monthly_cost_sums(end=date(2024, 4, 1))
+
+        with CaptureQueriesContext(connection) as queries:
+            again = sums_run(date(2024, 4, 1), first.state, clock)
+        # The deletion stamp, the months written in, and April, still open.
+        assert (len(queries), again.months_read, again.sums) == (3, 1, first.sums)
+
+        # One more day of costs, and a correction of January.
+        CloudCostFactory(hub=hub, date=date(2024, 4, 2), amount=D("2.00"))
+        january = hub.cloud_costs.get(date=JAN)
+        january.amount = D("5.00")
+        january.save()
+        later = sums_run(date(2024, 4, 2), again.state, clock)
+        assert later.months_read == 2  # January and April
+        assert later.sums == cost_rollups.monthly_cost_sums(end=date(2024, 4, 2))
+        assert [row.amount for row in later.sums] == [D("5.00"), D("1.00"), D("1.00"), D("3.00")]
+
+        # An end day earlier than the state's: the months not complete by it are summed again.
+        earlier = sums_run(date(2024, 2, 15), later.state, clock)
+        assert earlier.sums == cost_rollups.monthly_cost_sums(end=date(2024, 2, 15))
+        assert earlier.months_read == 1  # February; March and April lie after the end day
+
+
+@pytest.mark.django_db
+def test_a_deleted_cost_or_another_plausible_range_sums_every_month_again(settings):
+    with time_machine.travel(datetime(2024, 4, 2, 10, tzinfo=UTC), tick=False) as clock:
+        hub = HubFactory(cluster="a")
+        for month in (JAN, FEB, date(2024, 3, 1)):
+            CloudCostFactory(hub=hub, date=month, amount=D("1.00"))
+        first = sums_run(date(2024, 3, 31), None, clock)
+
+        hub.cloud_costs.filter(date=FEB).delete()
+        deleted = sums_run(date(2024, 3, 31), first.state, clock)
+        assert deleted.months_read == 2
+        assert deleted.sums == cost_rollups.monthly_cost_sums(end=date(2024, 3, 31))
+
+        settings.OPSITE_PLAUSIBLE_DATES = ("2024-02-01", "2100-12-31")
+        narrower = sums_run(date(2024, 3, 31), deleted.state, clock)
+        assert [row.month for row in narrower.sums] == [date(2024, 3, 1)]

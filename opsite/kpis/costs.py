@@ -80,17 +80,19 @@ def cost_values(as_of: date, rates: RateTable) -> dict[str, Any]:
     """The cost rollups as of ``as_of`` and the state to continue from, by key, ready to store.
 
     A fixed number of queries whatever the number of hubs, days or contracts: the state, the
-    monthly sums, the hubs, the communities, the contracts, a few to tell which usage samples
+    monthly sums (every month the first time, then only the months a cost was written in since, and
+    the months still open: ``communities.cost_rollups.cost_sums_incremental``), the hubs, the communities, the contracts, a few to tell which usage samples
     changed, and one per two month-ends whose 30d active users are read again (every month with a
     cost on the first run, then only those a changed sample reaches). Raises ``MissingExchangeRate``
     when a cost or contract currency has no rate in effect.
     """
     watermark = timezone.now() - WATERMARK_MARGIN
-    state = Rollup.objects.filter(key=STATE_COSTS).values_list("value", flat=True).first()
-    costs = hub_costs.monthly_costs(hub_costs.monthly_cost_sums(end=as_of), convert=rates.convert)
+    state = Rollup.objects.filter(key=STATE_COSTS).values_list("value", flat=True).first() or {}
+    sums = hub_costs.cost_sums_incremental(end=as_of, state=state.get("sums"), watermark=watermark)
+    costs = hub_costs.monthly_costs(sums.sums, convert=rates.convert)
     months = periods_between(costs.months[0], as_of, MONTH) if costs.months else []
     users = hub_costs.hub_users_incremental(
-        {month.reading_day(as_of) for month in months}, state, watermark=watermark
+        {month.reading_day(as_of) for month in months}, state.get("users"), watermark=watermark
     )
     hubs = hub_costs.hub_labels() if months else {}
     communities = hub_costs.community_labels() if months else {}
@@ -110,7 +112,8 @@ def cost_values(as_of: date, rates: RateTable) -> dict[str, Any]:
             "currency": reporting_currency(),
             "points": [_community_point(month, as_of, costs, revenue, hubs, communities) for month in months],
         },
-        STATE_COSTS: users.state,
+        # Nothing to continue from without a cost: the state stays empty.
+        STATE_COSTS: {"sums": sums.state, "users": users.state} if sums.sums else {},
     }
 
 
