@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -417,11 +417,14 @@ USAGE_FIELDS = (
 
 @dataclass(frozen=True)
 class UsageRun:
-    """Usage figures by day, the state to continue from next time, and how many days were read."""
+    """Usage figures by day, the state to continue from next time, and how many days were read;
+    the hubs and, for the days read, each hub's active users (others may summarize them too)."""
 
     figures: dict[date, Usage]
     state: dict[str, Any]
     days_read: int
+    hubs: list[HubFacts] = field(default_factory=list)
+    read: dict[date, dict[int, HubActiveUsers]] = field(default_factory=dict)
 
 
 def _still_valid(state: dict[str, Any] | None, facts: str, days: set[date]) -> dict[date, Usage]:
@@ -454,7 +457,8 @@ def usage_incremental(days: set[date], state: dict[str, Any] | None, *, watermar
     facts = facts_signature(hubs)
     figures = _still_valid(state, facts, days)
     todo = days - figures.keys()
-    for day, counts in hub_active_users(todo, live=True).items():
+    read = hub_active_users(todo, live=True)
+    for day, counts in read.items():
         figures[day] = summarize(day, hubs, counts)
     new_state = {
         "facts": facts,
@@ -463,4 +467,4 @@ def usage_incremental(days: set[date], state: dict[str, Any] | None, *, watermar
             day.isoformat(): [getattr(figures[day], name) for name in USAGE_FIELDS] for day in sorted(figures)
         },
     }
-    return UsageRun(figures=figures, state=new_state, days_read=len(todo))
+    return UsageRun(figures=figures, state=new_state, days_read=len(todo), hubs=hubs, read=read)

@@ -8,7 +8,7 @@ the hubs with at least its lower bound and fewer than its upper bound; the last,
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -38,10 +38,16 @@ def histogram(users: Iterable[int]) -> list[dict[str, Any]]:
     ]
 
 
-def hubs_by_users(as_of: date) -> dict[str, Any]:
-    """The histogram on ``as_of``: two queries, whatever the number of hubs."""
-    hubs = usage_rollups.hub_facts()
-    users = usage_rollups.hub_active_users([as_of])[as_of]
+def hubs_by_users(
+    as_of: date,
+    *,
+    hubs: Sequence[usage_rollups.HubFacts] | None = None,
+    users: Mapping[int, usage_rollups.HubActiveUsers] | None = None,
+) -> dict[str, Any]:
+    """The histogram on ``as_of``: two queries, whatever the number of hubs, or none when the
+    hubs and their active users that day are given (already read by the usage rollups)."""
+    hubs = usage_rollups.hub_facts() if hubs is None else hubs
+    users = usage_rollups.hub_active_users([as_of])[as_of] if users is None else users
     monthly = [
         users[hub.id].monthly
         for hub in hubs

@@ -325,8 +325,20 @@ def _contract_series(as_of: date, rates: RateTable) -> dict[str, dict[str, Any]]
 
 
 def _load_states() -> dict[str, Any]:
-    keys = [STATE_USAGE, STATE_CONTRIBUTIONS, STATE_STAFF, STATE_MONTH_ENDS]
+    keys = [STATE_USAGE, STATE_CONTRIBUTIONS, STATE_STAFF, STATE_MONTH_ENDS, HUBS_BY_USERS]
     return dict(Rollup.objects.filter(key__in=keys).values_list("key", "value"))
+
+
+def _hubs_by_users(
+    as_of: date, usage: usage_rollups.UsageRun, stored: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The histogram on ``as_of``, from the hubs' users the usage rollups read that day; kept as
+    stored when they did not need to read it again (no hub and no sample of it changed)."""
+    if as_of in usage.read:
+        return hubs_by_users(as_of, hubs=usage.hubs, users=usage.read[as_of])
+    if stored is not None and stored.get("as_of") == as_of.isoformat():
+        return stored
+    return hubs_by_users(as_of)
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -416,7 +428,7 @@ def recompute_rollups(*, as_of: date | None = None) -> dict[str, Any]:
     values.update(_usage_series(usage_first, as_of, usage.figures))
     values.update(_contribution_series(contributions.series))
     values.update(_staff_series(staff_first, as_of, staffing.figures))
-    values[HUBS_BY_USERS] = hubs_by_users(as_of)
+    values[HUBS_BY_USERS] = _hubs_by_users(as_of, usage, states.get(HUBS_BY_USERS))
     rates = RateTable.load()
     for compute in (_funding_series, _contract_series, cost_values):
         try:

@@ -19,6 +19,7 @@ from contributions.tests.factories import PullRequestFactory, RepositoryFactory,
 from funding.currency import MissingExchangeRate
 from funding.tests.factories import GrantFactory, SubawardFactory
 from opsite.core.periods import INTERVALS
+from opsite.kpis.histogram import HUBS_BY_USERS
 from opsite.kpis.models import Rollup
 from opsite.kpis.rollups import (
     KPIS_LATEST,
@@ -449,6 +450,31 @@ def test_a_full_recompute_reads_the_counted_contributions_once():
 
     assert len(reads) == 1, reads
     assert values() == recomputed_from_scratch(AS_OF)
+
+
+def test_the_histogram_takes_the_usage_rollups_read_and_a_recompute_with_nothing_new_reads_no_sample(
+    frozen_clock,
+):
+    build_organization()
+    # Samples written within the margin before a recompute are read again by the next one.
+    frozen_clock.shift(timedelta(hours=2))
+
+    def seeks() -> tuple[int, int, object]:
+        with CaptureQueriesContext(connection) as queries:
+            summary = recompute_rollups(as_of=AS_OF)
+        latest = [query for query in queries.captured_queries if "LIMIT 1)" in query["sql"]]
+        return len(latest), summary["usage_days_read"], get_rollup(HUBS_BY_USERS).value
+
+    first, days_read, histogram = seeks()
+    frozen_clock.shift(timedelta(hours=3))
+    again, _, kept = seeks()
+
+    # One query per two reading days, none for the histogram alone; then none at all.
+    assert (first, again, kept) == ((days_read + 1) // 2, 0, histogram)
+    assert days_read > 2
+    recomputed_from_scratch(AS_OF)
+    assert get_rollup(HUBS_BY_USERS).value == histogram
+    assert sum(row["hubs"] for row in histogram["bins"]) >= 1
 
 
 # --- failures -------------------------------------------------------------------------------------
