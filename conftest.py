@@ -62,6 +62,15 @@ def _restore_migration_data() -> None:
         assert not connection.run_on_commit, "restoring the migration data scheduled work on commit"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_throttle_reservations():
+    """Each test starts with no public requests counted ahead by this process's throttle: the
+    counters they stand for live in a cache the test may have emptied."""
+    from opsite.core.api.throttling import forget_reservations
+
+    forget_reservations()
+
+
 # Set on a test that ran on a committed (transactional) test database: its teardown empties it.
 _EMPTIES_THE_DATABASE = pytest.StashKey[bool]()
 

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test import Client, RequestFactory, override_settings
 
-from opsite.core.api.throttling import PublicRateThrottle
+from opsite.core.api.throttling import PublicRateThrottle, forget_reservations
 from opsite.tests.processes import free_port, running_redis, wait_for
 
 # 12:00:10 UTC: the minute's window has 50 seconds left.
@@ -112,7 +112,8 @@ def frozen():
 
 @pytest.mark.redis
 def test_a_counted_request_costs_one_round_trip_and_no_exists(server, frozen, monkeypatch):
-    with override_settings(REST_FRAMEWORK=with_rates(public="100/min")):
+    # Under 100 a minute, a worker counts one request at a time.
+    with override_settings(REST_FRAMEWORK=with_rates(public="99/min")):
         assert throttled()  # opens the connection (its handshake is not the throttle's cost)
         before = command_calls(server)
         round_trips = RoundTrips(monkeypatch)
@@ -122,21 +123,25 @@ def test_a_counted_request_costs_one_round_trip_and_no_exists(server, frozen, mo
         sent = round_trips.count
         after = command_calls(server)
     assert sent == 5
-    # Per request: MULTI, SET NX EX, INCRBY (redis-py's INCR), EXEC; never Django's EXISTS.
-    commands = ("exists", "incr", "incrby", "set", "multi", "exec")
+    # Per request: one EVALSHA of the counting script, whose INCRBY the server counts too (the key
+    # exists: no EXPIRE); never Django's EXISTS, nor a pipeline.
+    commands = ("exists", "incr", "incrby", "set", "multi", "exec", "evalsha", "eval", "expire")
     assert {name: after.get(name, 0) - before.get(name, 0) for name in commands} == {
         "exists": 0,
         "incr": 0,
+        "expire": 0,
         "incrby": 5,
-        "set": 5,
-        "multi": 5,
-        "exec": 5,
+        "set": 0,
+        "multi": 0,
+        "exec": 0,
+        "evalsha": 5,
+        "eval": 0,
     }
 
 
 @pytest.mark.redis
 def test_the_count_is_kept_under_the_cache_api_key_with_the_windows_time_to_live(server, frozen):
-    with override_settings(REST_FRAMEWORK=with_rates(public="100/min")):
+    with override_settings(REST_FRAMEWORK=with_rates(public="99/min")):
         for _ in range(3):
             throttled()
 
@@ -179,7 +184,7 @@ def test_past_the_rate_the_public_api_answers_429_with_retry_after(server, froze
 
 @pytest.mark.redis
 def test_threads_counting_at_once_lose_no_count(server, frozen):
-    threads, each, rate = 8, 25, 120
+    threads, each, rate = 8, 25, 99
     allowed: list[bool] = []
     lock = threading.Lock()
     start = threading.Barrier(threads)
@@ -202,6 +207,49 @@ def test_threads_counting_at_once_lose_no_count(server, frozen):
     assert len(allowed) == threads * each
     assert sum(allowed) == rate  # exactly the rate let in: every increment was seen once
     assert server.get(key) == str(threads * each).encode()
+
+
+@pytest.mark.redis
+def test_a_worker_counts_a_fiftieth_of_the_rate_at_once_and_serves_exactly_the_rate(
+    server, frozen, monkeypatch
+):
+    with override_settings(REST_FRAMEWORK=with_rates(public="500/min")):
+        assert PublicRateThrottle().reservation() == 10
+        assert throttled()  # opens the connection (its handshake is not the throttle's cost)
+        forget_reservations()
+        server.flushdb()
+        round_trips = RoundTrips(monkeypatch)
+        allowed = [throttled() for _ in range(600)]
+        key = cache.make_and_validate_key(window_key("public"))
+
+    assert allowed == [True] * 500 + [False] * 100
+    # 50 round trips of 10 for the 500 served, then one per refused request.
+    assert round_trips.count == 150
+    assert server.get(key) == str(150 * 10).encode()
+
+
+@pytest.mark.redis
+def test_threads_sharing_a_worker_s_reservations_serve_exactly_the_rate(server, frozen):
+    threads, each, rate = 8, 25, 120
+    allowed: list[bool] = []
+    lock = threading.Lock()
+    start = threading.Barrier(threads)
+
+    def count() -> None:
+        start.wait(timeout=10)
+        results = [throttled() for _ in range(each)]
+        with lock:
+            allowed.extend(results)
+
+    with override_settings(REST_FRAMEWORK=with_rates(public=f"{rate}/min")):
+        assert PublicRateThrottle().reservation() == 2
+        workers = [threading.Thread(target=count) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=30)
+
+    assert (len(allowed), sum(allowed)) == (threads * each, rate)
 
 
 @pytest.mark.redis

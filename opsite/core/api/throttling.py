@@ -12,9 +12,11 @@ count instead: one integer per client and window, atomic and constant in cost. A
 a client send up to twice the rate across a window boundary; for a cached, read-only API and for
 failed tokens that is an acceptable price for one cheap atomic step.
 
-On Django's ``RedisCache`` (production) the step is one round trip to Redis: ``SET key 0 EX ttl
-NX`` and ``INCR key`` sent together in a ``MULTI``/``EXEC`` block. Django's own ``incr`` would take
-two (``EXISTS``, then ``INCR``) on every public request. Any other cache (the embedded default's and
+On Django's ``RedisCache`` (production) the step is one round trip to Redis: a script run by
+``EVALSHA`` increments the key and gives a new one its time to live. Django's own ``incr`` would
+take two (``EXISTS``, then ``INCR``) on every public request. And a worker counts a client's
+public requests a few at a time (a fiftieth of the rate, at most 32): the next ones are let in
+without a round trip while they last (:meth:`PublicRateThrottle.allow_request`). Any other cache (the embedded default's and
 the tests' local memory) counts with the cache API's ``incr``, and ``add`` to open a window.
 """
 
@@ -23,12 +25,15 @@ from __future__ import annotations
 import ipaddress
 import logging
 import math
+import threading
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache as default_cache
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
@@ -99,45 +104,74 @@ class PublicRateThrottle(AnonRateThrottle):
     def get_cache_key(self, request: HttpRequest | Request, view: APIView) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
+    def reservation(self) -> int:
+        """How many requests a worker counts at once: 1/:data:`RESERVE_SHARE` of the rate, at
+        least 1 (an exact count), at most :data:`MAX_RESERVED`."""
+        return max(1, min(MAX_RESERVED, self.num_requests // RESERVE_SHARE))
+
     def allow_request(self, request: HttpRequest | Request, view: APIView) -> bool:
+        """Whether the client may have one more request this window; counted in the cache.
+
+        A worker counts a few requests at once (:meth:`reservation`) and lets the client's next
+        ones in without asking the cache again, while they last and the window holds. The cache's
+        count is then ahead of what was served, never behind; each worker serves at most its
+        reservation less one beyond the rate, and only while what it reserved lasts.
+        """
         if self.rate is None:
             return True
         self.now = self.timer()
         window = int(self.now // self.duration)
         self.window_ends_at = (window + 1) * self.duration
         key = f"{self.get_cache_key(request, view)}:{window}"
+        with _reserved_lock:
+            left = _reserved.pop(key, 0)
+            if left > 0:
+                if left > 1:
+                    _reserved[key] = left - 1
+                return True
+        size = self.reservation()
         try:
-            count = self._count(key)
+            count = self._count(key, by=size)
         except Exception:
             # The cache is down (Redis unreachable): serve rather than fail a public, cacheable,
             # read-only request. The cache client's timeouts bound how long this took.
             logger.warning("public API throttle: cache unavailable, request allowed", exc_info=True)
             return True
-        return count <= self.num_requests
+        # What the client had used before this reservation, and what is left of the rate.
+        granted = min(size, self.num_requests - (count - size))
+        if granted <= 0:
+            return False
+        if granted > 1:
+            with _reserved_lock:
+                if len(_reserved) >= MAX_RESERVATIONS:
+                    _forget_reservations(window=window)
+                # Another thread of this worker may have reserved meanwhile: add to what it left.
+                _reserved[key] = _reserved.get(key, 0) + granted - 1
+        return True
 
-    def _count(self, key: str) -> int:
-        """Add this request to the window's counter; the count so far, this one included.
+    def _count(self, key: str, *, by: int = 1) -> int:
+        """Add ``by`` requests to the window's counter; the count so far, those included.
 
         The key outlives the window by a second, so a clock a little behind the cache server's
         never counts into a key that already expired.
         """
         redis = _redis_cache(self.cache)
         if redis is not None:
-            return _count_in_redis(redis, key, timeout=self.duration + 1)
-        return self._count_in_cache(key)
+            return _count_in_redis(redis, key, timeout=self.duration + 1, by=by)
+        return self._count_in_cache(key, by=by)
 
-    def _count_in_cache(self, key: str) -> int:
+    def _count_in_cache(self, key: str, *, by: int = 1) -> int:
         """:meth:`_count` through the cache API, for a cache other than Redis."""
         try:
             # The common case: the window's counter exists.
-            return self.cache.incr(key)
+            return self.cache.incr(key, by)
         except ValueError:
             pass
         # The window's first request.
-        if self.cache.add(key, 1, timeout=self.duration + 1):
-            return 1
+        if self.cache.add(key, by, timeout=self.duration + 1):
+            return by
         # Another worker opened the window in between.
-        return self.cache.incr(key)
+        return self.cache.incr(key, by)
 
     def wait(self) -> float:
         """Seconds until the window closes; ``Retry-After`` is this, rounded up."""
@@ -154,22 +188,64 @@ def _redis_cache(cache: Any) -> RedisCache | None:
     return backend if isinstance(backend, RedisCache) else None
 
 
-def _count_in_redis(cache: RedisCache, key: str, *, timeout: int) -> int:
-    """Bump the counter ``key`` of ``cache``, creating it with ``timeout`` seconds to live: the count.
+# A worker counts a client's requests in the cache this many at a time, as a share of the rate
+# (1/50: 2 at the default 120 a minute), and never more than MAX_RESERVED: the round trip to the
+# cache is most of what a cached public answer costs, and the rate is a guard, not an invoice.
+RESERVE_SHARE = 50
+MAX_RESERVED = 32
+# Requests counted and not served yet, by window key, in this worker; bounded.
+MAX_RESERVATIONS = 4096
+_reserved: dict[str, int] = {}
+_reserved_lock = threading.Lock()
 
-    One round trip: ``SET key 0 EX timeout NX`` then ``INCR key``, in one ``MULTI``/``EXEC``
-    block, so no other client's command runs in between (the key cannot expire between the two and
-    be made again without a timeout). The key is the one the cache API would use
-    (``make_and_validate_key``: prefix and version), and the counter an integer, which Django's
-    Redis serializer stores as such: ``cache.get(key)`` reads it back.
+
+def _forget_reservations(*, window: int) -> None:
+    """Drop the reservations of windows before ``window`` (all of them if none is older)."""
+    stale = [key for key in _reserved if int(key.rsplit(":", 1)[1]) < window]
+    for key in stale or list(_reserved):
+        del _reserved[key]
+
+
+@receiver(setting_changed)
+def forget_reservations(**kwargs: Any) -> None:
+    """Drop every reservation of this worker (a changed rate; a test's fresh cache)."""
+    with _reserved_lock:
+        _reserved.clear()
+
+
+# Run by Redis itself, atomically: no other client's command runs in between, so the key cannot
+# expire between the two steps and be made again without a time to live.
+_COUNT_SCRIPT = """
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
+if count == tonumber(ARGV[2]) then
+    redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+return count
+"""
+# One counting script per connection pool, bound to a client of its own (see _count_in_redis).
+_scripts: dict[int, Any] = {}
+
+
+def _count_in_redis(cache: RedisCache, key: str, *, timeout: int, by: int = 1) -> int:
+    """Add ``by`` to the counter ``key`` of ``cache``, creating it with ``timeout`` seconds to live:
+    the count.
+
+    One round trip: ``EVALSHA`` of a script that increments the key and, when it was just made,
+    sets its time to live (redis-py loads the script once per server, on its first ``NOSCRIPT``).
+    The key is the one the cache API would use (``make_and_validate_key``:
+    prefix and version), and the counter an integer, which Django's Redis serializer stores as
+    such: ``cache.get(key)`` reads it back.
     """
     full_key = cache.make_and_validate_key(key)
-    client = cache._cache.get_client(full_key, write=True)
-    pipeline = client.pipeline(transaction=True)
-    pipeline.set(full_key, 0, ex=timeout, nx=True)
-    pipeline.incr(full_key)
-    _, count = pipeline.execute()
-    return int(count)
+    # Django's ``get_client`` builds a new ``redis.Redis`` around the pool on every call, copying
+    # its table of response callbacks: more CPU than the rest of a cached public answer. The
+    # client is thread-safe; one is kept per pool, with the script registered on it.
+    backend = cache._cache
+    pool = backend._get_connection_pool(write=True)
+    script = _scripts.get(id(pool))
+    if script is None or script.registered_client.connection_pool is not pool:
+        script = _scripts[id(pool)] = backend._client(connection_pool=pool).register_script(_COUNT_SCRIPT)
+    return int(script(keys=[full_key], args=[timeout, by]))
 
 
 class FailedTokenThrottle(PublicRateThrottle):
