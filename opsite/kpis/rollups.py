@@ -544,6 +544,12 @@ def kpis(as_of: date | None = None) -> StoredRollup:
     return StoredRollup(kpis_key(as_of), block, version_of(block), timezone.now())
 
 
+def kpis_sources(as_of: date) -> tuple[str, ...]:
+    """The keys of the stored blocks :func:`kpis` may answer ``as_of`` with, or decide from: that
+    day's own, its month-end's, the latest as-of day's, and the month-ends' state."""
+    return (kpis_key(as_of), kpis_key(last_month_end(as_of)), KPIS_LATEST, STATE_MONTH_ENDS)
+
+
 def _kpis_on_or_before(as_of: date) -> StoredRollup | None:
     """The stored block of the latest day on or before ``as_of`` among that day's own, its
     month-end's and the latest as-of day's: one query by key."""

@@ -355,6 +355,38 @@ def test_the_etag_changes_once_a_data_change_is_recomputed_and_not_before(client
     assert client.get(series_url("headcount"))["ETag"] == headcount_before
 
 
+def test_a_slice_and_another_day_s_kpis_are_kept_while_their_rollups_hold(
+    client, organization, django_assert_num_queries, worker_clock
+):
+    """Derived per request, yet read and rendered once: kept while the versions of the rollups
+    they come from hold, rendered again once a recompute changed one of them."""
+    pulls = series_url("merged-pull-requests", interval="month", start="2024-03-01")
+    day = kpis_url(as_of="2024-03-15")
+    first = {url: client.get(url) for url in (pulls, day)}
+    worker_clock.pass_version_ttl()
+
+    # The versions they came from, one read by key each (the kept answers are reused).
+    with django_assert_num_queries(1 + 4):
+        kept = {url: client.get(url) for url in (pulls, day)}
+    assert {url: answer["ETag"] for url, answer in kept.items()} == {
+        url: answer["ETag"] for url, answer in first.items()
+    }
+
+    PullRequestFactory(
+        repository=organization["repository"],
+        author_login=organization["person"].github,
+        created_at=datetime(2024, 3, 1, tzinfo=UTC),
+        merged_at=datetime(2024, 3, 2, tzinfo=UTC),
+    )
+    rollups.recompute_rollups(as_of=AS_OF)
+    worker_clock.pass_version_ttl()
+
+    again = {url: client.get(url) for url in (pulls, day)}
+    assert again[pulls].json()["points"][0]["value"] == first[pulls].json()["points"][0]["value"] + 1
+    assert again[day].json() == rollups.kpis(date(2024, 3, 15)).value
+    assert again[pulls]["ETag"] != first[pulls]["ETag"]
+
+
 # --- CORS ---------------------------------------------------------------------------------------
 
 

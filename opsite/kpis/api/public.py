@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -159,6 +160,8 @@ def _etag(version: str) -> str:
 class _Body:
     version: str
     content: bytes
+    # The versions of the stored rollups it was rendered from, for an answer derived from them.
+    sources: tuple[str | None, ...] = ()
 
 
 # The rendered answers of the published rollups (the latest KPI block, each whole series, each
@@ -166,6 +169,11 @@ class _Body:
 # reuses the bytes while it holds: the same answer, without reading, decoding, reordering and
 # encoding the JSON again. A few dozen entries at most, replaced when their rollup changes.
 _BODIES: dict[str, _Body] = {}
+# The answers derived from stored rollups per request (a series' slice, another day's KPIs), by
+# what was asked: reused while the rollups they came from keep their versions. As many as
+# visitors ask for, so the least recently used go past MAX_DERIVED.
+_DERIVED: OrderedDict[str, _Body] = OrderedDict()
+MAX_DERIVED = 256
 _RENDERER = JSONRenderer()
 
 
@@ -173,6 +181,7 @@ _RENDERER = JSONRenderer()
 def _forget_bodies(**kwargs: Any) -> None:
     # An answer may depend on a setting (the currency a badge names): a test changing one sees it.
     _BODIES.clear()
+    _DERIVED.clear()
     _VERSIONS.clear()
 
 
@@ -325,16 +334,21 @@ class PublicView(APIView):
         read: Callable[[], rollups.StoredRollup],
         render: Callable[[Any], Any],
         cache_as: str | None = None,
+        sources: tuple[str, ...] = (),
     ) -> HttpResponse:
         """The answer rendered from rollup ``key``: 304 when the client holds its version, else 200.
 
         A published rollup (``key``) is checked by its version alone; its rendered answer, kept
-        as ``cache_as``, is reused while the version holds. Otherwise (no such row yet, or an
-        answer computed per request: a slice of a series, another day's KPIs) ``read()`` gives it.
+        as ``cache_as``, is reused while the version holds. An answer derived per request (a
+        slice of a series, another day's KPIs: no ``key``) is kept as ``cache_as`` too, while the
+        rollups it is read from (``sources``) keep their versions. Otherwise (no such row yet)
+        ``read()`` gives it.
         """
         version = current_version(key) if key else None
         if version is not None and _not_modified(request, _etag(version)):
             return self._cacheable(HttpResponseNotModified(), version)
+        if sources:
+            return self._derived(request, sources=sources, read=read, render=render, cache_as=cache_as)
         body = _BODIES.get(cache_as) if cache_as else None
         if body is None or version is None or body.version != version:
             stored = (rollups.get_rollup(key) if version is not None else None) or read()
@@ -345,6 +359,29 @@ class PublicView(APIView):
             body = _Body(stored.version, _RENDERER.render(render(stored.value)))
             if cache_as and version is not None:
                 _BODIES[cache_as] = body
+        return self._cacheable(HttpResponse(body.content, content_type="application/json"), body.version)
+
+    def _derived(
+        self,
+        request: HttpRequest | Request,
+        *,
+        sources: tuple[str, ...],
+        read: Callable[[], rollups.StoredRollup],
+        render: Callable[[Any], Any],
+        cache_as: str,
+    ) -> HttpResponse:
+        seen = tuple(current_version(source) for source in sources)
+        body = _DERIVED.get(cache_as)
+        if body is not None and body.sources == seen:
+            _DERIVED.move_to_end(cache_as)
+        else:
+            stored = read()
+            body = _Body(stored.version, _RENDERER.render(render(stored.value)), seen)
+            _DERIVED[cache_as] = body
+            while len(_DERIVED) > MAX_DERIVED:
+                _DERIVED.popitem(last=False)
+        if _not_modified(request, _etag(body.version)):
+            return self._cacheable(HttpResponseNotModified(), body.version)
         return self._cacheable(HttpResponse(body.content, content_type="application/json"), body.version)
 
     @staticmethod
@@ -387,14 +424,22 @@ class PublicKpisView(PublicView):
             return self.serve(
                 request, key=rollups.KPIS_LATEST, read=rollups.kpis, render=_in_order, cache_as="kpis"
             )
-        try:
-            # Another day: the stored block of that day, or of the latest stored day before it
-            # (one read by key); never computed here, whoever asks and however often.
-            stored = rollups.kpis(as_of)
-        except ValueError as error:
+        if as_of > rollups.today():
             # A day in the future: the message names it and the latest possible day.
-            raise BadParameter(str(error)) from None
-        return self.serve(request, key=None, read=lambda: stored, render=_in_order)
+            raise BadParameter(
+                f"as_of {as_of.isoformat()} is in the future; the latest possible is {rollups.today().isoformat()}."
+            )
+        # Another day: the stored block of that day, or of the latest stored day before it (one
+        # read by key); never computed here, whoever asks and however often. Kept while the
+        # blocks it may come from keep their versions.
+        return self.serve(
+            request,
+            key=None,
+            read=lambda: rollups.kpis(as_of),
+            render=_in_order,
+            cache_as=f"kpis:{as_of.isoformat()}",
+            sources=rollups.kpis_sources(as_of),
+        )
 
 
 class PublicSeriesView(PublicView):
@@ -453,9 +498,14 @@ class PublicSeriesView(PublicView):
         if start and end and end < start:
             raise BadParameter(f"end {end.isoformat()} is before start {start.isoformat()}.")
         if start or end:
-            # A slice: its own version, computed from the stored series.
+            # A slice: its own version, computed from the stored series and kept while it holds.
             return self.serve(
-                request, key=None, read=lambda: rollups.series(metric, interval, start, end), render=_in_order
+                request,
+                key=None,
+                read=lambda: rollups.series(metric, interval, start, end),
+                render=_in_order,
+                cache_as=f"slice:{metric}:{interval}:{start}:{end}",
+                sources=(rollups.series_key(metric, interval),),
             )
         return self.serve(
             request,
