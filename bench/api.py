@@ -19,7 +19,8 @@ with the production settings and Redis as the cache, loaded by ``wrk`` on loopba
 Each public answer is measured in ``ROUNDS`` rounds, each paired with a round of the trivial view
 just before or after it (the order alternates), so that a machine busy with other work slows both
 alike: its ratio is the median of its pairs' ratios, its rate and p95 latency the median of its
-rounds. Every answer must be a 2xx or 3xx, without a socket error, else the run fails. Without
+rounds. Every request says ``Accept-Encoding: gzip, deflate, br``, as browsers do (the data files
+then come gzipped). Every answer must be a 2xx or 3xx, without a socket error, else the run fails. Without
 wrk (and no way to install it) the load is skipped, with the reason.
 
     python bench/api.py        # alone; or through bench/run.py

@@ -40,6 +40,8 @@ WORKERS = 2
 CONNECTIONS = 8
 # What wrk's script prints when a round is done: one line, parsed by :func:`wrk_round`.
 WRK_SCRIPT = """
+-- As every browser and fetch() asks: an answer may come gzipped.
+wrk.headers["Accept-Encoding"] = "gzip, deflate, br"
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format("OPSITE-WRK %.0f %.0f %.0f %.0f %.0f %.0f %.0f %.0f\\n",

@@ -20,6 +20,7 @@ read at most once per :data:`~opsite.kpis.api.public.VERSION_TTL`.
 from __future__ import annotations
 
 import csv
+import gzip
 import hashlib
 import io
 from collections.abc import Callable, Iterable
@@ -129,6 +130,9 @@ class Rendered:
     version: str
     newest: date | None
     content: bytes
+    # The same bytes gzipped, once per version: a file of every hub's months is hundreds of KB,
+    # and moving them costs a worker more than the rest of the answer.
+    gzipped: bytes = b""
 
 
 # The rendered file of each name in this process, replaced when its signature changes.
@@ -145,6 +149,7 @@ def rendered(file: DataFile, *, signature: tuple[str, date | None]) -> Rendered:
     kept = _RENDERED.get(file.name)
     if kept is not None and kept.version == version:
         return kept
-    kept = Rendered(version, newest, render(file.header, file.rows().iterator(chunk_size=2000)))
+    content = render(file.header, file.rows().iterator(chunk_size=2000))
+    kept = Rendered(version, newest, content, gzip.compress(content, compresslevel=6, mtime=0))
     _RENDERED[file.name] = kept
     return kept

@@ -5,6 +5,7 @@ that are never negative, and a header that says when they are stale."""
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 from datetime import UTC, date, datetime, timedelta
 
@@ -126,19 +127,30 @@ def test_the_stories_are_cached_like_the_rest_of_the_public_api():
     assert response["Access-Control-Allow-Origin"] == ALLOWED_ORIGIN
     assert client.get(STORIES, headers={"If-None-Match": response["ETag"]}).status_code == 304
     ImpactStoryFactory()
+    # A worker trusts the stories' version it read for a second, like a rollup's.
+    assert client.get(STORIES, headers={"If-None-Match": response["ETag"]}).status_code == 304
+    pass_version_ttl()
     assert client.get(STORIES, headers={"If-None-Match": response["ETag"]}).status_code == 200
 
 
-# The public stories: 1 the count, 2 the page (communities joined); no session, no user.
-STORIES_QUERIES = 2
+# The public stories: 1 the stories' version, 2 the count, 3 the page (communities joined); no
+# session, no user. Then, while the version holds, the page rendered for it.
+STORIES_QUERIES = 3
 
 
 def test_the_stories_cost_the_same_queries_for_3_as_for_30(django_assert_num_queries):
     for size in (3, 30):
         ImpactStoryFactory.create_batch(size - ImpactStory.objects.count(), community=CommunityFactory())
+        pass_version_ttl()
         with django_assert_num_queries(STORIES_QUERIES):
             response = Client().get(f"{STORIES}?limit=100")
         assert len(response.json()["results"]) == size
+        with django_assert_num_queries(0):
+            again = Client().get(f"{STORIES}?limit=100")
+        pass_version_ttl()
+        with django_assert_num_queries(1):
+            checked = Client().get(f"{STORIES}?limit=100")
+        assert again.content == checked.content == response.content
 
 
 def public_answers(client: Client) -> dict[str, str]:
@@ -281,6 +293,24 @@ def test_a_file_is_cached_and_its_etag_changes_with_its_rows(hub_data_on):
     second = client.get(BY_HUB, headers={"If-None-Match": first["ETag"]})
     assert second.status_code == 200
     assert second["ETag"] != first["ETag"]
+
+
+def test_a_client_that_takes_gzip_gets_the_same_file_gzipped_with_its_own_etag(hub_data_on):
+    client = Client()
+    plain = client.get(BY_HUB)
+    packed = client.get(BY_HUB, headers={"Accept-Encoding": "br, gzip;q=0.9, deflate"})
+
+    assert "Content-Encoding" not in plain
+    assert packed["Content-Encoding"] == "gzip"
+    assert gzip.decompress(packed.content) == plain.content
+    assert plain.content.startswith(b"date,")
+    assert "Accept-Encoding" in plain["Vary"] and "Accept-Encoding" in packed["Vary"]
+    assert packed["ETag"] != plain["ETag"]
+    assert packed["Opsite-Data-Newest"] == plain["Opsite-Data-Newest"]
+    # Each representation's ETag is its own: a client holding the plain one gets the gzipped file.
+    again = client.get(BY_HUB, headers={"Accept-Encoding": "gzip", "If-None-Match": packed["ETag"]})
+    other = client.get(BY_HUB, headers={"Accept-Encoding": "gzip", "If-None-Match": plain["ETag"]})
+    assert (again.status_code, other.status_code) == (304, 200)
 
 
 # Serving a file once the worker's trust has lapsed: 1 its samples' signature, 2 the hubs'.

@@ -50,6 +50,7 @@ from opsite.kpis import rollups
 from opsite.kpis.models import Rollup
 
 from . import examples
+from .ordering import in_order
 from .schema import (
     IF_NONE_MATCH,
     NOT_STORED,
@@ -69,24 +70,6 @@ EARLIEST_AS_OF = date(1970, 1, 1)
 # ``date.fromisoformat`` also reads ``20241231`` and ``2024-W01-1``: the API promises YYYY-MM-DD.
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
-# The order docs/api.md shows keys in. The store's JSON may come back in another order (PostgreSQL's
-# jsonb sorts keys), so responses are put back in it; keys not listed (group names) follow, sorted.
-_KEY_ORDER = {
-    key: index
-    for index, key in enumerate(
-        (
-            "as_of", "metric", "interval", "points",
-            "communities", "hubs", "users", "contributions", "staff",
-            "period", "start", "end", "value", "groups",
-            "active", "historically_marginalized", "countries",
-            "monthly_active", "weekly_active", "daily_active",
-            "merged_pull_requests", "repositories", "since", "headcount", "fte",
-            "net", "net_groups", "total_value", "total_value_groups",
-        )
-    )
-}  # fmt: skip
-_GROUP_KEYS = {"groups", "net_groups", "total_value_groups"}
-
 
 class BadParameter(ValueError):
     """A query or path parameter the API cannot answer for: a 400 naming it."""
@@ -102,21 +85,6 @@ NotStoredYet = rollups.NotStoredYet
 # recompute runs after every change to the records and nightly, so this is a polite pace to ask
 # again at (each try costs two indexed reads), not a promise.
 NOT_STORED_RETRY_AFTER = 300
-
-
-def _in_order(value: Any, *, groups: bool = False) -> Any:
-    if isinstance(value, dict):
-        if groups:
-            # A group name may coincide with a key of the layout ("staff", "active"): group
-            # names are data, sorted by name.
-            return {key: value[key] for key in sorted(value)}
-        return {
-            key: _in_order(value[key], groups=key in _GROUP_KEYS)
-            for key in sorted(value, key=lambda key: (_KEY_ORDER.get(key, len(_KEY_ORDER)), key))
-        }
-    if isinstance(value, list):
-        return [_in_order(item) for item in value]
-    return value
 
 
 def parse_day(name: str, raw: str | None) -> date | None:
@@ -422,7 +390,7 @@ class PublicKpisView(PublicView):
         as_of = parse_day("as_of", query.get("as_of"))
         if as_of is None:
             return self.serve(
-                request, key=rollups.KPIS_LATEST, read=rollups.kpis, render=_in_order, cache_as="kpis"
+                request, key=rollups.KPIS_LATEST, read=rollups.kpis, render=in_order, cache_as="kpis"
             )
         if as_of > rollups.today():
             # A day in the future: the message names it and the latest possible day.
@@ -436,7 +404,7 @@ class PublicKpisView(PublicView):
             request,
             key=None,
             read=lambda: rollups.kpis(as_of),
-            render=_in_order,
+            render=in_order,
             cache_as=f"kpis:{as_of.isoformat()}",
             sources=rollups.kpis_sources(as_of),
         )
@@ -503,7 +471,7 @@ class PublicSeriesView(PublicView):
                 request,
                 key=None,
                 read=lambda: rollups.series(metric, interval, start, end),
-                render=_in_order,
+                render=in_order,
                 cache_as=f"slice:{metric}:{interval}:{start}:{end}",
                 sources=(rollups.series_key(metric, interval),),
             )
@@ -511,7 +479,7 @@ class PublicSeriesView(PublicView):
             request,
             key=rollups.series_key(metric, interval),
             read=lambda: rollups.series(metric, interval),
-            render=_in_order,
+            render=in_order,
             cache_as=f"series:{metric}:{interval}",
         )
 

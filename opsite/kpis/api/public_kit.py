@@ -15,10 +15,15 @@ with the same caching: ``Cache-Control: public, max-age=300``, a strong ``ETag``
 from __future__ import annotations
 
 import hashlib
+import re
+from collections import OrderedDict
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, QueryDict
+from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -28,11 +33,14 @@ from .. import hub_data
 from ..choices import StoryCategory
 from ..models import TAG_RE, ImpactStory
 from ..rollups import today
-from ..selectors import published_stories
+from ..selectors import published_stories, stories_version
 from . import examples, public
 from .public import _RENDERER, BadParameter, PublicView, Unavailable, _etag, _not_modified
 from .schema import IF_NONE_MATCH, PUBLIC_ERRORS, PublicErrorSerializer
 from .serializers import PublicStoryPageSerializer
+
+# As Django's GZipMiddleware reads Accept-Encoding.
+_ACCEPTS_GZIP = re.compile(r"\bgzip\b")
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -116,6 +124,33 @@ class PublicStoriesView(PublicView):
             raise BadParameter(f"tag {tag!r} is not a tag: lower-case words joined by hyphens.")
         limit = _whole("limit", query.get("limit"), default=DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
         offset = _whole("offset", query.get("offset"), default=0, low=0)
+        # Kept by the whole address asked (the links to the next and previous pages repeat its
+        # host and query) while the stories' version holds, read at most once per VERSION_TTL.
+        version = _stories_version()
+        asked = request.build_absolute_uri()
+        kept = _STORY_PAGES.get(asked)
+        if kept is None or kept[0] != version:
+            content = self._page(request, query, category=category, tag=tag, limit=limit, offset=offset)
+            kept = _STORY_PAGES[asked] = (version, content, hashlib.sha256(content).hexdigest()[:32])
+            while len(_STORY_PAGES) > MAX_STORY_PAGES:
+                _STORY_PAGES.popitem(last=False)
+        else:
+            _STORY_PAGES.move_to_end(asked)
+        _, content, etag = kept
+        if _not_modified(request, _etag(etag)):
+            return self._cacheable(HttpResponseNotModified(), etag)
+        return self._cacheable(HttpResponse(content, content_type="application/json"), etag)
+
+    @staticmethod
+    def _page(
+        request: HttpRequest | Request,
+        query: QueryDict,
+        *,
+        category: str | None,
+        tag: str | None,
+        limit: int,
+        offset: int,
+    ) -> bytes:
         stories = published_stories(category=category, tag=tag)
         count = stories.count()
         page = list(stories[offset : offset + limit]) if offset < count else []
@@ -125,11 +160,25 @@ class PublicStoriesView(PublicView):
             "previous": _page_url(request, query, max(offset - limit, 0) if offset > 0 else None),
             "results": [public_story(story) for story in page],
         }
-        content = _RENDERER.render(body)
-        version = hashlib.sha256(content).hexdigest()[:32]
-        if _not_modified(request, _etag(version)):
-            return self._cacheable(HttpResponseNotModified(), version)
-        return self._cacheable(HttpResponse(content, content_type="application/json"), version)
+        return _RENDERER.render(body)
+
+
+# The story pages this worker rendered, by address: (stories' version, bytes, ETag). As many as
+# visitors ask for, so the least recently used go past MAX_STORY_PAGES.
+_STORY_PAGES: OrderedDict[str, tuple[str, bytes, str]] = OrderedDict()
+MAX_STORY_PAGES = 128
+_STORIES_SEEN: dict[str, tuple[str, float]] = {}
+
+
+def _stories_version() -> str:
+    """:func:`stories_version`, read from the database at most once per ``VERSION_TTL``."""
+    now = public._clock()
+    seen = _STORIES_SEEN.get("stories")
+    if seen is not None and now - seen[1] < public.VERSION_TTL:
+        return seen[0]
+    version = stories_version()
+    _STORIES_SEEN["stories"] = (version, now)
+    return version
 
 
 # Each data file's signature as this worker last read it, and when: trusted for VERSION_TTL.
@@ -147,8 +196,16 @@ def _signature(file: hub_data.DataFile) -> tuple[str, Any]:
 
 
 def forget_data_files() -> None:
+    """Forget what this worker rendered and read: the data files, and the story pages too."""
     _SIGNATURES.clear()
     hub_data.forget()
+    _STORY_PAGES.clear()
+    _STORIES_SEEN.clear()
+
+
+@receiver(setting_changed)
+def _forget_on_setting_changed(**kwargs: Any) -> None:
+    forget_data_files()
 
 
 class PublicDataFileView(PublicView):
@@ -160,16 +217,23 @@ class PublicDataFileView(PublicView):
         if not settings.OPSITE_PUBLIC_HUB_DATA:
             raise Unavailable("This site publishes no data files.")
         rendered = hub_data.rendered(self.file, signature=_signature(self.file))
-        if _not_modified(request, _etag(rendered.version)):
+        # Gzipped for a client that takes it (every browser): each representation its own ETag.
+        gzipped = bool(_ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")))
+        version = f"{rendered.version}-gzip" if gzipped else rendered.version
+        if _not_modified(request, _etag(version)):
             response = HttpResponseNotModified()
         else:
-            response = HttpResponse(rendered.content, content_type="text/csv; charset=utf-8")
+            content = rendered.gzipped if gzipped else rendered.content
+            response = HttpResponse(content, content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = f'inline; filename="{self.file.filename}"'
+            if gzipped:
+                response["Content-Encoding"] = "gzip"
+        patch_vary_headers(response, ("Accept-Encoding",))
         if rendered.newest is not None:
             response["Opsite-Data-Newest"] = rendered.newest.isoformat()
         if hub_data.is_stale(rendered.newest, today()):
             response["Opsite-Data-Stale"] = "true"
-        return self._cacheable(response, rendered.version)
+        return self._cacheable(response, version)
 
 
 def _data_file_schema(file: hub_data.DataFile, description: str, example: str) -> Any:
