@@ -387,7 +387,7 @@ def _upsert(values: dict[str, Any], computed_at: datetime) -> list[str]:
 # --- recompute --------------------------------------------------------------------------------
 
 
-def recompute_rollups(*, as_of: date | None = None) -> dict[str, Any]:
+def recompute_rollups(*, as_of: date | None = None, costs: bool = True) -> dict[str, Any]:
     """Recompute and store the KPI block for ``as_of`` (default: :func:`default_as_of`) and for
     every month-end up to it, and every public series from its earliest data to ``as_of``; write
     only what changed.
@@ -397,6 +397,10 @@ def recompute_rollups(*, as_of: date | None = None) -> dict[str, Any]:
     earlier as-of day, which no recompute keeps current) are dropped. When funding or contract
     figures cannot be computed (a missing exchange rate), everything else is still stored, then the
     error is raised: it names the currency and the date.
+
+    The public figures are written first; then, with ``costs``, the cloud cost rollups
+    (:func:`recompute_cost_rollups`), which only the dashboard reads and which take longer: a new
+    day's public figures never wait for them.
     """
     started_at = timezone.now()
     as_of = as_of or default_as_of()
@@ -430,7 +434,7 @@ def recompute_rollups(*, as_of: date | None = None) -> dict[str, Any]:
     values.update(_staff_series(staff_first, as_of, staffing.figures))
     values[HUBS_BY_USERS] = _hubs_by_users(as_of, usage, states.get(HUBS_BY_USERS))
     rates = RateTable.load()
-    for compute in (_funding_series, _contract_series, cost_values):
+    for compute in (_funding_series, _contract_series):
         try:
             values.update(compute(as_of, rates))
         except ValidationError as error:
@@ -472,6 +476,14 @@ def recompute_rollups(*, as_of: date | None = None) -> dict[str, Any]:
         )
     published = [key for key in written if not key.startswith("state:")]
     unchanged = sum(1 for key in values if not key.startswith("state:")) - len(published)
+    if costs:
+        try:
+            cost_run = recompute_cost_rollups(as_of=as_of, rates=rates, started_at=started_at)
+        except ValidationError as error:
+            errors.append(error)
+        else:
+            published += cost_run["written"]
+            unchanged += cost_run["unchanged"]
     logger.info(
         "rollups as of %s: %d written, %d unchanged, %d usage days read",
         as_of,
@@ -487,6 +499,28 @@ def recompute_rollups(*, as_of: date | None = None) -> dict[str, Any]:
         "written": published,
         "unchanged": unchanged,
         "removed": removed,
+    }
+
+
+def recompute_cost_rollups(
+    *, as_of: date, rates: RateTable | None = None, started_at: datetime | None = None
+) -> dict[str, Any]:
+    """Recompute and store the cloud cost rollups (``costs:*``, :mod:`opsite.kpis.costs`) as of
+    ``as_of``; write only what changed. Part of :func:`recompute_rollups`, after the public
+    figures, as the same run (``started_at``): discarded when a later-started recompute already
+    wrote. Raises the ``ValidationError`` of a missing exchange rate, writing nothing.
+    """
+    started_at = started_at or timezone.now()
+    values = cost_values(as_of, rates or RateTable.load())
+    with transaction.atomic():
+        if not _claim_run(started_at):
+            logger.info("cost rollups as of %s discarded: a later recompute already wrote", as_of)
+            return {"skipped": True, "written": [], "unchanged": 0}
+        written = [key for key in _upsert(values, started_at) if not key.startswith("state:")]
+    return {
+        "skipped": False,
+        "written": written,
+        "unchanged": sum(1 for key in values if not key.startswith("state:")) - len(written),
     }
 
 

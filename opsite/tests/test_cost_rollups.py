@@ -29,7 +29,7 @@ from opsite.kpis.costs import (
     cost_values,
 )
 from opsite.kpis.models import Rollup
-from opsite.kpis.rollups import KPIS_LATEST, get_rollup, recompute_rollups
+from opsite.kpis.rollups import KPIS_LATEST, get_rollup, recompute_cost_rollups, recompute_rollups
 
 pytestmark = pytest.mark.django_db
 
@@ -249,6 +249,35 @@ def test_contract_value_in_another_currency_converts_at_its_signing_date(frozen_
 
     january = get_rollup(COMMUNITY_MONTH).value["points"][0]
     assert january["communities"] == [community_row("east", "East", "110.00", "10.00", "100.00")]
+
+
+def test_the_public_figures_are_written_before_the_cost_rollups_which_follow_as_the_same_run(frozen_clock):
+    build_costs()
+    frozen_clock.shift(timedelta(hours=2))
+    with CaptureQueriesContext(connection) as queries:
+        summary = recompute_rollups(as_of=AS_OF)
+    writes = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("INSERT INTO")]
+    rollup_writes = [sql for sql in writes if "opsite_rollup" in sql]
+
+    # The public figures in one write, the cost rollups in the next.
+    assert KPIS_LATEST in rollup_writes[-2] and HUB_MONTH not in rollup_writes[-2]
+    assert HUB_MONTH in rollup_writes[-1] and KPIS_LATEST not in rollup_writes[-1]
+    assert {HUB_MONTH, KPIS_LATEST} <= set(summary["written"])
+
+
+def test_without_costs_the_run_leaves_the_cost_rollups_to_recompute_cost_rollups(frozen_clock):
+    build_costs()
+    frozen_clock.shift(timedelta(hours=2))
+    recompute_rollups(as_of=AS_OF, costs=False)
+    assert get_rollup(KPIS_LATEST) is not None
+    assert get_rollup(HUB_MONTH) is None
+
+    run = recompute_cost_rollups(as_of=AS_OF)
+    again = recompute_cost_rollups(as_of=AS_OF)
+
+    assert set(run["written"]) == {COMPONENT_MONTH, HUB_MONTH, COMMUNITY_MONTH}
+    assert (again["written"], again["unchanged"]) == ([], 3)
+    assert get_rollup(HUB_MONTH).value["points"]
 
 
 def test_without_costs_the_keys_are_stored_empty(frozen_clock):
