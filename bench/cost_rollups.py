@@ -16,6 +16,11 @@ The figures, each the median of ``RUNS`` interleaved runs:
   hub, then each cluster's hub-less costs shared in proportion with window functions over the
   cluster's month, every row fetched: the floor of any implementation in the database.
 
+Then ``cost_rollups_one_more_day``: after a recompute that kept its state (the costs written before
+it lie outside its watermark's hour), one more day of costs for every hub, and the cost part of
+the next recompute: only the open month is summed again. Its hub costs must equal a computation
+from scratch. Budget: a quarter of the first run.
+
 Each hub's monthly cost must agree between the two within a cent (the rollup splits a shared cost
 to the cent by the largest remainder, the SQL rounds each share), else the run fails. Budget: the
 rollups within 2x the baseline (wall clock; the CPU seconds are printed beside).
@@ -31,7 +36,7 @@ import argparse
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -54,6 +59,7 @@ from bench.cloud_costs import (
 from bench.run import over_budget
 
 BUDGET = 2.0
+ONE_MORE_DAY_BUDGET = 0.25
 AS_OF = FIRST_DAY + timedelta(days=DAYS - 1)
 # A cluster's hub-less core cost a day, in cents: shared among its hubs by their own costs.
 CORE_CENTS = 4_321
@@ -63,8 +69,9 @@ TOLERANCE = Decimal("0.01")
 # --- the data -----------------------------------------------------------------------------------
 
 
-def _write(hub_count: int) -> int:
-    """The costs, the clusters' core costs and the hubs' month-end users; how many costs."""
+def _write(hub_count: int) -> tuple[int, list[tuple[int, str, str]]]:
+    """The costs, the clusters' core costs and the hubs' month-end users; how many costs, and
+    the hubs."""
     from communities.models import ActiveUserCount, CloudCost
     from opsite.core.periods import month_end
 
@@ -93,7 +100,79 @@ def _write(hub_count: int) -> int:
         ],
         batch_size=2_000,
     )
+    return len(objects), hubs
+
+
+def _one_more_day(hubs: list[tuple[int, str, str]], day) -> int:
+    """Each hub's two components and each cluster's core cost on ``day``, as the importer writes
+    them (``bulk_create``, ``updated_at`` stamped now); how many."""
+    from communities.models import CloudCost
+
+    objects = [
+        CloudCost(
+            date=day,
+            cluster=cluster,
+            hub_id=hub_id,
+            component=component,
+            amount=Decimal("1.23"),
+            currency=CURRENCY,
+        )
+        for hub_id, _slug, cluster in hubs
+        for component in ("compute", "home_storage")
+    ] + [
+        CloudCost(
+            date=day,
+            cluster=f"cluster-{c}",
+            hub=None,
+            component="core",
+            amount=Decimal("43.21"),
+            currency=CURRENCY,
+        )
+        for c in range(CLUSTERS)
+    ]
+    CloudCost.objects.bulk_create(objects, batch_size=2_000)
     return len(objects)
+
+
+def _incremental(hubs: list[tuple[int, str, str]], runs: int, full_seconds: float) -> None:
+    """One more day of costs after a recompute that kept its state: the recompute's cost part then
+    (only the open month summed again, and its month-end's users), against the first run's. The
+    hub costs must equal a computation from scratch. Budget: a quarter of the first run."""
+    from django.utils import timezone
+
+    from communities.models import ActiveUserCount, CloudCost
+    from funding.currency import RateTable
+    from opsite.kpis.costs import HUB_MONTH, STATE_COSTS, cost_values
+    from opsite.kpis.models import Rollup
+
+    # What was written before the recompute lies outside its watermark's margin (an hour).
+    earlier = timezone.now() - timedelta(hours=2)
+    CloudCost.objects.update(updated_at=earlier)
+    ActiveUserCount.objects.update(updated_at=earlier)
+    Rollup.objects.filter(key=STATE_COSTS).delete()
+    state = cost_values(AS_OF, RateTable.load())[STATE_COSTS]
+    Rollup.objects.create(key=STATE_COSTS, value=state, version="bench", computed_at=timezone.now())
+    day = AS_OF + timedelta(days=1)
+    written = _one_more_day(hubs, day)
+    timings = Timings()
+    for _ in range(runs):
+        incremental = timings.run(lambda: cost_values(day, RateTable.load()))
+    Rollup.objects.filter(key=STATE_COSTS).delete()
+    if cost_values(day, RateTable.load())[HUB_MONTH] != incremental[HUB_MONTH]:
+        raise SystemExit("cost_rollups: one more day, the kept sums and a sum from scratch disagree")
+    months_stored = incremental[STATE_COSTS]["sums"]["months"]
+    ratio = timings.seconds / full_seconds
+    ok = ratio <= ONE_MORE_DAY_BUDGET
+    print(
+        f"cost_rollups_one_more_day seconds={timings.seconds:.3f} costs_a_day={written} "
+        f"months_stored={len(months_stored)} ratio_vs_first_run={ratio:.2f} budget={ONE_MORE_DAY_BUDGET} "
+        f"{'ok' if ok else 'OVER BUDGET'} same_figures=yes",
+        flush=True,
+    )
+    if not ok:
+        over_budget(
+            f"cost_rollups: one more day took {ratio:.2f}x the first run, over {ONE_MORE_DAY_BUDGET}x"
+        )
 
 
 # --- the two computations -----------------------------------------------------------------------
@@ -106,10 +185,14 @@ def _rollups() -> dict[tuple[str, str], Decimal]:
     from opsite.kpis.models import Rollup
 
     Rollup.objects.filter(key=STATE_COSTS).delete()  # the first recompute's: every month-end read
-    values = cost_values(AS_OF, RateTable.load())
+    return hub_costs(cost_values(AS_OF, RateTable.load())[HUB_MONTH])
+
+
+def hub_costs(hub_month: dict) -> dict[tuple[str, str], Decimal]:
+    """The ``costs:hub-month`` value's costs, by (month, hub slug)."""
     return {
         (point["period"], row["hub"]): Decimal(row["cost"])
-        for point in values[HUB_MONTH]["points"]
+        for point in hub_month["points"]
         for row in point["hubs"]
     }
 
@@ -118,7 +201,7 @@ def _month_sql(vendor: str) -> str:
     return "to_char(date, 'YYYY-MM')" if vendor == "postgresql" else "substr(date, 1, 7)"
 
 
-def _baseline() -> dict[tuple[str, int], Decimal]:
+def hub_cost_floor(as_of: date = AS_OF) -> dict[tuple[str, int], Decimal]:
     """One raw SQL statement: each hub's monthly cost with its share, by (month, hub id)."""
     from django.db import connection
 
@@ -143,11 +226,14 @@ def _baseline() -> dict[tuple[str, int], Decimal]:
         WHERE hub_id IS NOT NULL
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [AS_OF])
+        cursor.execute(sql, [as_of])
         return {(row[0], row[1]): Decimal(str(row[2])) for row in cursor.fetchall()}
 
 
-def _compare(rollups: dict[tuple[str, str], Decimal], baseline: dict[tuple[str, int], Decimal]) -> None:
+def compare_hub_costs(
+    rollups: dict[tuple[str, str], Decimal], baseline: dict[tuple[str, int], Decimal]
+) -> None:
+    """Fail the run unless each hub-month's cost agrees within a cent with the baseline's."""
     from communities.models import Hub
 
     slugs = dict(Hub.objects.values_list("pk", "slug"))
@@ -172,7 +258,7 @@ def main(argv: list[str] | None = None) -> None:
         from bench.run import ensure_django
 
         ensure_django(Path(tmp) / "cost_rollups.sqlite3")
-        rows = _write(args.hubs)
+        rows, hubs = _write(args.hubs)
         print(
             f"# cost_rollups: {args.hubs} hubs on {CLUSTERS} clusters, {rows} costs to {AS_OF}; "
             f"data ready in {time.perf_counter() - started:.1f} s",
@@ -181,14 +267,15 @@ def main(argv: list[str] | None = None) -> None:
         rollups, baselines = Timings(), Timings()
         for run in range(args.runs):
             computed = rollups.run(_rollups)
-            floor = baselines.run(_baseline)
-            _compare(computed, floor)
+            floor = baselines.run(hub_cost_floor)
+            compare_hub_costs(computed, floor)
             print(
                 f"# cost_rollups round {run + 1}: rollups {rollups.last}, raw SQL {baselines.last}",
                 flush=True,
             )
-    ratio = rollups.seconds / baselines.seconds
-    ok = ratio <= BUDGET
+        ratio = rollups.seconds / baselines.seconds
+        ok = ratio <= BUDGET
+        _incremental(hubs, args.runs, rollups.seconds)
     print(
         f"cost_rollups seconds={rollups.seconds:.2f} rows={rows} hub_months={len(computed)} "
         f"ratio_vs_raw_sql={ratio:.2f} baseline_seconds={baselines.seconds:.2f} "

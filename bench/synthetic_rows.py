@@ -357,6 +357,24 @@ def _contracts(rng: random.Random, size: Size, communities: list) -> tuple[int, 
     return len(contracts), len(payments)
 
 
+def _budget_lines(grants: list) -> None:
+    """The restricted grants' budgets: personnel, cloud and indirect costs, within the grant."""
+    from funding.models import GrantBudgetLine
+
+    shares = {"personnel": Decimal("0.60"), "cloud": Decimal("0.25"), "indirect": Decimal("0.10")}
+    GrantBudgetLine.objects.bulk_create(
+        [
+            GrantBudgetLine(
+                grant=grant, category=category, amount=(grant.amount * share).quantize(Decimal("0.01"))
+            )
+            for grant in grants
+            if grant.restricted
+            for category, share in shares.items()
+        ],
+        batch_size=2000,
+    )
+
+
 def _grants(rng: random.Random, size: Size) -> tuple[int, int]:
     from funding.choices import FunderKind, GrantCategory, GrantRole, GrantStatus
     from funding.models import Disbursement, Funder, Grant, Subaward, SubawardPayment
@@ -402,9 +420,13 @@ def _grants(rng: random.Random, size: Size) -> tuple[int, int]:
                 awarded_on=awarded_on,
                 start_on=start,
                 end_on=_add_months(start, rng.choice([12, 24, 36])) - timedelta(days=1),
+                # Every third restricted to its purpose, as the demo's project grants are.
+                restricted=i % 3 == 0,
+                purpose="Synthetic project work" if i % 3 == 0 else "",
             )
         )
     grants = Grant.objects.bulk_create(grants, batch_size=1000)
+    _budget_lines(grants)
     disbursements, subawards = [], []
     for grant in grants:
         if grant.status not in (GrantStatus.AWARDED, GrantStatus.CLOSED, GrantStatus.SUBMITTED):
@@ -494,3 +516,52 @@ def _cash(scale: int) -> None:
             )
         ]
     )
+
+
+# Daily cloud costs for the last two years, as the cost-monitoring import writes them.
+COSTS_FROM = date(2023, 1, 1)
+
+
+def _cloud_costs(hubs: list) -> int:
+    """Each live hub's compute and home storage every day from 2023, and each cluster's cost no
+    hub owns (core nodes), in USD: what the cost rollups and the dashboard's cost charts read."""
+    from django.db import connection
+
+    from communities.models import CloudCost
+
+    table = CloudCost._meta.db_table
+    now = connection.ops.adapt_datetimefield_value(datetime(2025, 1, 1, tzinfo=UTC))
+    sql = (
+        f"INSERT INTO {table} (created_at, updated_at, date, cluster, hub_id, component, amount, currency) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    )
+    by_cluster: dict[str, list] = {}
+    for hub in hubs:
+        by_cluster.setdefault(hub.cluster, []).append(hub)
+
+    def rows():
+        # In (date, cluster, hub, component) order, the unique index's: it grows at its end.
+        for n in range((END - COSTS_FROM).days + 1):
+            day = COSTS_FROM + timedelta(days=n)
+            value = connection.ops.adapt_datefield_value(day)
+            for cluster in sorted(by_cluster):
+                yield (now, now, value, cluster, None, "core", Decimal(4_000 + n % 13).scaleb(-2), "USD")
+                for hub in by_cluster[cluster]:
+                    if hub.launched_on > day or (hub.retired_on is not None and hub.retired_on <= day):
+                        continue
+                    compute = 300 + (hub.pk * 7919 + n * 104_729) % 30_000
+                    storage = 20 + hub.pk % 3_000 + n * (hub.pk % 7) // 10
+                    yield (now, now, value, cluster, hub.pk, "compute", Decimal(compute).scaleb(-2), "USD")
+                    yield (
+                        now,
+                        now,
+                        value,
+                        cluster,
+                        hub.pk,
+                        "home_storage",
+                        Decimal(storage).scaleb(-2),
+                        "USD",
+                    )
+
+    with connection.cursor() as cursor:
+        return _insert(cursor, sql, rows())
