@@ -14,7 +14,9 @@ The figures, each the median of ``RUNS`` interleaved runs:
   margins (no contract here), ready to store;
 * the baseline, one raw SQL statement computing the same hub costs: ``GROUP BY`` month, cluster and
   hub, then each cluster's hub-less costs shared in proportion with window functions over the
-  cluster's month, every row fetched: the floor of any implementation in the database.
+  cluster's month, every row fetched: the floor of any implementation in the database; and each
+  hub's 30d users on each month-end, one index seek per hub and day (the cost per active user
+  needs them).
 
 Then ``cost_rollups_one_more_day``: after a recompute that kept its state (the costs written before
 it lie outside its watermark's hour), one more day of costs for every hub, and the cost part of
@@ -230,6 +232,44 @@ def hub_cost_floor(as_of: date = AS_OF) -> dict[tuple[str, int], Decimal]:
         return {(row[0], row[1]): Decimal(str(row[2])) for row in cursor.fetchall()}
 
 
+def hub_users_floor(days: list[date]) -> dict[tuple[date, int], int]:
+    """Each hub's 30d active users on each of ``days``, by (day, hub id): its latest 30d sample in
+    the look-back window, one index seek per hub and day, one raw statement per day."""
+    from django.db import connection
+
+    from bench.rollups_floor import LOOKBACK
+    from communities.models import ActiveUserCount, Hub
+
+    quote = connection.ops.quote_name
+    # As in the app: SQLite's planner, without statistics, needs ``period || ''`` to keep off the
+    # (period, date) index; PostgreSQL's, with them, needs the bare column.
+    period = "s.period" if connection.vendor == "postgresql" else "(s.period || '')"
+    sql = (
+        f"SELECT h.id, (SELECT s.active_users FROM {quote(ActiveUserCount._meta.db_table)} s"
+        f" WHERE s.hub_id = h.id AND {period} = '30d' AND s.date >= %s AND s.date <= %s"
+        f" ORDER BY s.hub_id DESC, s.date DESC LIMIT 1) FROM {quote(Hub._meta.db_table)} h"
+    )
+    adapt = connection.ops.adapt_datefield_value
+    users = {}
+    with connection.cursor() as cursor:
+        for day in days:
+            cursor.execute(sql, [adapt(day - timedelta(days=LOOKBACK["30d"] - 1)), adapt(day)])
+            users.update({(day, hub_id): count for hub_id, count in cursor.fetchall() if count})
+    return users
+
+
+def cost_floor(as_of: date = AS_OF) -> dict[tuple[str, int], Decimal]:
+    """What the cost rollups need at the least, the shortest way: each hub's monthly cost
+    (:func:`hub_cost_floor`) and its 30d active users on each month's last day (the as-of day for
+    the current month, :func:`hub_users_floor`). The hub costs, by (month, hub id)."""
+    from opsite.core.periods import month_end
+
+    costs = hub_cost_floor(as_of)
+    months = {date.fromisoformat(f"{month}-01") for month, _ in costs}
+    hub_users_floor(sorted(min(month_end(month), as_of) for month in months))
+    return costs
+
+
 def compare_hub_costs(
     rollups: dict[tuple[str, str], Decimal], baseline: dict[tuple[str, int], Decimal]
 ) -> None:
@@ -267,7 +307,7 @@ def main(argv: list[str] | None = None) -> None:
         rollups, baselines = Timings(), Timings()
         for run in range(args.runs):
             computed = rollups.run(_rollups)
-            floor = baselines.run(hub_cost_floor)
+            floor = baselines.run(cost_floor)
             compare_hub_costs(computed, floor)
             print(
                 f"# cost_rollups round {run + 1}: rollups {rollups.last}, raw SQL {baselines.last}",
