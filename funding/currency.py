@@ -13,6 +13,8 @@ Two ways in:
 
 from __future__ import annotations
 
+import hashlib
+import json
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
@@ -87,6 +89,14 @@ class RateTable:
 
     def __len__(self) -> int:
         return sum(len(dates) for dates in self._dates.values())
+
+    def digest(self) -> str:
+        """A hash of the reporting currency and every rate: tables that convert alike, alike."""
+        rates = [
+            [code, [day.isoformat() for day in self._dates[code]], [str(rate) for rate in self._rates[code]]]
+            for code in sorted(self._dates)
+        ]
+        return hashlib.sha256(json.dumps([self.currency, rates]).encode()).hexdigest()
 
     def rate(self, currency: str, on: date) -> Decimal:
         """Units of the reporting currency per unit of ``currency`` on ``on``, unrounded."""

@@ -36,8 +36,10 @@ public API, badges, widgets and the ``/kpis/`` page serve only the keys of the p
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -81,39 +83,112 @@ def cost_values(as_of: date, rates: RateTable) -> dict[str, Any]:
 
     A fixed number of queries whatever the number of hubs, days or contracts: the state, the
     monthly sums (every month the first time, then only the months a cost was written in since, and
-    the months still open: ``communities.cost_rollups.cost_sums_incremental``), the hubs, the communities, the contracts, a few to tell which usage samples
+    the months still open: ``communities.cost_rollups.cost_sums_incremental``), the hubs,
+    the communities, the contracts, a few to tell which usage samples
     changed, and one per two month-ends whose 30d active users are read again (every month with a
     cost on the first run, then only those a changed sample reaches). Raises ``MissingExchangeRate``
     when a cost or contract currency has no rate in effect.
+
+    A month whose inputs are what they were (its sums, its reading day's users, its contracts'
+    revenue, the hubs and communities, the rates; see :func:`_month_inputs`) keeps the points the
+    last run stored for it: only the months that changed are computed again.
     """
     watermark = timezone.now() - WATERMARK_MARGIN
     state = Rollup.objects.filter(key=STATE_COSTS).values_list("value", flat=True).first() or {}
     sums = hub_costs.cost_sums_incremental(end=as_of, state=state.get("sums"), watermark=watermark)
-    costs = hub_costs.monthly_costs(sums.sums, convert=rates.convert)
-    months = periods_between(costs.months[0], as_of, MONTH) if costs.months else []
+    first = sums.sums[0].month if sums.sums else None
+    months = periods_between(first, as_of, MONTH) if first else []
     users = hub_costs.hub_users_incremental(
         {month.reading_day(as_of) for month in months}, state.get("users"), watermark=watermark
     )
     hubs = hub_costs.hub_labels() if months else {}
     communities = hub_costs.community_labels() if months else {}
     revenue = recognition.recognized_revenue(months, convert=rates.convert, until=as_of)
-    hub_points = [
-        _hub_point(month, as_of, costs, users.users.get(month.reading_day(as_of), {}), hubs, communities)
+    shared = _digest(
+        [
+            reporting_currency(),
+            rates.digest(),
+            sorted(astuple(label) for label in hubs.values()),
+            sorted(astuple(label) for label in communities.values()),
+        ]
+    )
+    inputs = {
+        month.start.isoformat(): _digest(
+            [
+                shared,
+                _period(month, as_of),
+                month.reading_day(as_of).isoformat(),
+                _month_inputs(month, as_of, sums.state, users.state, revenue),
+            ]
+        )
         for month in months
-    ]
+    }
+    kept = _kept_points(state.get("points", {}), inputs)
+    todo = [month for month in months if month.start.isoformat() not in kept]
+    todo_starts = {month.start for month in todo}
+    costs = hub_costs.monthly_costs(
+        [row for row in sums.sums if row.month in todo_starts], convert=rates.convert
+    )
+    computed = {
+        month.start.isoformat(): (
+            _component_point(month, as_of, costs),
+            _hub_point(month, as_of, costs, users.users.get(month.reading_day(as_of), {}), hubs, communities),
+            _community_point(month, as_of, costs, revenue, hubs, communities),
+        )
+        for month in todo
+    }
+    points = [kept.get(month.start.isoformat()) or computed[month.start.isoformat()] for month in months]
     return {
         COMPONENT_MONTH: {
             "currency": reporting_currency(),
             "components": list(CostComponent.values),
-            "points": [_component_point(month, as_of, costs) for month in months],
+            "points": [point[0] for point in points],
         },
-        HUB_MONTH: {"currency": reporting_currency(), "points": hub_points},
-        COMMUNITY_MONTH: {
-            "currency": reporting_currency(),
-            "points": [_community_point(month, as_of, costs, revenue, hubs, communities) for month in months],
-        },
+        HUB_MONTH: {"currency": reporting_currency(), "points": [point[1] for point in points]},
+        COMMUNITY_MONTH: {"currency": reporting_currency(), "points": [point[2] for point in points]},
         # Nothing to continue from without a cost: the state stays empty.
-        STATE_COSTS: {"sums": sums.state, "users": users.state} if sums.sums else {},
+        STATE_COSTS: {"sums": sums.state, "users": users.state, "points": inputs} if sums.sums else {},
+    }
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _month_inputs(
+    month: Period,
+    as_of: date,
+    sums: dict[str, Any],
+    users: dict[str, Any],
+    revenue: dict[int, dict[date, Decimal]],
+) -> list[Any]:
+    """What a month's points are computed from, JSON-ready: its sums, its reading day's users, and
+    the revenue recognized in it."""
+    return [
+        sums["months"].get(month.start.isoformat(), []),
+        users.get("days", {}).get(month.reading_day(as_of).isoformat(), {}),
+        sorted(
+            (community, str(by_month[month.start]))
+            for community, by_month in revenue.items()
+            if month.start in by_month
+        ),
+    ]
+
+
+def _kept_points(previous: dict[str, str], inputs: dict[str, str]) -> dict[str, tuple[Any, Any, Any]]:
+    """The stored points of the months whose inputs are what the last run computed them from."""
+    same = {month for month, digest in inputs.items() if previous.get(month) == digest}
+    if not same:
+        return {}
+    stored = dict(Rollup.objects.filter(key__in=COST_KEYS).values_list("key", "value"))
+    by_key = {
+        key: {point["start"][:7] + "-01": point for point in stored.get(key, {}).get("points", [])}
+        for key in COST_KEYS
+    }
+    return {
+        month: (by_key[COMPONENT_MONTH][month], by_key[HUB_MONTH][month], by_key[COMMUNITY_MONTH][month])
+        for month in same
+        if all(month in by_key[key] for key in COST_KEYS)
     }
 
 

@@ -325,6 +325,51 @@ def test_a_cost_written_since_rewrites_the_cost_keys_and_only_them(frozen_clock)
     assert after.value["points"][2]["hubs"][0]["cost_per_active_user"] == "10.00"
 
 
+def test_only_the_months_whose_inputs_changed_are_computed_again(frozen_clock, monkeypatch):
+    """A month keeps the points stored for it while its sums, its reading day's users, its revenue,
+    the labels and the rates are what they were; the rest equal a recompute from scratch."""
+    hubs = build_costs()
+    recompute(frozen_clock)
+    computed: list[str] = []
+    hub_point = costs._hub_point
+    monkeypatch.setattr(
+        costs,
+        "_hub_point",
+        lambda month, *args: computed.append(month.start.isoformat()) or hub_point(month, *args),
+    )
+
+    recompute(frozen_clock)
+    assert computed == []
+
+    # A correction of January: January alone is computed again.
+    # Stamped as the services and importers stamp what they write.
+    CloudCost.objects.filter(hub=hubs["south_1"], date__month=1).update(
+        amount=D("70.00"), updated_at=datetime.now(tz=UTC)
+    )
+    recompute(frozen_clock)
+    assert computed == ["2024-01-01"]
+    kept = {key: get_rollup(key).value for key in (COMPONENT_MONTH, HUB_MONTH, COMMUNITY_MONTH)}
+
+    # A hub renamed reaches every month.
+    computed.clear()
+    hubs["south_1"].name = "South one"
+    hubs["south_1"].save()
+    recompute(frozen_clock)
+    assert computed == ["2024-01-01", "2024-02-01", "2024-03-01"]
+    assert {
+        row["name"]
+        for point in get_rollup(HUB_MONTH).value["points"]
+        for row in point["hubs"]
+        if row["hub"] == "south-1"
+    } == {"South one"}
+
+    Rollup.objects.all().delete()
+    recompute(frozen_clock)
+    scratch = {key: get_rollup(key).value for key in (COMPONENT_MONTH, HUB_MONTH, COMMUNITY_MONTH)}
+    assert scratch[COMPONENT_MONTH] == kept[COMPONENT_MONTH]
+    assert scratch[COMMUNITY_MONTH] == kept[COMMUNITY_MONTH]
+
+
 def test_a_missing_exchange_rate_stores_everything_else_then_fails_naming_currency_and_month_end(
     frozen_clock,
 ):
