@@ -57,3 +57,15 @@ def hubs_by_users(
         and users[hub.id].monthly >= 1
     ]
     return {"as_of": as_of.isoformat(), "bins": histogram(monthly)}
+
+
+def hubs_by_users_of_run(
+    as_of: date, usage: usage_rollups.UsageRun, stored: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The histogram on ``as_of``, from the hubs' users the usage rollups read that day; kept as
+    stored when they did not need to read it again (no hub and no sample of it changed)."""
+    if as_of in usage.read:
+        return hubs_by_users(as_of, hubs=usage.hubs, users=usage.read[as_of])
+    if stored is not None and stored.get("as_of") == as_of.isoformat():
+        return stored
+    return hubs_by_users(as_of)

@@ -40,12 +40,13 @@ series so far plus the repositories of the periods still open and the last days'
 while a cheap signature of the small inputs (repositories, key communities, staff) holds and the
 pull requests written since its watermark were merged after its as-of day, or re-written with the
 same facts within its last days (the importer's re-reads), only the contributions merged after its
-as-of day are read and added; their totals on each month-end likewise, in ``state:month-ends``. Headcount per day is kept in ``state:staff`` while the roster's signature
-holds. Funding and contracts are small and always recomputed.
+as-of day are read and added; their month-end totals likewise (``state:month-ends``). Headcount
+per day is kept in ``state:staff`` while the roster's signature holds. Funding and contracts are
+small and always recomputed.
 
 **Concurrency.** Computing reads outside any transaction (on SQLite a write transaction would
-block every other writer for the whole computation); the results are written in one short
-transaction that first claims ``state:run``: a recompute that started before the one that last
+block every other writer for the whole computation); the results are written in short
+transactions that first claim ``state:run``: a recompute that started before the one that last
 wrote discards its results instead of overwriting newer figures with older ones. Rows are upserted
 by key (``INSERT .. ON CONFLICT DO UPDATE``), so two recomputes at once never duplicate a row.
 """
@@ -78,7 +79,7 @@ from .costs import cost_values
 from .data_quality import DATA_QUALITY, data_quality_value, implausible_rows
 from .data_quality import data_quality_issues as data_quality_issues  # read from here too
 from .data_quality import data_quality_sentences as data_quality_sentences  # by the dashboard
-from .histogram import HUBS_BY_USERS, hubs_by_users
+from .histogram import HUBS_BY_USERS, hubs_by_users_of_run
 from .models import Rollup
 from .month_ends import STATE_MONTH_ENDS, last_month_end, month_end_figures, no_figures
 
@@ -329,18 +330,6 @@ def _load_states() -> dict[str, Any]:
     return dict(Rollup.objects.filter(key__in=keys).values_list("key", "value"))
 
 
-def _hubs_by_users(
-    as_of: date, usage: usage_rollups.UsageRun, stored: dict[str, Any] | None
-) -> dict[str, Any]:
-    """The histogram on ``as_of``, from the hubs' users the usage rollups read that day; kept as
-    stored when they did not need to read it again (no hub and no sample of it changed)."""
-    if as_of in usage.read:
-        return hubs_by_users(as_of, hubs=usage.hubs, users=usage.read[as_of])
-    if stored is not None and stored.get("as_of") == as_of.isoformat():
-        return stored
-    return hubs_by_users(as_of)
-
-
 # --- writing ----------------------------------------------------------------------------------
 
 
@@ -398,9 +387,7 @@ def recompute_rollups(*, as_of: date | None = None, costs: bool = True) -> dict[
     figures cannot be computed (a missing exchange rate), everything else is still stored, then the
     error is raised: it names the currency and the date.
 
-    The public figures are written first; then, with ``costs``, the cloud cost rollups
-    (:func:`recompute_cost_rollups`), which only the dashboard reads and which take longer: a new
-    day's public figures never wait for them.
+    The public figures are written first, then (``costs``) :func:`recompute_cost_rollups`.
     """
     started_at = timezone.now()
     as_of = as_of or default_as_of()
@@ -432,7 +419,7 @@ def recompute_rollups(*, as_of: date | None = None, costs: bool = True) -> dict[
     values.update(_usage_series(usage_first, as_of, usage.figures))
     values.update(_contribution_series(contributions.series))
     values.update(_staff_series(staff_first, as_of, staffing.figures))
-    values[HUBS_BY_USERS] = _hubs_by_users(as_of, usage, states.get(HUBS_BY_USERS))
+    values[HUBS_BY_USERS] = hubs_by_users_of_run(as_of, usage, states.get(HUBS_BY_USERS))
     rates = RateTable.load()
     for compute in (_funding_series, _contract_series):
         try:
@@ -476,14 +463,14 @@ def recompute_rollups(*, as_of: date | None = None, costs: bool = True) -> dict[
         )
     published = [key for key in written if not key.startswith("state:")]
     unchanged = sum(1 for key in values if not key.startswith("state:")) - len(published)
-    if costs:
-        try:
-            cost_run = recompute_cost_rollups(as_of=as_of, rates=rates, started_at=started_at)
-        except ValidationError as error:
-            errors.append(error)
-        else:
-            published += cost_run["written"]
-            unchanged += cost_run["unchanged"]
+    try:
+        cost_run = recompute_cost_rollups(as_of=as_of, rates=rates, started_at=started_at) if costs else {}
+        published, unchanged = (
+            published + cost_run.get("written", []),
+            unchanged + cost_run.get("unchanged", 0),
+        )
+    except ValidationError as error:
+        errors.append(error)
     logger.info(
         "rollups as of %s: %d written, %d unchanged, %d usage days read",
         as_of,
@@ -505,11 +492,8 @@ def recompute_rollups(*, as_of: date | None = None, costs: bool = True) -> dict[
 def recompute_cost_rollups(
     *, as_of: date, rates: RateTable | None = None, started_at: datetime | None = None
 ) -> dict[str, Any]:
-    """Recompute and store the cloud cost rollups (``costs:*``, :mod:`opsite.kpis.costs`) as of
-    ``as_of``; write only what changed. Part of :func:`recompute_rollups`, after the public
-    figures, as the same run (``started_at``): discarded when a later-started recompute already
-    wrote. Raises the ``ValidationError`` of a missing exchange rate, writing nothing.
-    """
+    """Store the cloud cost rollups (``costs:*``) as of ``as_of``, as run ``started_at`` (discarded
+    if a later-started one wrote): after the public figures, which a new day never makes wait."""
     started_at = started_at or timezone.now()
     values = cost_values(as_of, rates or RateTable.load())
     with transaction.atomic():
@@ -576,12 +560,6 @@ def kpis(as_of: date | None = None) -> StoredRollup:
     # Every month-end from the one before the figures begin is stored: this day precedes them.
     block = _kpi_block(as_of, *no_figures(as_of))
     return StoredRollup(kpis_key(as_of), block, version_of(block), timezone.now())
-
-
-def kpis_sources(as_of: date) -> tuple[str, ...]:
-    """The keys of the stored blocks :func:`kpis` may answer ``as_of`` with, or decide from: that
-    day's own, its month-end's, the latest as-of day's, and the month-ends' state."""
-    return (kpis_key(as_of), kpis_key(last_month_end(as_of)), KPIS_LATEST, STATE_MONTH_ENDS)
 
 
 def _kpis_on_or_before(as_of: date) -> StoredRollup | None:

@@ -48,6 +48,7 @@ from opsite.core.api.throttling import PublicRateThrottle
 from opsite.core.periods import INTERVALS, QUARTER
 from opsite.kpis import rollups
 from opsite.kpis.models import Rollup
+from opsite.kpis.month_ends import STATE_MONTH_ENDS, last_month_end
 
 from . import examples
 from .ordering import in_order
@@ -185,6 +186,17 @@ def current_version(key: str) -> str | None:
     version = stored_version(key)
     _VERSIONS[key] = (version, now)
     return version
+
+
+def current_versions(keys: tuple[str, ...]) -> tuple[str | None, ...]:
+    """:func:`current_version` of each of ``keys``; those not trusted any more read in one query."""
+    now = _clock()
+    stale = [key for key in keys if key not in _VERSIONS or now - _VERSIONS[key][1] >= VERSION_TTL]
+    if stale:
+        found = dict(Rollup.objects.filter(key__in=stale).values_list("key", "version"))
+        for key in stale:
+            _VERSIONS[key] = (found.get(key), now)
+    return tuple(_VERSIONS[key][0] for key in keys)
 
 
 def _saw_version(key: str, version: str) -> None:
@@ -338,7 +350,7 @@ class PublicView(APIView):
         render: Callable[[Any], Any],
         cache_as: str,
     ) -> HttpResponse:
-        seen = tuple(current_version(source) for source in sources)
+        seen = current_versions(sources)
         body = _DERIVED.get(cache_as)
         if body is not None and body.sources == seen:
             _DERIVED.move_to_end(cache_as)
@@ -406,8 +418,14 @@ class PublicKpisView(PublicView):
             read=lambda: rollups.kpis(as_of),
             render=in_order,
             cache_as=f"kpis:{as_of.isoformat()}",
-            sources=rollups.kpis_sources(as_of),
+            sources=_kpis_sources(as_of),
         )
+
+
+def _kpis_sources(as_of: date) -> tuple[str, ...]:
+    """The keys ``rollups.kpis(as_of)`` answers from (the month-ends' state tells a day before)."""
+    keys = (rollups.kpis_key(as_of), rollups.kpis_key(last_month_end(as_of)), rollups.KPIS_LATEST)
+    return (*keys, STATE_MONTH_ENDS)
 
 
 class PublicSeriesView(PublicView):
