@@ -84,7 +84,7 @@ class Unavailable(LookupError):
 NotStoredYet = rollups.NotStoredYet
 # How long a client is told to wait for figures not stored yet (Retry-After, in seconds): the
 # recompute runs after every change to the records and nightly, so this is a polite pace to ask
-# again at (each try costs two indexed reads), not a promise.
+# again at (each try costs three indexed reads), not a promise.
 NOT_STORED_RETRY_AFTER = 300
 
 
