@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -167,40 +168,35 @@ class PublicStoriesView(PublicView):
 # visitors ask for, so the least recently used go past MAX_STORY_PAGES.
 _STORY_PAGES: OrderedDict[str, tuple[str, bytes, str]] = OrderedDict()
 MAX_STORY_PAGES = 128
-_STORIES_SEEN: dict[str, tuple[str, float]] = {}
+# What this worker last read of the stories' version and of each data file's signature, and
+# when, by name: trusted for VERSION_TTL, like a rollup's version.
+_SEEN: dict[str, tuple[Any, float]] = {}
+
+
+def _trusted(name: str, read: Callable[[], Any]) -> Any:
+    """``read()``, read again at most once per ``VERSION_TTL``."""
+    now = public._clock()
+    seen = _SEEN.get(name)
+    if seen is not None and now - seen[1] < public.VERSION_TTL:
+        return seen[0]
+    value = read()
+    _SEEN[name] = (value, now)
+    return value
 
 
 def _stories_version() -> str:
-    """:func:`stories_version`, read from the database at most once per ``VERSION_TTL``."""
-    now = public._clock()
-    seen = _STORIES_SEEN.get("stories")
-    if seen is not None and now - seen[1] < public.VERSION_TTL:
-        return seen[0]
-    version = stories_version()
-    _STORIES_SEEN["stories"] = (version, now)
-    return version
-
-
-# Each data file's signature as this worker last read it, and when: trusted for VERSION_TTL.
-_SIGNATURES: dict[str, tuple[tuple[str, Any], float]] = {}
+    return _trusted("stories", stories_version)
 
 
 def _signature(file: hub_data.DataFile) -> tuple[str, Any]:
-    now = public._clock()
-    seen = _SIGNATURES.get(file.name)
-    if seen is not None and now - seen[1] < public.VERSION_TTL:
-        return seen[0]
-    signature = file.signature()
-    _SIGNATURES[file.name] = (signature, now)
-    return signature
+    return _trusted(f"file:{file.name}", file.signature)
 
 
 def forget_data_files() -> None:
     """Forget what this worker rendered and read: the data files, and the story pages too."""
-    _SIGNATURES.clear()
+    _SEEN.clear()
     hub_data.forget()
     _STORY_PAGES.clear()
-    _STORIES_SEEN.clear()
 
 
 @receiver(setting_changed)
